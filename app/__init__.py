@@ -1,0 +1,127 @@
+"""Motorpool: work orders (dispatches) for fleets of assets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Engine
+
+from app import config as settings
+from app.extensions import csrf, db, htmx, login_manager, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, instance config, environment, then ``test_config``."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(settings.from_environment(os.environ))
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", settings.default_database_url(app.instance_path))
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
+
+    register_extensions(app)
+    register_plugins(app)
+    register_blueprints(app)
+    register_security(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets readers work while a writer commits; the busy timeout makes concurrent
+    # writers wait for each other instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    from app.services import session_hooks
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+            event.listen(engine, "connect", _sqlite_pragmas)
+    session_hooks.install()
+
+    @login_manager.user_loader
+    def load_user(user_id: str):  # noqa: ANN202 - Flask-Login's callback
+        from app.models import User
+
+        return db.session.get(User, int(user_id))
+
+
+def _blocked_plugins(app: Flask) -> set[str]:
+    """Plugins switched off by configuration or in the plugin table (read once, at start)."""
+    from app.models import PluginSetting
+
+    blocked = {name.strip() for name in app.config["MOTORPOOL_DISABLED_PLUGINS"].split(",") if name.strip()}
+    with app.app_context():
+        if inspect(db.engine).has_table(PluginSetting.__tablename__):
+            blocked |= set(db.session.scalars(select(PluginSetting.name).where(PluginSetting.enabled.is_(False))))
+        db.session.remove()
+    return blocked
+
+
+def register_plugins(app: Flask) -> None:
+    from app.models.dispatching.build import EXTENSION_KEY, build_detail_type_registry
+    from app.plugins.manager import load_plugins
+
+    system = load_plugins(app, _blocked_plugins(app))
+    app.extensions[EXTENSION_KEY] = build_detail_type_registry(
+        system.call_each("motorpool_dispatch_detail_types")
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.dispatches import bp as dispatches_bp
+    from app.blueprints.main import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(dispatches_bp)
+
+
+def register_security(app: Flask) -> None:
+    from app.blueprints.security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.blueprints.errors import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""One package per feature: ``bp`` in ``__init__``, views in ``views.py``, forms in ``forms.py``."""

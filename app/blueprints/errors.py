@@ -1,0 +1,38 @@
+"""Error pages: every refusal says what went wrong, nothing ends in a bare 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+from app.services.errors import DomainError, NotFound
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = "The form had expired or was sent from elsewhere. Reload the page and try again."
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        code = 404 if isinstance(error, NotFound) else 400
+        return render_template("errors/error.html", code=code, message=error.message), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_template("errors/error.html", code=error.code, message=error.description), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        logger.exception("unexpected error")
+        message = "Something went wrong on our side; nothing was saved. Try again, and tell an admin if it persists."
+        return render_template("errors/error.html", code=500, message=message), 500

@@ -1,0 +1,84 @@
+"""Configuration: safe defaults, then the instance folder, then environment variables.
+
+Every setting an operator may change is read from an environment variable of the same
+name. Nothing secret is a constant in the code: ``SECRET_KEY`` comes from the environment
+or from a file generated once in the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a form left open for hours still saves
+    "DISPATCHES_PER_PAGE": 50,
+    # Password hashing (argon2id). Lower costs are used by the test suite only.
+    "PASSWORD_TIME_COST": 3,
+    "PASSWORD_MEMORY_COST": 65536,
+    "PASSWORD_PARALLELISM": 4,
+    # Comma-separated plugin names to block; applied on top of the plugin table.
+    "MOTORPOOL_DISABLED_PLUGINS": "",
+    # Raise instead of logging when a plugin fails (the test suite sets it).
+    "MOTORPOOL_STRICT_PLUGINS": False,
+}
+
+#: Environment variables read as they are (strings) ...
+_ENV_STRINGS = ("SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME")
+#: ... and those read as booleans.
+_ENV_BOOLEANS = ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs written the usual way.
+
+    Hosting platforms hand out ``postgres://`` or ``postgresql://`` URLs; SQLAlchemy would
+    pick psycopg2 for those, which Motorpool does not install.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def default_database_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "motorpool.db")
+
+
+def load_secret_key(instance_path: str) -> str:
+    """Return the instance's secret key, generating and keeping one on first use."""
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    # Created readable by the owner only; O_EXCL so two workers starting at once agree.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """The settings present in the environment, converted to their types."""
+    settings: dict[str, Any] = {}
+    if environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    for name in _ENV_STRINGS:
+        if environ.get(name):
+            settings[name] = environ[name]
+    for name in _ENV_BOOLEANS:
+        if name in environ:
+            settings[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}
+    return settings

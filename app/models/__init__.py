@@ -1,0 +1,45 @@
+"""Every model of the data model, importable from one place."""
+
+from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
+from app.models.base import Base, UserCreatedBase, utcnow
+from app.models.dispatching import (
+    AllDispatchDetail,
+    AssetTypeDispatchDetailTableSet,
+    Dispatch,
+    DispatchDetailVirtual,
+    DispatchNumberSequence,
+    DispatchPriority,
+    DispatchStatus,
+    DispatchStatusHistory,
+    ModelAdditionalDispatchDetailTableSet,
+    TruckDispatchChecklist,
+    VehicleDispatch,
+)
+from app.models.plugin_setting import PluginSetting
+from app.models.user import Role, User
+
+__all__ = [
+    "AllDispatchDetail",
+    "Asset",
+    "AssetStatus",
+    "AssetType",
+    "AssetTypeDispatchDetailTableSet",
+    "Base",
+    "Dispatch",
+    "DispatchDetailVirtual",
+    "DispatchNumberSequence",
+    "DispatchPriority",
+    "DispatchStatus",
+    "DispatchStatusHistory",
+    "Event",
+    "MajorLocation",
+    "MakeModel",
+    "ModelAdditionalDispatchDetailTableSet",
+    "PluginSetting",
+    "Role",
+    "TruckDispatchChecklist",
+    "User",
+    "UserCreatedBase",
+    "VehicleDispatch",
+    "utcnow",
+]

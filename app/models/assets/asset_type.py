@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UserCreatedBase
+
+if TYPE_CHECKING:
+    from app.models.dispatching.detail_table_sets import AssetTypeDispatchDetailTableSet
+
+
+class AssetType(UserCreatedBase, Base):
+    """A kind of asset (Truck, Vehicle, Trailer ...); decides the checklists its dispatches get."""
+
+    __tablename__ = "asset_types"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    # Backref from AssetTypeDispatchDetailTableSet.asset_type (seed 004).
+    if TYPE_CHECKING:
+        dispatch_detail_table_sets: list[AssetTypeDispatchDetailTableSet]
+
+    def __repr__(self) -> str:
+        return f"<AssetType {self.name}>"

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UserCreatedBase, utcnow
+
+if TYPE_CHECKING:
+    from app.models.assets import Asset, Event, MajorLocation
+    from app.models.dispatching.all_dispatch_details import AllDispatchDetail
+    from app.models.dispatching.dispatch_status_history import DispatchStatusHistory
+    from app.models.user import User
+
+
+class DispatchPriority(StrEnum):
+    LOW = "Low"
+    NORMAL = "Normal"
+    HIGH = "High"
+    CRITICAL = "Critical"
+
+
+class DispatchStatus(StrEnum):
+    CREATED = "Created"
+    ASSIGNED = "Assigned"
+    EN_ROUTE = "En Route"
+    IN_PROGRESS = "In Progress"
+    COMPLETED = "Completed"
+    CANCELLED = "Cancelled"
+
+
+def _sql_in(values: type[StrEnum]) -> str:
+    return ", ".join(f"'{value.value}'" for value in values)
+
+
+class Dispatch(UserCreatedBase, Base):
+    """A work order for an asset: what is to be done, by whom, and where it stands.
+
+    Creating one (through the service or by adding it to a session) also creates its
+    checklist rows, its first event and its first status-history row in the same
+    transaction; see ``app.services.dispatch_creation``. Status changes go through
+    ``app.services.dispatches``, which enforces the status machine.
+    """
+
+    __tablename__ = "dispatches"
+    __table_args__ = (
+        CheckConstraint(f"priority IN ({_sql_in(DispatchPriority)})", name="priority_known"),
+        CheckConstraint(f"status IN ({_sql_in(DispatchStatus)})", name="status_known"),
+        # "My work": a technician's open dispatches.
+        Index("ix_dispatches_assigned_user_id_status", "assigned_user_id", "status"),
+        Index("ix_dispatches_status_priority", "status", "priority"),
+    )
+
+    # Core fields
+    dispatch_number: Mapped[str] = mapped_column(String(50), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(
+        String(20), default=DispatchPriority.NORMAL.value, index=True
+    )
+    status: Mapped[str] = mapped_column(String(50), default=DispatchStatus.CREATED.value, index=True)
+
+    # Timing
+    created_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    assigned_date: Mapped[datetime | None] = mapped_column(index=True)
+    started_date: Mapped[datetime | None] = mapped_column(index=True)
+    completed_date: Mapped[datetime | None] = mapped_column(index=True)
+    due_date: Mapped[datetime | None] = mapped_column(index=True)
+
+    # Relationships
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    major_location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("major_locations.id"), index=True
+    )
+    # The dispatch's initial event; the FK is circular with events.dispatch_id, so
+    # SQLAlchemy sets it with a second statement after both rows exist (post_update).
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", use_alter=True), index=True
+    )
+
+    # Location tracking (copied from the asset at creation for historical reference)
+    dispatch_location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("major_locations.id"), index=True
+    )
+
+    # Optimistic concurrency: an update made from a stale copy fails instead of
+    # silently overwriting another worker's change (e.g. two assignments at once).
+    version_id: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version_id}
+
+    asset: Mapped[Asset | None] = relationship(foreign_keys=[asset_id])
+    assigned_user: Mapped[User | None] = relationship(foreign_keys=[assigned_user_id])
+    major_location: Mapped[MajorLocation | None] = relationship(foreign_keys=[major_location_id])
+    dispatch_location: Mapped[MajorLocation | None] = relationship(
+        foreign_keys=[dispatch_location_id]
+    )
+    event: Mapped[Event | None] = relationship(foreign_keys=[event_id], post_update=True)
+    events: Mapped[list[Event]] = relationship(
+        foreign_keys="Event.dispatch_id", back_populates="dispatch", order_by="Event.id"
+    )
+
+    if TYPE_CHECKING:
+        # Backrefs declared on the other side, as seed 004 lays them out.
+        all_details: list[AllDispatchDetail]
+        status_history: list[DispatchStatusHistory]
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (DispatchStatus.COMPLETED, DispatchStatus.CANCELLED)
+
+    def __repr__(self) -> str:
+        return f"<Dispatch {self.dispatch_number} {self.status}>"

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
+
+if TYPE_CHECKING:
+    from app.models.user import User
+
+
+class TruckDispatchChecklist(DispatchDetailVirtual):
+    """Truck pre-trip checklist: equipment, cargo and documents, signed off by a person."""
+
+    __tablename__ = "truck_dispatch_checklists"
+
+    detail_type = "truck_checklist"
+    label = "Truck dispatch checklist"
+
+    # Pre-trip checklist
+    tires_checked: Mapped[bool] = mapped_column(default=False)
+    lights_checked: Mapped[bool] = mapped_column(default=False)
+    brakes_checked: Mapped[bool] = mapped_column(default=False)
+    fluids_checked: Mapped[bool] = mapped_column(default=False)
+    safety_equipment_checked: Mapped[bool] = mapped_column(default=False)
+
+    # Cargo and loading
+    cargo_secured: Mapped[bool] = mapped_column(default=False)
+    weight_distribution_verified: Mapped[bool] = mapped_column(default=False)
+    load_manifest_verified: Mapped[bool] = mapped_column(default=False)
+
+    # Documentation
+    registration_current: Mapped[bool] = mapped_column(default=False)
+    insurance_current: Mapped[bool] = mapped_column(default=False)
+    permits_obtained: Mapped[bool] = mapped_column(default=False)
+
+    # Notes and sign-off
+    checklist_notes: Mapped[str | None] = mapped_column(Text)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    completed_date: Mapped[datetime | None]
+
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])

@@ -1,0 +1,1 @@
+"""Plugins that ship with Motorpool; registered exactly like installed ones."""

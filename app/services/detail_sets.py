@@ -1,0 +1,182 @@
+"""Which dispatch detail types (checklists) an asset type and a make/model are configured with.
+
+A dispatch gets the active types of its asset's type, then the active additional types of
+its make/model that the type does not already give, in the order they were configured.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import (
+    AssetType,
+    AssetTypeDispatchDetailTableSet,
+    MakeModel,
+    ModelAdditionalDispatchDetailTableSet,
+)
+from app.models.dispatching.build import DetailType, detail_types
+from app.services.errors import NotFound, ValidationError
+from app.services.transaction import transaction
+
+TypeSetRow = AssetTypeDispatchDetailTableSet | ModelAdditionalDispatchDetailTableSet
+
+def _pending_rows(session: Session, model: type[TypeSetRow]) -> list[TypeSetRow]:
+    """Table-set rows added to the session but not flushed yet (created in the same unit of work)."""
+    return [obj for obj in session.new if isinstance(obj, model)]
+
+def configured_keys(
+    session: Session,
+    asset_types: Iterable[AssetType],
+    make_models: Iterable[MakeModel | None],
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Active detail type keys per asset type and per make/model, in configuration order.
+
+    Two queries whatever the number of types and models, so that creating dispatches in
+    bulk does not query once per dispatch. Keys are returned per ``id(obj)``, which
+    works for rows the session has not flushed yet.
+    """
+    asset_types = [t for t in asset_types if t is not None]
+    make_models = [m for m in make_models if m is not None]
+    by_type: dict[int, list[str]] = defaultdict(list)
+    by_model: dict[int, list[str]] = defaultdict(list)
+
+    type_by_id = {t.id: t for t in asset_types if t.id is not None}
+    if type_by_id:
+        rows = session.execute(
+            select(AssetTypeDispatchDetailTableSet.asset_type_id, AssetTypeDispatchDetailTableSet.dispatch_detail_table_type)
+            .where(
+                AssetTypeDispatchDetailTableSet.asset_type_id.in_(type_by_id),
+                AssetTypeDispatchDetailTableSet.is_active.is_(True),
+            )
+            .order_by(AssetTypeDispatchDetailTableSet.id)
+        )
+        for type_id, key in rows:
+            by_type[id(type_by_id[type_id])].append(key)
+    model_by_id = {m.id: m for m in make_models if m.id is not None}
+    if model_by_id:
+        rows = session.execute(
+            select(
+                ModelAdditionalDispatchDetailTableSet.make_model_id,
+                ModelAdditionalDispatchDetailTableSet.dispatch_detail_table_type,
+            )
+            .where(
+                ModelAdditionalDispatchDetailTableSet.make_model_id.in_(model_by_id),
+                ModelAdditionalDispatchDetailTableSet.is_active.is_(True),
+            )
+            .order_by(ModelAdditionalDispatchDetailTableSet.id)
+        )
+        for model_id, key in rows:
+            by_model[id(model_by_id[model_id])].append(key)
+
+    # Rows not flushed yet, e.g. a type set and a dispatch created in one transaction.
+    for row in _pending_rows(session, AssetTypeDispatchDetailTableSet):
+        owner = row.asset_type or type_by_id.get(row.asset_type_id)
+        if owner is not None and row.is_active is not False:
+            by_type[id(owner)].append(row.dispatch_detail_table_type)
+    for row in _pending_rows(session, ModelAdditionalDispatchDetailTableSet):
+        owner = row.make_model or model_by_id.get(row.make_model_id)
+        if owner is not None and row.is_active is not False:
+            by_model[id(owner)].append(row.dispatch_detail_table_type)
+    return by_type, by_model
+
+def merge_keys(type_keys: Iterable[str], model_keys: Iterable[str]) -> list[str]:
+    """The asset type's keys, then the model's additions; each key once."""
+    return list(dict.fromkeys([*type_keys, *model_keys]))
+
+def resolve_keys(keys: Iterable[str], where: str) -> list[DetailType]:
+    """Registered detail types for ``keys``; refuses a key no loaded plugin provides."""
+    registry = detail_types()
+    resolved = []
+    for key in keys:
+        detail_type = registry.get(key)
+        if detail_type is None:
+            raise ValidationError(
+                f"{where} is configured with the detail type {key!r}, which no enabled plugin "
+                f"provides (known types: {', '.join(registry.keys()) or 'none'}). Enable the plugin "
+                f"that provides it, or remove {key!r} from the detail set.",
+                field="asset_id",
+            )
+        resolved.append(detail_type)
+    return resolved
+
+def planned_detail_types(asset_type: AssetType, make_model: MakeModel | None) -> list[DetailType]:
+    """What a new dispatch for an asset of this type and model will get (the preview)."""
+    by_type, by_model = configured_keys(db.session, [asset_type], [make_model])
+    keys = merge_keys(by_type.get(id(asset_type), []), by_model.get(id(make_model), []) if make_model else [])
+    where = f"Asset type {asset_type.name!r}" + (f" / model {make_model.display_name!r}" if make_model else "")
+    return resolve_keys(keys, where)
+
+# --- Configuration (admin) ---------------------------------------------------------------
+
+def _require_registered(key: str) -> str:
+    key = (key or "").strip()
+    registry = detail_types()
+    if key not in registry:
+        raise ValidationError(
+            f"There is no detail type {key!r}. Choose one of: {', '.join(registry.keys()) or 'none'}.",
+            field="dispatch_detail_table_type",
+        )
+    return key
+
+def add_type_to_asset_type(asset_type: AssetType, key: str) -> AssetTypeDispatchDetailTableSet:
+    key = _require_registered(key)
+    with transaction():
+        existing = db.session.scalar(
+            select(AssetTypeDispatchDetailTableSet).where(
+                AssetTypeDispatchDetailTableSet.asset_type_id == asset_type.id,
+                AssetTypeDispatchDetailTableSet.dispatch_detail_table_type == key,
+            )
+        )
+        if existing is not None:
+            existing.is_active = True
+            return existing
+        row = AssetTypeDispatchDetailTableSet(asset_type=asset_type, dispatch_detail_table_type=key)
+        db.session.add(row)
+        return row
+
+def add_type_to_make_model(make_model: MakeModel, key: str) -> ModelAdditionalDispatchDetailTableSet:
+    key = _require_registered(key)
+    with transaction():
+        existing = db.session.scalar(
+            select(ModelAdditionalDispatchDetailTableSet).where(
+                ModelAdditionalDispatchDetailTableSet.make_model_id == make_model.id,
+                ModelAdditionalDispatchDetailTableSet.dispatch_detail_table_type == key,
+            )
+        )
+        if existing is not None:
+            existing.is_active = True
+            return existing
+        row = ModelAdditionalDispatchDetailTableSet(make_model=make_model, dispatch_detail_table_type=key)
+        db.session.add(row)
+        return row
+
+def set_table_set_active(row: TypeSetRow, active: bool) -> None:
+    with transaction():
+        row.is_active = active
+
+def remove_table_set(row: TypeSetRow) -> None:
+    """Remove a type from a set; dispatches already created keep their checklist rows."""
+    with transaction():
+        db.session.delete(row)
+
+def validate_table_set_rows(session: Session) -> None:
+    """Refuse table-set rows, however they were written, whose key no plugin registers."""
+    for obj in [*session.new, *session.dirty]:
+        if isinstance(obj, (AssetTypeDispatchDetailTableSet, ModelAdditionalDispatchDetailTableSet)):
+            state = inspect(obj)
+            if state.deleted:
+                continue
+            history = state.attrs.dispatch_detail_table_type.history
+            if obj in session.new or history.has_changes():
+                _require_registered(obj.dispatch_detail_table_type)
+
+def get_asset_type(asset_type_id: int) -> AssetType:
+    asset_type = db.session.get(AssetType, asset_type_id)
+    if asset_type is None:
+        raise NotFound(f"Asset type #{asset_type_id} does not exist.")
+    return asset_type

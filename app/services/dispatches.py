@@ -1,0 +1,191 @@
+"""Dispatch lifecycle: creation and the status machine.
+
+    Created ─► Assigned ─► En Route ─► In Progress ─► Completed
+                  │  └──────────────────►┘
+                  └─► Created (unassigned)
+    any state that is not final ─► Cancelled
+
+Every change sets the matching timestamp, writes a ``DispatchStatusHistory`` row (from,
+to, reason, who) and an ``Event``. A change the machine does not allow is refused with
+the current state and the allowed next states, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import (
+    Dispatch,
+    DispatchPriority,
+    DispatchStatus,
+    DispatchStatusHistory,
+    Event,
+    MajorLocation,
+    Role,
+    User,
+    utcnow,
+)
+from app.services import actors
+from app.services.errors import NotFound, TransitionNotAllowed, ValidationError
+from app.services.transaction import transaction
+
+S = DispatchStatus
+
+ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.CREATED: (S.ASSIGNED, S.CANCELLED),
+    S.ASSIGNED: (S.EN_ROUTE, S.IN_PROGRESS, S.CREATED, S.CANCELLED),
+    S.EN_ROUTE: (S.IN_PROGRESS, S.CANCELLED),
+    S.IN_PROGRESS: (S.COMPLETED, S.CANCELLED),
+    S.COMPLETED: (),
+    S.CANCELLED: (),
+}
+
+
+def allowed_next(status: str) -> tuple[str, ...]:
+    return ALLOWED_TRANSITIONS.get(status, ())
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise unless the status machine allows ``current`` → ``target``."""
+    if target not in ALLOWED_TRANSITIONS:
+        raise ValidationError(
+            f"Unknown status {target!r}; the statuses are {', '.join(s.value for s in S)}.", field="status"
+        )
+    if target not in allowed_next(current):
+        options = ", ".join(allowed_next(current)) or "none: it is final"
+        raise TransitionNotAllowed(
+            f"A dispatch in status {current!r} cannot move to {target!r}. Allowed next states: {options}.",
+            field="status",
+        )
+
+
+def create_dispatch(
+    *,
+    title: str,
+    asset_id: int | None,
+    priority: str = DispatchPriority.NORMAL.value,
+    description: str | None = None,
+    due_date: datetime | None = None,
+    major_location_id: int | None = None,
+) -> Dispatch:
+    """Create a dispatch with its checklist rows, first event and history, or nothing."""
+    with transaction():
+        dispatch = Dispatch(
+            title=title,
+            description=(description or "").strip() or None,
+            priority=priority,
+            due_date=due_date,
+            asset_id=asset_id,
+            major_location_id=major_location_id,
+        )
+        if major_location_id is not None and db.session.get(MajorLocation, major_location_id) is None:
+            raise ValidationError(f"Location #{major_location_id} does not exist.", field="major_location_id")
+        db.session.add(dispatch)
+        db.session.flush()  # runs the creation rules; raises before anything is committed
+    return dispatch
+
+
+def get_dispatch(dispatch_id: int) -> Dispatch:
+    dispatch = db.session.get(Dispatch, dispatch_id)
+    if dispatch is None:
+        raise NotFound(f"Dispatch #{dispatch_id} does not exist.")
+    return dispatch
+
+
+def _record(dispatch: Dispatch, status_from: str, reason: str | None, actor: User) -> None:
+    text = f"Dispatch {dispatch.dispatch_number} moved from {status_from} to {dispatch.status}"
+    if dispatch.assigned_user is not None and dispatch.status == S.ASSIGNED:
+        text += f" ({dispatch.assigned_user.name})"
+    db.session.add(
+        DispatchStatusHistory(
+            dispatch=dispatch,
+            status_from=status_from,
+            status_to=dispatch.status,
+            change_reason=reason,
+            changed_by=actor,
+        )
+    )
+    db.session.add(
+        Event(
+            event_type="dispatch.status_changed",
+            description=text + (f": {reason}" if reason else ""),
+            dispatch=dispatch,
+            asset_id=dispatch.asset_id,
+            user=actor,
+        )
+    )
+
+
+def _actor() -> User:
+    return db.session.get(User, actors.require_actor_id())
+
+
+def change_status(dispatch: Dispatch, target: str, reason: str | None = None) -> Dispatch:
+    """Move a dispatch to ``target`` if the status machine allows it.
+
+    Use ``assign`` to move to Assigned (it needs a technician) and ``unassign`` to move
+    back to Created.
+    """
+    check_transition(dispatch.status, target)
+    if target == S.ASSIGNED:
+        raise ValidationError("Assigning needs a technician: use assign with the technician.", field="status")
+    if target == S.CREATED:
+        return unassign(dispatch, reason)
+    with transaction():
+        previous = dispatch.status
+        now = utcnow()
+        dispatch.status = target
+        if target == S.IN_PROGRESS:
+            dispatch.started_date = now
+        elif target == S.COMPLETED:
+            dispatch.completed_date = now
+        _record(dispatch, previous, (reason or "").strip() or None, _actor())
+        db.session.flush()  # one change per flush: the flush hook checks each transition
+    return dispatch
+
+
+def assign(dispatch: Dispatch, technician: User, reason: str | None = None) -> Dispatch:
+    """Assign a Created dispatch to a technician (or reassign an Assigned one)."""
+    if technician is None or technician.role != Role.TECHNICIAN or not technician.is_active:
+        name = getattr(technician, "name", "nobody")
+        raise ValidationError(f"{name} is not an active technician; choose an active technician.", field="assigned_user_id")
+    if dispatch.status != S.ASSIGNED:
+        check_transition(dispatch.status, S.ASSIGNED)
+    with transaction():
+        previous = dispatch.status
+        dispatch.assigned_user = technician
+        dispatch.assigned_user_id = technician.id
+        dispatch.status = S.ASSIGNED.value
+        dispatch.assigned_date = utcnow()
+        _record(dispatch, previous, (reason or "").strip() or None, _actor())
+        db.session.flush()  # one change per flush: the flush hook checks each transition
+    return dispatch
+
+
+def unassign(dispatch: Dispatch, reason: str | None = None) -> Dispatch:
+    """Take an Assigned dispatch back to Created, without a technician."""
+    check_transition(dispatch.status, S.CREATED)
+    with transaction():
+        previous = dispatch.status
+        dispatch.assigned_user = None
+        dispatch.assigned_date = None
+        dispatch.status = S.CREATED.value
+        _record(dispatch, previous, (reason or "").strip() or "Unassigned", _actor())
+        db.session.flush()
+    return dispatch
+
+
+def validate_status_changes(session: Session) -> None:
+    """Refuse, at flush time, a status change written by hand that the machine forbids."""
+    for obj in session.dirty:
+        if not isinstance(obj, Dispatch):
+            continue
+        history = inspect(obj).attrs.status.history
+        if history.deleted and history.added and history.deleted[0] != history.added[0]:
+            check_transition(history.deleted[0], history.added[0])
+            if obj.status == S.ASSIGNED and obj.assigned_user_id is None and obj.assigned_user is None:
+                raise ValidationError("An Assigned dispatch needs a technician.", field="assigned_user_id")

@@ -1,0 +1,44 @@
+"""Rules that hold however data is written: run by SQLAlchemy before every flush."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.models import Dispatch, UserCreatedBase
+from app.services import actors
+from app.services.detail_sets import validate_table_set_rows
+from app.services.dispatch_creation import complete_new_dispatches
+from app.services.dispatches import validate_status_changes
+
+
+def _stamp_audit_columns(session: Session) -> None:
+    actor_id = actors.current_actor_id()
+    if actor_id is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, UserCreatedBase):
+            if obj.created_by_id is None:
+                obj.created_by_id = actor_id
+            if obj.updated_by_id is None:
+                obj.updated_by_id = actor_id
+    for obj in session.dirty:
+        if isinstance(obj, UserCreatedBase) and session.is_modified(obj, include_collections=False):
+            obj.updated_by_id = actor_id
+
+
+def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    validate_table_set_rows(session)
+    new_dispatches = [obj for obj in session.new if isinstance(obj, Dispatch)]
+    if new_dispatches:
+        complete_new_dispatches(session, new_dispatches)
+    validate_status_changes(session)
+    _stamp_audit_columns(session)
+
+
+def install() -> None:
+    """Attach the hooks to every session; safe to call once per application."""
+    if not event.contains(Session, "before_flush", before_flush):
+        event.listen(Session, "before_flush", before_flush)

@@ -1,0 +1,93 @@
+"""Accounts: creation with validated input, argon2id password hashes, sign-in."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Role, User, utcnow
+from app.services.errors import ValidationError
+from app.services.transaction import transaction
+
+ROLES = [role.value for role in Role]
+MIN_PASSWORD_LENGTH = 10
+# Deliberately loose: the address is checked by mail delivery, not by a regex.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["PASSWORD_TIME_COST"],
+        memory_cost=config["PASSWORD_MEMORY_COST"],
+        parallelism=config["PASSWORD_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def validate_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+
+
+def create_user(*, email: str, name: str, role: str, password: str) -> User:
+    email = normalise_email(email)
+    name = (name or "").strip()
+    if not _EMAIL.match(email):
+        raise ValidationError(f"{email!r} is not an email address (like name@example.com).", field="email")
+    if not name:
+        raise ValidationError("A name is required.", field="name")
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
+    validate_password(password)
+    if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise ValidationError(f"A user with the email {email} already exists.", field="email")
+    with transaction():
+        user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+        db.session.add(user)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or ``None``.
+
+    Which of the two was wrong is not told, so that sign-in does not reveal who has an
+    account.
+    """
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.password_hash or not user.is_active:
+        _hasher().hash("timing-equaliser")  # same cost whether or not the account exists
+        return None
+    hasher = _hasher()
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    with transaction():
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
+        user.last_login_at = utcnow()
+    return user
+
+
+def password_matches(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
