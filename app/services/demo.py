@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Asset, AssetType, Dispatch, DispatchPriority, MakeModel, Role, User, utcnow
 from app.services import assets as asset_service
 from app.services import detail_sets, dispatches, users
+from app.services.dispatch_creation import DispatchSpec, bulk_create_dispatches
 from app.services.transaction import transaction
 
 DEMO_PASSWORD = "motorpool-demo"  # documented in the README; demo accounts only
@@ -112,9 +113,15 @@ def seed_fleet() -> list[DemoLogin]:
     return [DemoLogin(role=role.value, email=email, name=name) for email, name, role in logins]
 
 
-def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 1000,
+def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 2000, advance: int = 2000,
                     progress: Callable[[int], None] | None = None) -> int:
-    """Create ``count`` dispatches for the demo fleet; some are moved along the status machine."""
+    """Create ``count`` dispatches for the demo fleet.
+
+    Of the first ``advance`` dispatches about half are moved along the status machine
+    (assigned, started, completed or cancelled) through the status service, one change at
+    a time, so that the demo has work in every state; the rest stay Created.
+    """
+    advance_budget = advance
     rng = random.Random(seed)
     fleet = db.session.scalars(
         select(Asset).options(
@@ -132,7 +139,7 @@ def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 1000,
     try:
         while created < count:
             size = min(batch_size, count - created)
-            _create_batch(size, fleet, technicians, rng, now)
+            advance_budget -= _create_batch(size, fleet, technicians, rng, now, max(0, advance_budget))
             created += size
             if progress:
                 progress(size)
@@ -142,29 +149,33 @@ def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 1000,
 
 
 def _create_batch(
-    size: int, fleet: list[Asset], technicians: list[User], rng: random.Random, now: datetime
-) -> None:
+    size: int, fleet: list[Asset], technicians: list[User], rng: random.Random, now: datetime, advance: int
+) -> int:
+    """Create one batch in one transaction; move up to ``advance`` of them along. Returns how many moved."""
     priorities = list(PRIORITY_WEIGHTS)
     weights = list(PRIORITY_WEIGHTS.values())
-    with transaction():
-        batch = []
-        for _ in range(size):
-            asset = rng.choice(fleet)
-            site = asset.major_location.name if asset.major_location else "site"
-            created_date = now - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
-            due = created_date + timedelta(hours=rng.choice([4, 8, 24, 72])) if rng.random() < 0.7 else None
-            dispatch = Dispatch(
+    specs = []
+    for _ in range(size):
+        asset = rng.choice(fleet)
+        site = asset.major_location.name if asset.major_location else "site"
+        created_date = now - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
+        due = created_date + timedelta(hours=rng.choice([4, 8, 24, 72])) if rng.random() < 0.7 else None
+        specs.append(
+            DispatchSpec(
                 title=rng.choice(TITLES).format(site=site),
                 priority=rng.choices(priorities, weights)[0].value,
                 asset=asset,
                 created_date=created_date,
                 due_date=due,
             )
-            db.session.add(dispatch)
-            batch.append(dispatch)
-        db.session.flush()
-        if technicians:
-            _advance(batch, technicians, rng)
+        )
+    with transaction():
+        ids = bulk_create_dispatches(db.session, specs)
+        moved = ids[:advance] if technicians else []
+        if moved:
+            batch = db.session.scalars(select(Dispatch).where(Dispatch.id.in_(moved))).all()
+            _advance(list(batch), technicians, rng)
+    return len(moved)
 
 
 def _advance(batch: list[Dispatch], technicians: list[User], rng: random.Random) -> None:

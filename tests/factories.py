@@ -1,0 +1,213 @@
+"""factory-boy factories for every model, bound to the application's session.
+
+Factories commit, so what they build is visible to services, other sessions and other
+processes exactly like real data. Creating a ``DispatchFactory`` goes through the
+creation rules (checklist rows, event, history) like every other path.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from argon2 import PasswordHasher
+from factory.alchemy import SQLAlchemyModelFactory
+
+from app.extensions import db
+from app.models import (
+    AllDispatchDetail,
+    Asset,
+    AssetType,
+    AssetTypeDispatchDetailTableSet,
+    Dispatch,
+    DispatchStatusHistory,
+    Event,
+    MajorLocation,
+    MakeModel,
+    ModelAdditionalDispatchDetailTableSet,
+    PluginSetting,
+    TruckDispatchChecklist,
+    User,
+    VehicleDispatch,
+    utcnow,
+)
+
+DEFAULT_PASSWORD = "correct horse battery"
+# Hashed once with the test suite's cheap parameters; verified by the app's own hasher.
+_PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(DEFAULT_PASSWORD)
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+# --- People ------------------------------------------------------------------------------
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Sequence(lambda n: f"User {n}")
+    role = "manager"
+    password_hash = _PASSWORD_HASH
+
+
+class AdminFactory(UserFactory):
+    role = "admin"
+
+
+class ManagerFactory(UserFactory):
+    role = "manager"
+
+
+class TechnicianFactory(UserFactory):
+    role = "technician"
+
+
+# --- Asset register ----------------------------------------------------------------------
+
+
+class MajorLocationFactory(BaseFactory):
+    class Meta:
+        model = MajorLocation
+
+    name = factory.Sequence(lambda n: f"Depot {n}")
+    address = factory.Sequence(lambda n: f"{n} Yard Road")
+    latitude = 53.8
+    longitude = -1.55
+
+
+class AssetTypeFactory(BaseFactory):
+    class Meta:
+        model = AssetType
+
+    name = factory.Sequence(lambda n: f"Type {n}")
+
+
+class MakeModelFactory(BaseFactory):
+    class Meta:
+        model = MakeModel
+
+    make = factory.Sequence(lambda n: f"Make {n}")
+    model = factory.Sequence(lambda n: f"Model {n}")
+    asset_type = factory.SubFactory(AssetTypeFactory)
+
+
+class AssetFactory(BaseFactory):
+    class Meta:
+        model = Asset
+
+    asset_tag = factory.Sequence(lambda n: f"A-{n:05d}")
+    name = factory.Sequence(lambda n: f"Asset {n}")
+    asset_type = factory.SubFactory(AssetTypeFactory)
+    make_model = factory.SubFactory(MakeModelFactory, asset_type=factory.SelfAttribute("..asset_type"))
+    major_location = factory.SubFactory(MajorLocationFactory)
+    odometer = 12_000.0
+
+
+class EventFactory(BaseFactory):
+    class Meta:
+        model = Event
+
+    event_type = "asset.note"
+    description = factory.Sequence(lambda n: f"Something happened ({n})")
+    asset = factory.SubFactory(AssetFactory)
+
+
+# --- Detail sets -------------------------------------------------------------------------
+
+
+class AssetTypeDispatchDetailTableSetFactory(BaseFactory):
+    class Meta:
+        model = AssetTypeDispatchDetailTableSet
+
+    asset_type = factory.SubFactory(AssetTypeFactory)
+    dispatch_detail_table_type = "truck_checklist"
+    is_active = True
+
+
+class ModelAdditionalDispatchDetailTableSetFactory(BaseFactory):
+    class Meta:
+        model = ModelAdditionalDispatchDetailTableSet
+
+    make_model = factory.SubFactory(MakeModelFactory)
+    dispatch_detail_table_type = "vehicle_dispatch"
+    is_active = True
+
+
+# --- Dispatches --------------------------------------------------------------------------
+
+
+class DispatchFactory(BaseFactory):
+    class Meta:
+        model = Dispatch
+
+    title = factory.Sequence(lambda n: f"Work order {n}")
+    priority = "Normal"
+    asset = factory.SubFactory(AssetFactory)
+    due_date = factory.LazyFunction(lambda: utcnow() + timedelta(days=1))
+
+
+class AllDispatchDetailFactory(BaseFactory):
+    class Meta:
+        model = AllDispatchDetail
+
+    dispatch = factory.SubFactory(DispatchFactory)
+    table_name = "truck_dispatch_checklists"
+
+
+class TruckDispatchChecklistFactory(BaseFactory):
+    """A checklist row added by hand (dispatch creation normally makes them)."""
+
+    class Meta:
+        model = TruckDispatchChecklist
+
+    dispatch = factory.SubFactory(DispatchFactory)
+    detail = factory.SubFactory(
+        AllDispatchDetailFactory, dispatch=factory.SelfAttribute("..dispatch"), table_name="truck_dispatch_checklists"
+    )
+
+
+class VehicleDispatchFactory(BaseFactory):
+    class Meta:
+        model = VehicleDispatch
+
+    dispatch = factory.SubFactory(DispatchFactory)
+    detail = factory.SubFactory(
+        AllDispatchDetailFactory, dispatch=factory.SelfAttribute("..dispatch"), table_name="vehicle_dispatches"
+    )
+    destination_address = "1 Harbour Street"
+    fuel_level_start = 80.0
+    mileage_start = 1000.0
+    passenger_count = 1
+
+
+class DispatchStatusHistoryFactory(BaseFactory):
+    class Meta:
+        model = DispatchStatusHistory
+
+    dispatch = factory.SubFactory(DispatchFactory)
+    status_from = "Created"
+    status_to = "Created"
+    change_reason = "note"
+    changed_by = factory.SubFactory(ManagerFactory)
+
+
+class PluginSettingFactory(BaseFactory):
+    class Meta:
+        model = PluginSetting
+
+    name = factory.Sequence(lambda n: f"plugin-{n}")
+    enabled = True
+
+
+def configured_truck_type(name: str = "Truck") -> AssetType:
+    """A Truck asset type whose dispatches get the truck checklist."""
+    asset_type = AssetTypeFactory(name=name)
+    AssetTypeDispatchDetailTableSetFactory(asset_type=asset_type, dispatch_detail_table_type="truck_checklist")
+    return asset_type
