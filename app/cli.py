@@ -77,6 +77,7 @@ def seed_demo(count: int, if_empty: bool, seed: int) -> None:
 
     if if_empty and not demo.database_is_empty():
         click.echo("The database already has data; demo data not loaded.")
+        _print_demo_logins()
         return
     if db.session.scalar(select(AssetType.id).limit(1)) is None:
         logins = demo.seed_fleet()

@@ -1,0 +1,47 @@
+# Motorpool: `make run` starts the app with demo data, `make test` runs the whole suite.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: run test install install-test system-packages migrate bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Motorpool needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+system-packages:
+	bash scripts/ensure-system-packages.sh
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+## Create the virtualenv, migrate, load demo data into an empty database, serve on $(HOST):$(PORT).
+run: migrate
+	$(BIN)/flask seed-demo --if-empty
+	@echo "Motorpool is running on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	$(BIN)/waitress-serve --listen=$(HOST):$(PORT) --threads=8 wsgi:app
+
+## Install what the tests need (Python packages, PostgreSQL's server) and run the whole suite.
+test: install-test system-packages
+	$(BIN)/pytest
+
+bench: install-test
+	$(BIN)/python bench/seed_demo.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts
