@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from app import config as settings
 from app.extensions import csrf, db, htmx, login_manager, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+logger = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -90,16 +92,46 @@ def _blocked_plugins(app: Flask) -> set[str]:
 
 
 def register_plugins(app: Flask) -> None:
-    from app.models.dispatching.build import EXTENSION_KEY, build_detail_type_registry
+    """Load plugins and collect what they contribute into the app's registries."""
+    from app.models.dispatching.build import EXTENSION_KEY as DETAIL_TYPES_KEY
+    from app.models.dispatching.build import build_detail_type_registry
     from app.plugins.manager import load_plugins
+    from app.services.matching import DISTANCE_KEY, MATCHERS_KEY
+    from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
 
     system = load_plugins(app, _blocked_plugins(app))
-    app.extensions[EXTENSION_KEY] = build_detail_type_registry(
-        system.call_each("motorpool_dispatch_detail_types")
-    )
+    app.extensions[DETAIL_TYPES_KEY] = build_detail_type_registry(system.call_each("motorpool_dispatch_detail_types"))
+    app.extensions[MATCHERS_KEY] = _named(system.call_each("motorpool_matchers"), "matcher")
+    app.extensions[NOTIFIERS_KEY] = _named(system.call_each("motorpool_notifiers"), "notifier")
+    provider = system.first_result("motorpool_distance_provider")
+    app.extensions[DISTANCE_KEY] = provider[1] if provider else None
+
+    for plugin, blueprints in system.call_each("motorpool_blueprints"):
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
+
+    for plugin, commands in system.call_each("motorpool_cli_commands"):
+        for command in commands:
+            if command.name in app.cli.commands:
+                app.logger.error("plugin %s: command %r already exists and was not added", plugin, command.name)
+                continue
+            app.cli.add_command(command)
+
+
+def _named(contributions: list[tuple[str, Any]], what: str) -> dict[str, Any]:
+    """Merge ``{name: object}`` contributions; the first plugin to claim a name keeps it."""
+    merged: dict[str, Any] = {}
+    for plugin, mapping in contributions:
+        for name, obj in dict(mapping).items():
+            if name in merged:
+                logger.warning("plugin %s: %s %r is already provided; ignored", plugin, what, name)
+                continue
+            merged[name] = obj
+    return merged
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.blueprints.navigation import navigation_links
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.dispatches import bp as dispatches_bp
     from app.blueprints.main import bp as main_bp
@@ -107,6 +139,22 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(dispatches_bp)
+    app.context_processor(lambda: {"navigation_links": navigation_links})
+
+
+@migrate.configure
+def _plugin_migration_branches(config: Any) -> Any:
+    """Alembic sees core's versions plus every installed plugin's own branch."""
+    from flask import current_app
+
+    from app.plugins.manager import plugin_system
+
+    locations = [str(MIGRATIONS_DIR / "versions")]
+    for _plugin, directories in plugin_system(current_app).call_each("motorpool_migration_directories", installed=True):
+        locations.extend(str(Path(directory)) for directory in directories)
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    return config
 
 
 def register_security(app: Flask) -> None:

@@ -5,6 +5,7 @@ Commands run as the system user so that what they write is attributed to it.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -111,7 +112,148 @@ def demo_logins() -> None:
     _print_demo_logins()
 
 
+def _migration_commands() -> click.Group:
+    """Flask-Migrate's ``flask db`` group, with ``upgrade`` going to every head by default.
+
+    Plugins ship their own Alembic branches, so there can be several heads; plain
+    ``flask db upgrade`` must apply core and every plugin branch together.
+    """
+    from flask_migrate.cli import db as migrate_group
+
+    group = click.Group(
+        "db", callback=migrate_group.callback, params=migrate_group.params, help=migrate_group.help
+    )
+    for name, command in migrate_group.commands.items():
+        if name == "upgrade":
+            command = copy.copy(command)
+            command.params = [copy.copy(param) for param in command.params]
+            for param in command.params:
+                if param.name == "revision":
+                    param.default = "heads"
+        group.add_command(command, name)
+    return group
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(_migration_commands())
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(demo_logins)
+    app.cli.add_command(plugins_cli)
+    app.cli.add_command(dispatch_cli)
+
+
+plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")
+
+
+@plugins_cli.command("list")
+def list_plugins() -> None:
+    """Name, version, origin, hooks, enabled, and any load error of every plugin."""
+    from app.services.plugins import list_plugins
+
+    for record in list_plugins():
+        state = "enabled" if record.enabled else "disabled"
+        click.echo(f"{record.name}  {record.version or '-'}  [{record.origin}]  {state}")
+        click.echo(f"    hooks: {', '.join(record.hooks) or '-'}")
+        if record.error:
+            click.echo(f"    error: {record.error}")
+
+
+def _set_plugin(name: str, enabled: bool) -> None:
+    from app.services.plugins import set_enabled
+
+    restart = set_enabled(name, enabled)
+    click.echo(f"{name} {'enabled' if enabled else 'disabled'}." + (" Restart Motorpool for it to take effect." if restart else ""))
+
+
+@plugins_cli.command("enable")
+@click.argument("name")
+@as_system
+def enable_plugin(name: str) -> None:
+    """Enable a plugin (takes effect at the next start)."""
+    _set_plugin(name, True)
+
+
+@plugins_cli.command("disable")
+@click.argument("name")
+@as_system
+def disable_plugin(name: str) -> None:
+    """Disable a plugin (takes effect at the next start)."""
+    _set_plugin(name, False)
+
+
+dispatch_cli = AppGroup("dispatch", help="Create and assign dispatches.")
+
+
+def _parse_due(value: str | None):
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a date and time like 2026-12-01T14:00") from error
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+@dispatch_cli.command("create")
+@click.option("--asset", "asset_tag", required=True, help="Asset tag, e.g. TRK-0001.")
+@click.option("--title", required=True)
+@click.option("--priority", default="Normal", show_default=True)
+@click.option("--description")
+@click.option("--due", help="Due date and time (UTC), e.g. 2026-12-01T14:00.")
+@click.option("--skill", "required_skill", help="Required skill (default: the asset type's).")
+@click.option("--hours", "estimated_duration_hours", type=float, help="Estimated duration in hours.")
+@click.option("--auto-assign/--no-auto-assign", default=None, help="Override MOTORPOOL_AUTO_ASSIGN.")
+@as_system
+def create_dispatch(asset_tag, title, priority, description, due, required_skill, estimated_duration_hours, auto_assign):
+    """Create a dispatch (with its checklists) for an asset."""
+    from app.models import Asset
+    from app.services.dispatches import create_dispatch
+    from app.services.errors import ValidationError
+
+    asset = db.session.scalar(select(Asset).where(Asset.asset_tag == asset_tag))
+    if asset is None:
+        raise ValidationError(f"There is no asset tagged {asset_tag!r}; `flask assets list` shows them.")
+    dispatch = create_dispatch(title=title, asset_id=asset.id, priority=priority, description=description,
+                               due_date=_parse_due(due), required_skill=required_skill,
+                               estimated_duration_hours=estimated_duration_hours, auto_assign=auto_assign)
+    db.session.refresh(dispatch)
+    checklists = ", ".join(d.table_name for d in dispatch.all_details) or "none"
+    click.echo(f"Created {dispatch.dispatch_number} ({dispatch.status}); checklists: {checklists}.")
+    if dispatch.assigned_user is not None:
+        click.echo(f"Assigned to {dispatch.assigned_user.name}.")
+
+
+@dispatch_cli.command("rank")
+@click.argument("number")
+def rank_dispatch(number: str) -> None:
+    """Show the ranked technicians for a dispatch and why."""
+    from app.models import Dispatch
+    from app.services import matching
+
+    dispatch = db.session.scalar(select(Dispatch).where(Dispatch.dispatch_number == number))
+    if dispatch is None:
+        raise click.ClickException(f"There is no dispatch {number}.")
+    ranking = matching.rank(dispatch)
+    click.echo(f"{dispatch.dispatch_number}: matcher {ranking.matcher}" + (f" ({ranking.note})" if ranking.note else ""))
+    for position, candidate in enumerate(ranking.outcome.ranked, start=1):
+        info = ranking.technician(candidate.technician_id)
+        click.echo(f"{position:>3}. {info.name if info else candidate.technician_id:<24} {candidate.score:.3f}")
+    click.echo(f"Excluded: {ranking.excluded_summary()}")
+
+
+@dispatch_cli.command("assign-pending")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1))
+@as_system
+def assign_pending(limit: int) -> None:
+    """Assign every waiting dispatch as one batch at minimum total cost."""
+    from app.services import matching
+
+    report = matching.assign_pending(limit=limit)
+    click.echo(
+        f"Considered {report.considered}: assigned {report.assigned}, left Created {report.left_created}, "
+        f"conflicts {report.conflicts}; method {report.method}, cost {report.total_cost:.3f} "
+        f"(greedy {report.greedy_total_cost:.3f}), {report.elapsed_s * 1000:.0f} ms."
+    )

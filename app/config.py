@@ -25,6 +25,22 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_TIME_COST": 3,
     "PASSWORD_MEMORY_COST": 65536,
     "PASSWORD_PARALLELISM": 4,
+    # Matching: SLA hours by priority when a dispatch has no due date, active matcher,
+    # auto-assignment of new dispatches, and the engine's weights and costs.
+    "MOTORPOOL_SLA_HOURS": {"Critical": 4, "High": 8, "Normal": 24, "Low": 72},
+    "MOTORPOOL_MATCHER": "weighted",
+    "MOTORPOOL_AUTO_ASSIGN": True,
+    "MOTORPOOL_MATCH_WEIGHTS": {
+        "skill": 0.40, "distance": 0.25, "availability": 0.15,
+        "priority_balance": 0.10, "skill_diversity": 0.05, "history": 0.05,
+    },
+    "MOTORPOOL_TRAVEL_SPEED_KMH": 50.0,
+    "MOTORPOOL_TRAVEL_COST_PER_KM": 0.5,
+    "MOTORPOOL_MAX_DISTANCE_KM": 100.0,
+    "MOTORPOOL_BATCH_TIME_BUDGET_S": 1.0,
+    # Notification channels in use (names provided by notifier plugins).
+    "MOTORPOOL_NOTIFIERS": "console,log_file",
+    "MOTORPOOL_NOTIFICATION_LOG": None,
     # Comma-separated plugin names to block; applied on top of the plugin table.
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
@@ -32,9 +48,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Environment variables read as they are (strings) ...
-_ENV_STRINGS = ("SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME")
+_ENV_STRINGS = (
+    "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
+    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG",
+)
 #: ... and those read as booleans.
-_ENV_BOOLEANS = ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS")
+_ENV_BOOLEANS = (
+    "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
+)
 
 
 def normalise_database_url(url: str) -> str:

@@ -49,6 +49,8 @@ def base_config(database_url: str) -> dict:
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "MOTORPOOL_STRICT_PLUGINS": True,
+        # Matching has its own tests; elsewhere a new dispatch stays Created.
+        "MOTORPOOL_AUTO_ASSIGN": False,
         # Cheap hashes keep the suite fast; production defaults are tested separately.
         "PASSWORD_TIME_COST": 1,
         "PASSWORD_MEMORY_COST": 1024,
@@ -67,7 +69,7 @@ def postgres_server() -> Iterator[TemporaryPostgres]:
 def _migrate(url: str) -> None:
     app = create_app(base_config(url))
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
 
 

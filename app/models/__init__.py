@@ -15,11 +15,14 @@ from app.models.dispatching import (
     TruckDispatchChecklist,
     VehicleDispatch,
 )
+from app.models.dispatching.dispatch_metric import DispatchMetric
 from app.models.plugin_setting import PluginSetting
+from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
 from app.models.user import Role, User
 
 __all__ = [
     "AllDispatchDetail",
+    "Availability",
     "Asset",
     "AssetStatus",
     "AssetType",
@@ -27,6 +30,7 @@ __all__ = [
     "Base",
     "Dispatch",
     "DispatchDetailVirtual",
+    "DispatchMetric",
     "DispatchNumberSequence",
     "DispatchPriority",
     "DispatchStatus",
@@ -37,6 +41,9 @@ __all__ = [
     "ModelAdditionalDispatchDetailTableSet",
     "PluginSetting",
     "Role",
+    "Skill",
+    "TechnicianProfile",
+    "TechnicianSkill",
     "TruckDispatchChecklist",
     "User",
     "UserCreatedBase",

@@ -9,13 +9,26 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Asset, AssetType, Dispatch, DispatchPriority, MakeModel, Role, User, utcnow
+from app.models import (
+    Asset,
+    AssetType,
+    Dispatch,
+    DispatchPriority,
+    MajorLocation,
+    MakeModel,
+    Role,
+    Skill,
+    TechnicianProfile,
+    TechnicianSkill,
+    User,
+    utcnow,
+)
 from app.services import assets as asset_service
 from app.services import detail_sets, dispatches, users
 from app.services.dispatch_creation import DispatchSpec, bulk_create_dispatches
@@ -42,6 +55,25 @@ MODELS = [
 ]
 
 ASSET_TYPE_SETS = {"Truck": ["truck_checklist"], "Vehicle": ["vehicle_dispatch"]}
+ASSET_TYPE_SKILLS = {"Truck": "HGV driving", "Vehicle": "Van driving"}
+
+SKILLS = [
+    ("HGV driving", "Driving"), ("Van driving", "Driving"), ("Forklift", "Driving"),
+    ("Diesel engines", "Mechanical"), ("Brakes", "Mechanical"), ("Tyres", "Mechanical"),
+    ("Auto electrics", "Electrical"), ("Diagnostics", "Electrical"), ("Refrigeration", "Refrigeration"),
+]
+
+# name -> (skills with levels, shift days, shift start hour, shift end hour)
+TECHNICIAN_PROFILES = {
+    "Amara Okafor": ({"HGV driving": 5, "Diesel engines": 3}, "12345", 6, 18),
+    "Ben Hughes": ({"Van driving": 4, "Tyres": 4}, "12345", 6, 18),
+    "Chen Wei": ({"Auto electrics": 5, "Diagnostics": 5, "Van driving": 2}, "1234567", 0, 0),
+    "Dana Kowalski": ({"HGV driving": 3, "Forklift": 4}, "34567", 14, 23),
+    "Elif Yilmaz": ({"Brakes": 5, "Diesel engines": 4, "HGV driving": 2}, "1234567", 0, 0),
+    "Finn O'Brien": ({"Van driving": 5, "Refrigeration": 3}, "12345", 8, 20),
+    "Grace Mensah": ({"HGV driving": 4, "Van driving": 4}, "67123", 22, 8),
+    "Hugo Martins": ({"Refrigeration": 5, "Auto electrics": 3}, "1234567", 0, 0),
+}
 
 TECHNICIANS = [
     "Amara Okafor", "Ben Hughes", "Chen Wei", "Dana Kowalski",
@@ -82,9 +114,12 @@ def seed_fleet() -> list[DemoLogin]:
     """Locations, asset types with their detail sets, models, assets and people."""
     with transaction():
         locations = [asset_service.create_location(*row) for row in LOCATIONS]
+        skills = {name: Skill(name=name, category=category) for name, category in SKILLS}
+        db.session.add_all(skills.values())
         types: dict[str, AssetType] = {}
         for type_name, keys in ASSET_TYPE_SETS.items():
             types[type_name] = asset_service.create_asset_type(type_name)
+            types[type_name].default_skill = ASSET_TYPE_SKILLS[type_name]
             for key in keys:
                 detail_sets.add_type_to_asset_type(types[type_name], key)
         types["Trailer"] = asset_service.create_asset_type("Trailer", "Unpowered; no checklist configured")
@@ -109,8 +144,25 @@ def seed_fleet() -> list[DemoLogin]:
         for index, name in enumerate(TECHNICIANS, start=1):
             logins.append((f"tech{index}@motorpool.example", name, Role.TECHNICIAN))
         for email, name, role in logins:
-            _user(email, name, role.value)
+            user = _user(email, name, role.value)
+            if name in TECHNICIAN_PROFILES:
+                _profile(user, locations[len(user.name) % len(locations)], skills, *TECHNICIAN_PROFILES[name])
     return [DemoLogin(role=role.value, email=email, name=name) for email, name, role in logins]
+
+
+def _profile(user: User, base: MajorLocation, skills: dict[str, Skill], levels: dict[str, int],
+             days: str, start: int, end: int) -> None:
+    """A technician profile based at a depot; a shift of 0–0 means round the clock."""
+    if db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == user.id)):
+        return
+    profile = TechnicianProfile(
+        user=user, home_latitude=base.latitude, home_longitude=base.longitude,
+        hourly_rate=38.0 + len(levels) * 4, overtime_multiplier=1.5, shift_days=days,
+        shift_start=time(start, 0), shift_end=time(end, 0) if end != start else time(23, 59),
+        max_concurrent_dispatches=3, max_hours_per_week=45.0,
+    )
+    profile.skills = [TechnicianSkill(skill=skills[name], level=level) for name, level in levels.items()]
+    db.session.add(profile)
 
 
 def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 2000, advance: int = 2000,
@@ -179,7 +231,17 @@ def _create_batch(
 
 
 def _advance(batch: list[Dispatch], technicians: list[User], rng: random.Random) -> None:
-    """Move a share of the new dispatches along, through the status machine."""
+    """Move a share of the new dispatches along, through the status machine.
+
+    Only technicians with a free slot are picked, so capacity holds as it would in real use.
+    """
+    free = {
+        user_id: limit - active
+        for user_id, limit, active in db.session.execute(
+            select(TechnicianProfile.user_id, TechnicianProfile.max_concurrent_dispatches,
+                   TechnicianProfile.active_dispatch_count)
+        )
+    }
     for dispatch in batch:
         roll = rng.random()
         if roll < 0.45:
@@ -187,7 +249,14 @@ def _advance(batch: list[Dispatch], technicians: list[User], rng: random.Random)
         if roll < 0.5:
             dispatches.change_status(dispatch, "Cancelled", "Demo: no longer needed")
             continue
-        dispatches.assign(dispatch, rng.choice(technicians), "Demo assignment")
+        finishing = roll >= 0.75
+        candidates = [t for t in technicians if free.get(t.id, 0) > 0]
+        if not candidates:
+            continue
+        technician = rng.choice(candidates)
+        dispatches.assign(dispatch, technician, "Demo assignment")
+        if not finishing:
+            free[technician.id] -= 1
         if roll < 0.65:
             continue
         dispatches.change_status(dispatch, "In Progress")

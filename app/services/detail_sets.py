@@ -45,33 +45,28 @@ def configured_keys(
     by_type: dict[int, list[str]] = defaultdict(list)
     by_model: dict[int, list[str]] = defaultdict(list)
 
+    # Rows are loaded as objects, not columns: a row the session holds with changes not
+    # flushed yet (deactivated, or deleted, in the same unit of work) counts as changed.
     type_by_id = {t.id: t for t in asset_types if t.id is not None}
     if type_by_id:
-        rows = session.execute(
-            select(AssetTypeDispatchDetailTableSet.asset_type_id, AssetTypeDispatchDetailTableSet.dispatch_detail_table_type)
-            .where(
-                AssetTypeDispatchDetailTableSet.asset_type_id.in_(type_by_id),
-                AssetTypeDispatchDetailTableSet.is_active.is_(True),
-            )
+        rows = session.scalars(
+            select(AssetTypeDispatchDetailTableSet)
+            .where(AssetTypeDispatchDetailTableSet.asset_type_id.in_(type_by_id))
             .order_by(AssetTypeDispatchDetailTableSet.id)
         )
-        for type_id, key in rows:
-            by_type[id(type_by_id[type_id])].append(key)
+        for row in rows:
+            if row.is_active and row not in session.deleted and row.asset_type_id in type_by_id:
+                by_type[id(type_by_id[row.asset_type_id])].append(row.dispatch_detail_table_type)
     model_by_id = {m.id: m for m in make_models if m.id is not None}
     if model_by_id:
-        rows = session.execute(
-            select(
-                ModelAdditionalDispatchDetailTableSet.make_model_id,
-                ModelAdditionalDispatchDetailTableSet.dispatch_detail_table_type,
-            )
-            .where(
-                ModelAdditionalDispatchDetailTableSet.make_model_id.in_(model_by_id),
-                ModelAdditionalDispatchDetailTableSet.is_active.is_(True),
-            )
+        rows = session.scalars(
+            select(ModelAdditionalDispatchDetailTableSet)
+            .where(ModelAdditionalDispatchDetailTableSet.make_model_id.in_(model_by_id))
             .order_by(ModelAdditionalDispatchDetailTableSet.id)
         )
-        for model_id, key in rows:
-            by_model[id(model_by_id[model_id])].append(key)
+        for row in rows:
+            if row.is_active and row not in session.deleted and row.make_model_id in model_by_id:
+                by_model[id(model_by_id[row.make_model_id])].append(row.dispatch_detail_table_type)
 
     # Rows not flushed yet, e.g. a type set and a dispatch created in one transaction.
     for row in _pending_rows(session, AssetTypeDispatchDetailTableSet):
@@ -173,7 +168,10 @@ def validate_table_set_rows(session: Session) -> None:
                 continue
             history = state.attrs.dispatch_detail_table_type.history
             if obj in session.new or history.has_changes():
-                _require_registered(obj.dispatch_detail_table_type)
+                # Stored as checked (without surrounding blanks), so dispatch creation finds it.
+                key = _require_registered(obj.dispatch_detail_table_type)
+                if key != obj.dispatch_detail_table_type:
+                    obj.dispatch_detail_table_type = key
 
 def get_asset_type(asset_type_id: int) -> AssetType:
     asset_type = db.session.get(AssetType, asset_type_id)

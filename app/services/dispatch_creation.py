@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -32,6 +33,7 @@ from app.models import (
     DispatchStatus,
     DispatchStatusHistory,
     Event,
+    Skill,
     User,
     utcnow,
 )
@@ -57,6 +59,9 @@ class DispatchSpec:
     created_date: datetime | None = None
     status: str | None = DispatchStatus.CREATED.value
     dispatch_number: str | None = None
+    required_skill: str | None = None
+    estimated_duration_hours: float | None = 2.0
+    sla_due_at: datetime | None = None
     id: int | None = field(default=None, init=False)
 
 
@@ -87,8 +92,25 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
             "assign or start it once it exists.",
             field="status",
         )
+    for name, label in (("created_date", "creation date"), ("due_date", "due date")):
+        value = getattr(dispatch, name)
+        if value is not None and value.utcoffset() is None:
+            raise ValidationError(
+                f"The {label} {value:%Y-%m-%d %H:%M} has no time zone; give it as a timezone-aware "
+                "datetime (UTC).",
+                field=name,
+            )
+    if dispatch.estimated_duration_hours is None:
+        dispatch.estimated_duration_hours = 2.0
+    if not dispatch.estimated_duration_hours > 0:
+        raise ValidationError(
+            f"The estimated duration must be more than 0 hours, not {dispatch.estimated_duration_hours}.",
+            field="estimated_duration_hours",
+        )
     if dispatch.created_date is None:
         dispatch.created_date = now
+    # In UTC, as it is stored: the number's year is the year of the stored creation date.
+    dispatch.created_date = dispatch.created_date.astimezone(UTC)
     if dispatch.due_date is not None and dispatch.due_date < dispatch.created_date:
         raise ValidationError(
             f"The due date {dispatch.due_date:%Y-%m-%d %H:%M} UTC is before the dispatch is created "
@@ -149,6 +171,29 @@ def _number(session: Session, dispatches: list[Dispatch] | list[DispatchSpec]) -
             dispatch.dispatch_number = format_dispatch_number(year, number)
 
 
+def apply_matching_defaults(session: Session, dispatches: list[Dispatch] | list[DispatchSpec]) -> None:
+    """Required skill from the asset type when not given (and known); SLA due time from priority."""
+    for dispatch in dispatches:
+        if not dispatch.required_skill and dispatch.asset is not None and dispatch.asset.asset_type is not None:
+            dispatch.required_skill = dispatch.asset.asset_type.default_skill
+        if dispatch.required_skill:
+            dispatch.required_skill = dispatch.required_skill.strip()
+    wanted = {d.required_skill for d in dispatches if d.required_skill}
+    if wanted:
+        known = set(session.scalars(select(Skill.name).where(Skill.name.in_(wanted))))
+        for name in sorted(wanted - known):
+            raise ValidationError(
+                f"There is no skill {name!r}. Choose an existing skill, or ask an admin to add it.",
+                field="required_skill",
+            )
+    sla_hours = current_app.config["MOTORPOOL_SLA_HOURS"]
+    for dispatch in dispatches:
+        if dispatch.sla_due_at is None:
+            dispatch.sla_due_at = dispatch.due_date or dispatch.created_date + timedelta(
+                hours=float(sla_hours[dispatch.priority])
+            )
+
+
 def plan_key(asset: Asset) -> tuple[int, int]:
     return id(asset.asset_type), id(asset.make_model)
 
@@ -196,6 +241,7 @@ def complete_new_dispatches(session: Session, dispatches: list[Dispatch]) -> Non
     for dispatch in dispatches:
         validate_fields(dispatch, now)
     _load_assets(session, dispatches)
+    apply_matching_defaults(session, dispatches)
 
     plans = plan_detail_types(session, [d.asset for d in dispatches if d.asset is not None])
 
@@ -233,6 +279,24 @@ def _actor(session: Session) -> User:
     return user
 
 
+def _require_saved_assets(session: Session, assets: list[Asset]) -> None:
+    """Bulk inserts write ``asset.id`` as it is: refuse assets that are not (or no longer) stored."""
+    for asset in assets:
+        if asset.id is None:
+            raise ValidationError(
+                f"Asset {asset.asset_tag!r} has not been saved; add it to the asset register first.",
+                field="asset_id",
+            )
+    wanted = {asset.id for asset in assets}
+    if not wanted:
+        return
+    missing = sorted(wanted - set(session.scalars(select(Asset.id).where(Asset.id.in_(wanted)))))
+    if missing:
+        raise ValidationError(
+            f"Asset #{missing[0]} does not exist; choose an asset from the asset register.", field="asset_id"
+        )
+
+
 def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[int]:
     """Create many dispatches at once, by the same rules as ``complete_new_dispatches``.
 
@@ -246,6 +310,8 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
     now = utcnow()
     for spec in specs:
         validate_fields(spec, now)
+    _require_saved_assets(session, [s.asset for s in specs if s.asset is not None])
+    apply_matching_defaults(session, specs)
     plans = plan_detail_types(session, [s.asset for s in specs if s.asset is not None])
     _number(session, specs)
     actor_id = actors.require_actor_id()
@@ -263,6 +329,9 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
                 "status": s.status,
                 "created_date": s.created_date,
                 "due_date": s.due_date,
+                "required_skill": s.required_skill,
+                "estimated_duration_hours": s.estimated_duration_hours,
+                "sla_due_at": s.sla_due_at,
                 "asset_id": s.asset.id if s.asset else None,
                 "major_location_id": s.asset.major_location_id if s.asset else None,
                 "dispatch_location_id": s.asset.major_location_id if s.asset else None,

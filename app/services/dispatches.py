@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (
     Dispatch,
+    DispatchMetric,
     DispatchPriority,
     DispatchStatus,
     DispatchStatusHistory,
@@ -29,7 +31,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import actors
+from app.services import actors, capacity, lifecycle
 from app.services.errors import NotFound, TransitionNotAllowed, ValidationError
 from app.services.transaction import transaction
 
@@ -71,8 +73,16 @@ def create_dispatch(
     description: str | None = None,
     due_date: datetime | None = None,
     major_location_id: int | None = None,
+    required_skill: str | None = None,
+    estimated_duration_hours: float | None = None,
+    auto_assign: bool | None = None,
 ) -> Dispatch:
-    """Create a dispatch with its checklist rows, first event and history, or nothing."""
+    """Create a dispatch with its checklist rows, first event and history, or nothing.
+
+    Then, when auto-assignment is on (``MOTORPOOL_AUTO_ASSIGN``, or ``auto_assign``), the
+    matching engine assigns it in a second transaction; if nobody fits, it stays Created
+    and the reason is recorded. The dispatch exists either way.
+    """
     with transaction():
         dispatch = Dispatch(
             title=title,
@@ -81,11 +91,20 @@ def create_dispatch(
             due_date=due_date,
             asset_id=asset_id,
             major_location_id=major_location_id,
+            required_skill=(required_skill or "").strip() or None,
+            estimated_duration_hours=estimated_duration_hours,
         )
         if major_location_id is not None and db.session.get(MajorLocation, major_location_id) is None:
             raise ValidationError(f"Location #{major_location_id} does not exist.", field="major_location_id")
         db.session.add(dispatch)
         db.session.flush()  # runs the creation rules; raises before anything is committed
+        lifecycle.queue("motorpool_dispatch_created", dispatch=dispatch)
+    if auto_assign is None:
+        auto_assign = current_app.config["MOTORPOOL_AUTO_ASSIGN"]
+    if auto_assign:
+        from app.services import matching
+
+        matching.auto_assign(dispatch)
     return dispatch
 
 
@@ -97,6 +116,10 @@ def get_dispatch(dispatch_id: int) -> Dispatch:
 
 
 def _record(dispatch: Dispatch, status_from: str, reason: str | None, actor: User) -> None:
+    lifecycle.queue(
+        "motorpool_dispatch_status_changed",
+        dispatch=dispatch, status_from=status_from, status_to=dispatch.status, reason=reason, actor=actor,
+    )
     text = f"Dispatch {dispatch.dispatch_number} moved from {status_from} to {dispatch.status}"
     if dispatch.assigned_user is not None and dispatch.status == S.ASSIGNED:
         text += f" ({dispatch.assigned_user.name})"
@@ -145,24 +168,52 @@ def change_status(dispatch: Dispatch, target: str, reason: str | None = None) ->
             dispatch.completed_date = now
         _record(dispatch, previous, (reason or "").strip() or None, _actor())
         db.session.flush()  # one change per flush: the flush hook checks each transition
+        if target in (S.COMPLETED, S.CANCELLED):
+            capacity.release(dispatch.assigned_user_id)
+        if target == S.COMPLETED:
+            capacity.record_completion(dispatch)
     return dispatch
 
 
-def assign(dispatch: Dispatch, technician: User, reason: str | None = None) -> Dispatch:
-    """Assign a Created dispatch to a technician (or reassign an Assigned one)."""
+def assign(
+    dispatch: Dispatch,
+    technician: User,
+    reason: str | None = None,
+    *,
+    mode: str = "manual",
+    metric: DispatchMetric | None = None,
+) -> Dispatch:
+    """Assign a Created dispatch to a technician (or reassign an Assigned one).
+
+    Takes a slot of the technician's capacity atomically (refused when they are at
+    capacity or unavailable) and gives the previous technician's slot back. ``metric`` is
+    the matching engine's record of the decision, when it made one.
+    """
     if technician is None or technician.role != Role.TECHNICIAN or not technician.is_active:
         name = getattr(technician, "name", "nobody")
         raise ValidationError(f"{name} is not an active technician; choose an active technician.", field="assigned_user_id")
     if dispatch.status != S.ASSIGNED:
         check_transition(dispatch.status, S.ASSIGNED)
+    if dispatch.status == S.ASSIGNED and dispatch.assigned_user_id == technician.id:
+        raise ValidationError(f"{dispatch.dispatch_number} is already assigned to {technician.name}.",
+                              field="assigned_user_id")
     with transaction():
+        capacity.claim(technician)  # first: a refusal leaves nothing changed
         previous = dispatch.status
+        previous_technician_id = dispatch.assigned_user_id
         dispatch.assigned_user = technician
         dispatch.assigned_user_id = technician.id
         dispatch.status = S.ASSIGNED.value
         dispatch.assigned_date = utcnow()
         _record(dispatch, previous, (reason or "").strip() or None, _actor())
-        db.session.flush()  # one change per flush: the flush hook checks each transition
+        db.session.flush()  # one change per flush; a concurrent assignment fails here (version)
+        capacity.release(previous_technician_id)
+        if metric is not None:
+            metric.dispatch = dispatch
+            metric.technician_id = technician.id
+            db.session.add(metric)
+            db.session.flush()
+        lifecycle.queue("motorpool_dispatch_assigned", dispatch=dispatch, technician=technician, metric=metric, mode=mode)
     return dispatch
 
 
@@ -171,11 +222,13 @@ def unassign(dispatch: Dispatch, reason: str | None = None) -> Dispatch:
     check_transition(dispatch.status, S.CREATED)
     with transaction():
         previous = dispatch.status
+        previous_technician_id = dispatch.assigned_user_id
         dispatch.assigned_user = None
         dispatch.assigned_date = None
         dispatch.status = S.CREATED.value
         _record(dispatch, previous, (reason or "").strip() or "Unassigned", _actor())
         db.session.flush()
+        capacity.release(previous_technician_id)
     return dispatch
 
 

@@ -19,6 +19,8 @@ class AssetType(UserCreatedBase, Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The skill a dispatch for this type needs unless the dispatch says otherwise.
+    default_skill: Mapped[str | None] = mapped_column(String(100))
 
     # Backref from AssetTypeDispatchDetailTableSet.asset_type (seed 004).
     if TYPE_CHECKING:

@@ -52,6 +52,7 @@ class Dispatch(UserCreatedBase, Base):
         # "My work": a technician's open dispatches.
         Index("ix_dispatches_assigned_user_id_status", "assigned_user_id", "status"),
         Index("ix_dispatches_status_priority", "status", "priority"),
+        CheckConstraint("estimated_duration_hours > 0", name="duration_positive"),
     )
 
     # Core fields
@@ -61,7 +62,11 @@ class Dispatch(UserCreatedBase, Base):
     priority: Mapped[str] = mapped_column(
         String(20), default=DispatchPriority.NORMAL.value, index=True
     )
-    status: Mapped[str] = mapped_column(String(50), default=DispatchStatus.CREATED.value, index=True)
+    # active_history: keep the old status even when the attribute was expired (e.g. after a
+    # commit), so that the flush-time check of the status machine always sees both sides.
+    status: Mapped[str] = mapped_column(
+        String(50), default=DispatchStatus.CREATED.value, index=True, active_history=True
+    )
 
     # Timing
     created_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -81,6 +86,12 @@ class Dispatch(UserCreatedBase, Base):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", use_alter=True), index=True
     )
+
+    # Matching: the skill the work needs (default from the asset type), how long it takes,
+    # and when it must be done by (the due date, else creation + the priority's SLA hours).
+    required_skill: Mapped[str | None] = mapped_column(String(100), index=True)
+    estimated_duration_hours: Mapped[float] = mapped_column(default=2.0)
+    sla_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
     # Location tracking (copied from the asset at creation for historical reference)
     dispatch_location_id: Mapped[int | None] = mapped_column(

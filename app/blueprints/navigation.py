@@ -1,0 +1,32 @@
+"""The main navigation: built-in links plus what plugins add for the signed-in user."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from app.plugins.contracts import NavLink
+from app.plugins.manager import plugin_system
+
+
+def builtin_links(user) -> list[NavLink]:
+    links = [NavLink("Home", "main.home", 0)]
+    links.append(NavLink("My dispatches" if user.role == "technician" else "Dispatches", "dispatches.index", 10))
+    return links
+
+
+def navigation_links() -> list[tuple[str, str]]:
+    """``(label, url)`` pairs for the signed-in user; a plugin link to a missing endpoint is dropped."""
+    if not current_user.is_authenticated:
+        return []
+    links = builtin_links(current_user)
+    for _plugin, contributed in plugin_system().call_each("motorpool_navigation_links", user=current_user):
+        links.extend(contributed)
+    resolved = []
+    for link in sorted(links, key=lambda item: item.order):
+        try:
+            resolved.append((link.label, url_for(link.endpoint)))
+        except BuildError:
+            continue
+    return resolved

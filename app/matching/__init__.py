@@ -1,0 +1,98 @@
+"""Matching engine core: score a technician pool against dispatches, estimate, assign batches.
+
+Pure computation on numpy arrays, with no Flask or database imports, so it can be tested
+without fixtures and driven from the web app, the CLI or a background job alike. The
+application layer loads a ``CandidatePool``, supplies distances, and records the results.
+"""
+
+from app.matching.batch import (
+    METHODS,
+    UNASSIGNED,
+    BatchResult,
+    assign_batch,
+    assignment_total,
+    estimate_solve_seconds,
+    greedy_assign,
+    score_regret_cost,
+    unassigned_penalty,
+)
+from app.matching.estimates import (
+    assignment_metrics,
+    burnout_alert,
+    burnout_for,
+    burnout_risk,
+    completion_hours_for,
+    duration_multiplier_for,
+    estimate_completion_hours,
+    fallback_indices,
+    operational_cost,
+    operational_cost_for,
+    sla_expected_met,
+)
+from app.matching.pool import (
+    MAX_SKILL_LEVEL,
+    PRIORITIES,
+    URGENT_PRIORITIES,
+    CandidatePool,
+    MatchRequest,
+    haversine_km,
+)
+from app.matching.scoring import (
+    DEFAULT_SETTINGS,
+    FACTORS,
+    INELIGIBLE_TOTAL,
+    MatchSettings,
+    MatchWeights,
+    PoolScorer,
+    PoolScores,
+    bayesian_rate,
+    explain_exclusions,
+    hard_constraints,
+    sanitize_distances,
+    score_pool,
+    settings_from_mapping,
+    within_weekly_hours,
+)
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "FACTORS",
+    "INELIGIBLE_TOTAL",
+    "MAX_SKILL_LEVEL",
+    "METHODS",
+    "PRIORITIES",
+    "UNASSIGNED",
+    "URGENT_PRIORITIES",
+    "BatchResult",
+    "CandidatePool",
+    "MatchRequest",
+    "MatchSettings",
+    "MatchWeights",
+    "PoolScorer",
+    "PoolScores",
+    "assign_batch",
+    "assignment_metrics",
+    "assignment_total",
+    "bayesian_rate",
+    "burnout_alert",
+    "burnout_for",
+    "burnout_risk",
+    "completion_hours_for",
+    "duration_multiplier_for",
+    "estimate_completion_hours",
+    "estimate_solve_seconds",
+    "explain_exclusions",
+    "fallback_indices",
+    "greedy_assign",
+    "hard_constraints",
+    "haversine_km",
+    "operational_cost",
+    "operational_cost_for",
+    "sanitize_distances",
+    "score_pool",
+    "score_regret_cost",
+    "settings_from_mapping",
+    "sla_expected_met",
+    "unassigned_penalty",
+    "within_weekly_hours",
+]

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+
+from app.models.base import Base, UserCreatedBase
+from app.models.dispatching.dispatch import Dispatch
+
+if TYPE_CHECKING:
+    from app.models.user import User
+
+
+class DispatchMetric(UserCreatedBase, Base):
+    """What the matching engine decided and expected for one assignment (seed 000's dispatch_metrics).
+
+    One row per assignment, kept when the dispatch is reassigned, so the history of
+    decisions — and why each technician was chosen — stays visible.
+    """
+
+    __tablename__ = "dispatch_metrics"
+
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id"), index=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(20))  # auto, manual, batch, fallback
+    matcher: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float | None]
+    score_breakdown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    routing_speed_seconds: Mapped[float | None]
+    estimated_completion_hours: Mapped[float | None]
+    operational_cost: Mapped[float | None]
+    sla_met: Mapped[bool | None]
+    burnout_risk: Mapped[float | None]
+    burnout_alert: Mapped[bool] = mapped_column(default=False, index=True)
+    fallback_technicians: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    fallback_used: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    dispatch: Mapped[Dispatch] = relationship(backref=backref("metrics", order_by="DispatchMetric.id"))
+    technician: Mapped[User] = relationship(foreign_keys=[technician_id])

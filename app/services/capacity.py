@@ -1,0 +1,100 @@
+"""Technician capacity: claimed atomically so that concurrent workers never overbook anyone.
+
+A claim is one conditional UPDATE (``… SET active = active + 1 WHERE active < max``): on
+PostgreSQL the row lock makes a second claimer re-check the condition after the first
+commits; SQLite serialises writers. Either way the check and the increment cannot be split.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import Availability, Dispatch, DispatchStatusHistory, TechnicianProfile, User
+from app.services.errors import ValidationError
+
+
+class CapacityExceeded(ValidationError):
+    """The technician cannot take another dispatch now."""
+
+
+def claim(technician: User) -> None:
+    """Take one slot of the technician's capacity, or refuse saying why."""
+    table = TechnicianProfile.__table__
+    result = db.session.execute(
+        update(table)
+        .where(
+            table.c.user_id == technician.id,
+            table.c.active_dispatch_count < table.c.max_concurrent_dispatches,
+            table.c.availability == Availability.AVAILABLE.value,
+        )
+        .values(active_dispatch_count=table.c.active_dispatch_count + 1)
+    )
+    if result.rowcount == 1:
+        _expire_profile(technician)
+        return
+    profile = db.session.execute(
+        select(table.c.active_dispatch_count, table.c.max_concurrent_dispatches, table.c.availability,
+               table.c.unavailable_reason).where(table.c.user_id == technician.id)
+    ).first()
+    if profile is None:
+        return  # no profile: nothing is known to limit this technician
+    if profile.availability != Availability.AVAILABLE:
+        reason = f" ({profile.unavailable_reason})" if profile.unavailable_reason else ""
+        raise CapacityExceeded(
+            f"{technician.name} is unavailable{reason}; choose another technician.", field="assigned_user_id"
+        )
+    raise CapacityExceeded(
+        f"{technician.name} is at capacity ({profile.active_dispatch_count}/{profile.max_concurrent_dispatches} "
+        "active dispatches); choose another technician or finish one of theirs first.",
+        field="assigned_user_id",
+    )
+
+
+def release(technician_id: int | None) -> None:
+    if technician_id is None:
+        return
+    table = TechnicianProfile.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.user_id == technician_id, table.c.active_dispatch_count > 0)
+        .values(active_dispatch_count=table.c.active_dispatch_count - 1)
+    )
+    _expire_profile_id(technician_id)
+
+
+def record_completion(dispatch: Dispatch) -> None:
+    """Count the completion in the technician's history: on time, and fixed first time.
+
+    A first-time fix is a dispatch completed by the only technician it was ever assigned to.
+    """
+    if dispatch.assigned_user_id is None:
+        return
+    assignments = db.session.scalar(
+        select(func.count())
+        .select_from(DispatchStatusHistory)
+        .where(DispatchStatusHistory.dispatch_id == dispatch.id, DispatchStatusHistory.status_to == "Assigned")
+    )
+    on_time = dispatch.sla_due_at is None or (dispatch.completed_date or dispatch.sla_due_at) <= dispatch.sla_due_at
+    table = TechnicianProfile.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.user_id == dispatch.assigned_user_id)
+        .values(
+            completed_count=table.c.completed_count + 1,
+            on_time_count=table.c.on_time_count + (1 if on_time else 0),
+            first_time_fix_count=table.c.first_time_fix_count + (1 if assignments <= 1 else 0),
+        )
+    )
+    _expire_profile_id(dispatch.assigned_user_id)
+
+
+def _expire_profile(technician: User) -> None:
+    _expire_profile_id(technician.id)
+
+
+def _expire_profile_id(user_id: int) -> None:
+    # Core UPDATEs bypass the ORM: drop any loaded copy so the next read sees the new count.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, TechnicianProfile) and obj.user_id == user_id:
+            db.session.expire(obj)

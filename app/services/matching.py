@@ -1,0 +1,594 @@
+"""The matching service: loads technicians, ranks them for a dispatch, assigns and records why.
+
+The heavy lifting is numpy code in ``app.matching`` (scoring, estimates, batch assignment);
+this module feeds it from the database in a constant number of queries and records every
+decision in ``dispatch_metrics``. Matchers and the distance provider come from plugins.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import case, func, select
+
+from app.extensions import db
+from app.models import (
+    Availability,
+    Dispatch,
+    DispatchMetric,
+    DispatchPriority,
+    DispatchStatus,
+    Event,
+    MajorLocation,
+    Role,
+    Skill,
+    TechnicianProfile,
+    TechnicianSkill,
+    User,
+    utcnow,
+)
+from app.plugins.contracts import MatchOutcome
+from app.services import dispatches as dispatch_service
+from app.services.errors import ConcurrentUpdate, DomainError, ValidationError
+from app.services.transaction import transaction
+
+logger = logging.getLogger(__name__)
+
+MATCHERS_KEY = "motorpool.matchers"
+DISTANCE_KEY = "motorpool.distance_provider"
+BUILTIN_MATCHER = "weighted"
+RANK_LIMIT = 20
+OPEN = (DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
+URGENT = (DispatchPriority.HIGH, DispatchPriority.CRITICAL)
+
+
+def match_settings():
+    from app.matching import MatchSettings, MatchWeights
+
+    config = current_app.config
+    return MatchSettings(
+        weights=MatchWeights(**config["MOTORPOOL_MATCH_WEIGHTS"]),
+        max_distance_km=float(config["MOTORPOOL_MAX_DISTANCE_KM"]),
+        travel_speed_kmh=float(config["MOTORPOOL_TRAVEL_SPEED_KMH"]),
+        travel_cost_per_km=float(config["MOTORPOOL_TRAVEL_COST_PER_KM"]),
+    )
+
+
+# --- Loading the candidate pool (a constant number of queries) ---------------------------
+
+
+@dataclass
+class TechnicianInfo:
+    id: int
+    name: str
+    email: str
+
+
+@dataclass
+class LoadedPool:
+    pool: object  # app.matching.CandidatePool
+    technicians: dict[int, TechnicianInfo]
+    loaded_at: datetime
+
+
+def _minutes(value) -> int:
+    return value.hour * 60 + value.minute
+
+
+def _shift_state(rows, now: datetime) -> tuple[np.ndarray, np.ndarray]:
+    """On shift now, and hours left in today's shift, for every profile (UTC shift times)."""
+    weekday = str(now.isoweekday())
+    now_minutes = now.hour * 60 + now.minute + now.second / 60
+    works_today = np.fromiter((weekday in row.shift_days for row in rows), dtype=bool, count=len(rows))
+    start = np.fromiter((_minutes(row.shift_start) for row in rows), dtype=np.float64, count=len(rows))
+    end = np.fromiter((_minutes(row.shift_end) for row in rows), dtype=np.float64, count=len(rows))
+    overnight = end <= start
+    on_shift = works_today & np.where(overnight, (now_minutes >= start) | (now_minutes < end),
+                                      (now_minutes >= start) & (now_minutes < end))
+    minutes_left = np.where(now_minutes < end, end - now_minutes, end + 1440 - now_minutes)
+    return on_shift, np.where(on_shift, minutes_left / 60.0, 0.0)
+
+
+def load_pool(now: datetime | None = None) -> LoadedPool:
+    """Every active technician with a profile, as arrays: six queries whatever their number."""
+    from app.matching import CandidatePool
+
+    now = now or utcnow()
+    session = db.session
+    profile = TechnicianProfile
+    rows = session.execute(
+        select(
+            profile.id, profile.user_id, User.name, User.email,
+            profile.home_latitude, profile.home_longitude, profile.current_latitude, profile.current_longitude,
+            profile.hourly_rate, profile.overtime_multiplier, profile.shift_days, profile.shift_start,
+            profile.shift_end, profile.max_concurrent_dispatches, profile.max_hours_per_week,
+            profile.availability, profile.unavailable_until, profile.active_dispatch_count,
+            profile.completed_count, profile.on_time_count, profile.first_time_fix_count,
+        )
+        .join(User, User.id == profile.user_id)
+        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))
+        .order_by(profile.user_id)
+    ).all()
+    skills = session.execute(select(Skill.id, Skill.name, Skill.category).order_by(Skill.id)).all()
+    n, k = len(rows), len(skills)
+    user_row = {row.user_id: i for i, row in enumerate(rows)}
+    profile_row = {row.id: i for i, row in enumerate(rows)}
+    skill_col = {skill.id: j for j, skill in enumerate(skills)}
+
+    levels = np.zeros((n, k), dtype=np.float32)
+    if n and k:
+        held = session.execute(select(TechnicianSkill.technician_profile_id, TechnicianSkill.skill_id,
+                                      TechnicianSkill.level)).all()
+        pairs = [(profile_row[p], skill_col[s], lvl) for p, s, lvl in held if p in profile_row]
+        if pairs:
+            r, c, v = (np.array(x) for x in zip(*pairs, strict=True))
+            levels[r, c] = v
+    categories = np.array([skill.category for skill in skills], dtype=object)
+    relatedness = np.where(categories[:, None] == categories[None, :], 0.5, 0.0).astype(np.float32) if k else \
+        np.zeros((0, 0), dtype=np.float32)
+    np.fill_diagonal(relatedness, 1.0)
+
+    urgent = np.zeros(n, dtype=np.int32)
+    for user_id, count in session.execute(
+        select(Dispatch.assigned_user_id, func.count())
+        .where(Dispatch.status.in_(OPEN), Dispatch.priority.in_(URGENT), Dispatch.assigned_user_id.is_not(None))
+        .group_by(Dispatch.assigned_user_id)
+    ):
+        if user_id in user_row:
+            urgent[user_row[user_id]] = count
+
+    hours, streak = _recent_work(now, user_row)
+
+    demand = np.zeros(k, dtype=np.float32)
+    skill_by_name = {skill.name: j for j, skill in enumerate(skills)}
+    for name, count in session.execute(
+        select(Dispatch.required_skill, func.count())
+        .where(Dispatch.status == DispatchStatus.CREATED.value, Dispatch.required_skill.is_not(None))
+        .group_by(Dispatch.required_skill)
+    ):
+        if name in skill_by_name:
+            demand[skill_by_name[name]] = count
+
+    def column(name, dtype=np.float64, default=np.nan):
+        return np.array([default if getattr(r, name) is None else getattr(r, name) for r in rows], dtype=dtype)
+
+    latitude = np.where(np.isnan(column("current_latitude")), column("home_latitude"), column("current_latitude"))
+    longitude = np.where(np.isnan(column("current_longitude")), column("home_longitude"), column("current_longitude"))
+    on_shift, hours_left = _shift_state(rows, now) if n else (np.zeros(0, bool), np.zeros(0))
+    available = np.array(
+        [r.availability == Availability.AVAILABLE or (r.unavailable_until is not None and r.unavailable_until <= now)
+         for r in rows], dtype=bool)
+
+    pool = CandidatePool(
+        technician_ids=np.array([r.user_id for r in rows], dtype=np.int64),
+        skills=[skill.name for skill in skills],
+        skill_levels=levels,
+        skill_relatedness=relatedness,
+        latitude=latitude,
+        longitude=longitude,
+        hourly_rate=column("hourly_rate"),
+        overtime_multiplier=column("overtime_multiplier"),
+        shift_hours_left=hours_left,
+        on_shift=on_shift,
+        available=available,
+        active_count=column("active_dispatch_count", np.int32, 0),
+        max_concurrent=column("max_concurrent_dispatches", np.int32, 1),
+        active_urgent_count=urgent,
+        hours_last_7_days=hours,
+        max_hours_per_week=column("max_hours_per_week"),
+        consecutive_work_days=streak,
+        completed_count=column("completed_count", np.int32, 0),
+        on_time_count=column("on_time_count", np.int32, 0),
+        first_time_fix_count=column("first_time_fix_count", np.int32, 0),
+        pending_skill_demand=demand,
+    )
+    technicians = {r.user_id: TechnicianInfo(r.user_id, r.name, r.email) for r in rows}
+    return LoadedPool(pool=pool, technicians=technicians, loaded_at=now)
+
+
+def _recent_work(now: datetime, user_row: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Hours worked in the last 7 days and consecutive working days, from recent completions."""
+    n = len(user_row)
+    hours = np.zeros(n, dtype=np.float64)
+    days: list[set] = [set() for _ in range(n)]
+    week_ago = now - timedelta(days=7)
+    rows = db.session.execute(
+        select(Dispatch.assigned_user_id, Dispatch.started_date, Dispatch.completed_date,
+               Dispatch.estimated_duration_hours)
+        .where(Dispatch.status == DispatchStatus.COMPLETED.value, Dispatch.completed_date >= now - timedelta(days=14),
+               Dispatch.assigned_user_id.is_not(None))
+    ).all()
+    for user_id, started, completed, estimated in rows:
+        i = user_row.get(user_id)
+        if i is None:
+            continue
+        days[i].add(completed.date())
+        if completed >= week_ago:
+            start = max(started, week_ago) if started else completed - timedelta(hours=estimated)
+            hours[i] += max(0.0, (completed - start).total_seconds() / 3600)
+    streak = np.zeros(n, dtype=np.int32)
+    today = now.date()
+    for i, worked in enumerate(days):
+        day = today if today in worked else today - timedelta(days=1)
+        while day in worked:
+            streak[i] += 1
+            day -= timedelta(days=1)
+    return hours, streak
+
+
+# --- Ranking ------------------------------------------------------------------------------
+
+
+def request_for(dispatch: Dispatch, now: datetime | None = None):
+    from app.matching import MatchRequest
+
+    now = now or utcnow()
+    location = dispatch.dispatch_location or dispatch.major_location
+    latitude = location.latitude if location is not None else None
+    longitude = location.longitude if location is not None else None
+    if latitude is None or longitude is None:
+        latitude = longitude = None
+    sla = dispatch.sla_due_at or dispatch.due_date
+    return MatchRequest(
+        required_skill=dispatch.required_skill,
+        priority=dispatch.priority,
+        latitude=latitude,
+        longitude=longitude,
+        estimated_duration_hours=float(dispatch.estimated_duration_hours or 0),
+        hours_until_sla=(sla - now).total_seconds() / 3600 if sla else 1e6,
+        age_seconds=max(0.0, (now - dispatch.created_date).total_seconds()),
+    )
+
+
+def distances_for(pool, request) -> np.ndarray | None:
+    """Distances from the dispatch to every technician, from the active distance provider."""
+    if request.latitude is None or len(pool) == 0:
+        return None
+    provider = current_app.extensions[DISTANCE_KEY]
+    km, _hours = provider.distances(
+        (request.latitude, request.longitude), pool.latitude, pool.longitude,
+        float(current_app.config["MOTORPOOL_TRAVEL_SPEED_KMH"]),
+    )
+    return np.asarray(km, dtype=np.float64)
+
+
+@dataclass
+class Ranking:
+    """The ranked candidates for one dispatch, and everything needed to explain them."""
+
+    dispatch_id: int
+    matcher: str
+    outcome: MatchOutcome
+    loaded: LoadedPool
+    request: object
+    distances: np.ndarray | None
+    note: str | None = None  # e.g. why the active matcher was not used
+    scores: object = field(default=None, repr=False)  # weighted PoolScores, for the estimates
+
+    def technician(self, technician_id: int) -> TechnicianInfo | None:
+        return self.loaded.technicians.get(technician_id)
+
+    def excluded_summary(self) -> str:
+        counts: dict[str, int] = {}
+        for reason in self.outcome.excluded.values():
+            for part in reason.split("; "):
+                label = part.split(" (")[0]
+                counts[label] = counts.get(label, 0) + 1
+        if not self.loaded.technicians:
+            return "there are no active technicians with a profile"
+        return ", ".join(f"{count} {label}" for label, count in sorted(counts.items())) or "none eligible"
+
+
+def active_matcher_name() -> str:
+    return current_app.config["MOTORPOOL_MATCHER"]
+
+
+def rank(dispatch: Dispatch, *, limit: int = RANK_LIMIT, loaded: LoadedPool | None = None,
+         exclude: set[int] | frozenset[int] = frozenset()) -> Ranking:
+    """Rank technicians for a dispatch with the active matcher (the built-in one if it fails)."""
+    from app.matching import PoolScorer, explain_exclusions
+
+    loaded = loaded or load_pool()
+    pool = loaded.pool
+    if exclude:
+        pool = pool.subset(~np.isin(pool.technician_ids, list(exclude)))
+        loaded = LoadedPool(pool, {k: v for k, v in loaded.technicians.items() if k not in exclude}, loaded.loaded_at)
+    request = request_for(dispatch, loaded.loaded_at)
+    distances = distances_for(pool, request)
+    settings = match_settings()
+    matchers = current_app.extensions[MATCHERS_KEY]
+    name = active_matcher_name()
+    note = None
+    matcher = matchers.get(name)
+    outcome = None
+    if matcher is None:
+        note = f"Matcher {name!r} is not provided by any enabled plugin; used {BUILTIN_MATCHER!r}."
+    else:
+        try:
+            outcome = matcher.rank(pool, request, distances, settings, limit)
+        except Exception as exc:
+            if current_app.config.get("MOTORPOOL_STRICT_PLUGINS") and not current_app.config.get(
+                "MOTORPOOL_TOLERATE_MATCHER_FAILURES"
+            ):
+                raise
+            logger.exception("matcher %s failed; falling back to %s", name, BUILTIN_MATCHER)
+            note = f"Matcher {name!r} failed ({type(exc).__name__}: {exc}); used {BUILTIN_MATCHER!r}."
+    if outcome is None:
+        name = BUILTIN_MATCHER
+        outcome = matchers[BUILTIN_MATCHER].rank(pool, request, distances, settings, limit)
+    scores = PoolScorer(pool, settings).score(request, distances)
+    if not outcome.excluded:
+        reasons = explain_exclusions(pool, request, scores.eligible)
+        outcome = MatchOutcome(
+            ranked=outcome.ranked,
+            excluded={int(pool.technician_ids[i]): r for i, r in enumerate(reasons) if r},
+        )
+    return Ranking(dispatch.id, name, outcome, loaded, request, distances, note, scores)
+
+
+def metric_for(ranking: Ranking, technician_id: int, *, mode: str, note: str | None = None) -> DispatchMetric:
+    """The ``dispatch_metrics`` row for giving the dispatch to ``technician_id``."""
+    from app.matching import assignment_metrics
+
+    pool = ranking.loaded.pool
+    notes = [n for n in (ranking.note, note) if n]
+    positions = np.flatnonzero(pool.technician_ids == technician_id)
+    ranked = list(ranking.outcome.ranked)
+    chosen = next((c for c in ranked if c.technician_id == technician_id), None)
+    fallbacks = [
+        {"technician_id": c.technician_id, "score": round(c.score, 6)}
+        for c in ranked if c.technician_id != technician_id
+    ][: match_settings().fallback_count]
+    if positions.size == 0:  # no profile: nothing to estimate
+        return DispatchMetric(mode=mode, matcher=ranking.matcher, fallback_technicians=fallbacks,
+                              routing_speed_seconds=ranking.request.age_seconds,
+                              note="; ".join(notes + ["technician has no profile"]) or None)
+    values = assignment_metrics(pool, ranking.scores, int(positions[0]), ranking.request, ranking.distances,
+                                match_settings())
+    breakdown = chosen.breakdown if chosen is not None and chosen.breakdown else values["breakdown"]
+    if not values["eligible"]:
+        notes.append("assigned outside the matching rules: " + ranking.outcome.excluded.get(technician_id, "ineligible"))
+    return DispatchMetric(
+        mode=mode,
+        matcher=ranking.matcher,
+        score=chosen.score if chosen is not None else values["score"],
+        score_breakdown=breakdown,
+        routing_speed_seconds=values["routing_speed_seconds"],
+        estimated_completion_hours=values["estimated_completion_hours"],
+        operational_cost=values["operational_cost"],
+        sla_met=values["sla_met"],
+        burnout_risk=values["burnout_risk"],
+        burnout_alert=values["burnout_alert"],
+        fallback_technicians=fallbacks,
+        fallback_used=mode == "fallback",
+        note="; ".join(notes) or None,
+    )
+
+
+# --- Assigning ----------------------------------------------------------------------------
+
+
+def _technician(technician_id: int) -> User:
+    user = db.session.get(User, technician_id)
+    if user is None:
+        raise ValidationError(f"Technician #{technician_id} does not exist.", field="assigned_user_id")
+    return user
+
+
+def _record_not_assigned(dispatch: Dispatch, text: str) -> None:
+    with transaction():
+        db.session.add(Event(event_type="dispatch.not_assigned", description=text, dispatch_id=dispatch.id,
+                             asset_id=dispatch.asset_id))
+
+
+def auto_assign(dispatch: Dispatch, *, loaded: LoadedPool | None = None, mode: str = "auto") -> DispatchMetric | None:
+    """Give the dispatch to the best eligible technician; if nobody fits, record why and leave it Created.
+
+    Tries the ranked candidates in order, so a technician claimed by another worker a moment
+    ago is skipped rather than failing the whole assignment.
+    """
+    if dispatch.status != DispatchStatus.CREATED:
+        raise ValidationError(f"{dispatch.dispatch_number} is {dispatch.status}; only Created dispatches are auto-assigned.")
+    ranking = rank(dispatch, loaded=loaded)
+    for candidate in ranking.outcome.ranked:
+        try:
+            return assign_to(dispatch, candidate.technician_id, mode=mode, ranking=ranking,
+                             reason=f"{'Batch' if mode == 'batch' else 'Automatic'} assignment ({ranking.matcher})")
+        except ConcurrentUpdate:
+            db.session.refresh(dispatch)
+            if dispatch.status != DispatchStatus.CREATED:
+                return None  # someone else assigned it meanwhile
+        except DomainError:
+            continue  # that technician just filled up or became unavailable: try the next
+    _record_not_assigned(
+        dispatch,
+        f"No technician could take {dispatch.dispatch_number}; it stays Created. Excluded: {ranking.excluded_summary()}.",
+    )
+    return None
+
+
+def assign_to(dispatch: Dispatch, technician_id: int, *, mode: str = "manual", reason: str | None = None,
+              ranking: Ranking | None = None, note: str | None = None) -> DispatchMetric:
+    """Assign (or reassign) to a chosen technician, recording the engine's view of that choice."""
+    technician = _technician(technician_id)
+    ranking = ranking or rank(dispatch)
+    metric = metric_for(ranking, technician_id, mode=mode, note=note)
+    dispatch_service.assign(dispatch, technician, reason, mode=mode, metric=metric)
+    return metric
+
+
+def set_priority(dispatch: Dispatch, priority: str, reason: str | None = None) -> Dispatch:
+    """A manager's priority override; the SLA moves with it when the dispatch has no due date."""
+    if priority not in [p.value for p in DispatchPriority]:
+        raise ValidationError(f"Unknown priority {priority!r}; choose one of "
+                              f"{', '.join(p.value for p in DispatchPriority)}.", field="priority")
+    if dispatch.is_final:
+        raise ValidationError(f"{dispatch.dispatch_number} is {dispatch.status}; its priority can no longer change.")
+    with transaction():
+        previous = dispatch.priority
+        dispatch.priority = priority
+        if dispatch.due_date is None:
+            hours = float(current_app.config["MOTORPOOL_SLA_HOURS"][priority])
+            dispatch.sla_due_at = dispatch.created_date + timedelta(hours=hours)
+        db.session.add(Event(event_type="dispatch.priority_changed", dispatch_id=dispatch.id, asset_id=dispatch.asset_id,
+                             description=f"Priority of {dispatch.dispatch_number} changed from {previous} to {priority}"
+                             + (f": {reason}" if reason else "")))
+    return dispatch
+
+
+# --- Fallback routing ---------------------------------------------------------------------
+
+
+def reroute(dispatch: Dispatch, reason: str) -> DispatchMetric | None:
+    """Give the dispatch to its recorded fallback technicians in order, else to a fresh ranking.
+
+    Used when the assigned technician declines or becomes unavailable. The technician who
+    dropped out is never chosen again for it. Returns the new metric, or ``None`` when
+    nobody could take it (it is then unassigned back to Created, with the reason).
+    """
+    leaving = dispatch.assigned_user_id
+    last = db.session.scalar(
+        select(DispatchMetric).where(DispatchMetric.dispatch_id == dispatch.id).order_by(DispatchMetric.id.desc()).limit(1)
+    )
+    fallbacks = [f["technician_id"] for f in (last.fallback_technicians if last else []) if f["technician_id"] != leaving]
+    ranking = rank(dispatch, exclude={leaving} if leaving else frozenset())
+    eligible = {c.technician_id for c in ranking.outcome.ranked}
+    ordered = [t for t in fallbacks if t in eligible] + [c.technician_id for c in ranking.outcome.ranked if c.technician_id not in fallbacks]
+    for position, technician_id in enumerate(ordered, start=1):
+        source = "recorded fallback" if technician_id in fallbacks else "fresh ranking"
+        try:
+            return assign_to(dispatch, technician_id, mode="fallback", ranking=ranking,
+                             reason=f"Fallback routing: {reason}",
+                             note=f"{reason}; {source} #{position}")
+        except ConcurrentUpdate:
+            db.session.refresh(dispatch)
+            if dispatch.assigned_user_id != leaving:
+                return None
+        except DomainError:
+            continue
+    dispatch_service.unassign(dispatch, f"{reason}; no fallback technician could take it")
+    _record_not_assigned(dispatch, f"Fallback routing found nobody for {dispatch.dispatch_number}: "
+                                   f"{ranking.excluded_summary()}.")
+    return None
+
+
+def decline(dispatch: Dispatch, technician: User, reason: str | None = None) -> DispatchMetric | None:
+    """The assigned technician declines: the dispatch goes to the fallbacks."""
+    if dispatch.assigned_user_id != technician.id or dispatch.status != DispatchStatus.ASSIGNED:
+        raise ValidationError(f"{technician.name} can only decline a dispatch assigned to them and not yet started.")
+    return reroute(dispatch, f"declined by {technician.name}" + (f" ({reason})" if reason else ""))
+
+
+def mark_unavailable(technician: User, reason: str, until: datetime | None = None) -> list[Dispatch]:
+    """Set a technician unavailable and reroute their dispatches that have not started."""
+    if not (reason or "").strip():
+        raise ValidationError("Say why the technician is unavailable.", field="unavailable_reason")
+    if until is not None and until <= utcnow():
+        raise ValidationError("'Unavailable until' must be in the future.", field="unavailable_until")
+    profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
+    if profile is None:
+        raise ValidationError(f"{technician.name} has no technician profile.")
+    with transaction():
+        profile.availability = Availability.UNAVAILABLE.value
+        profile.unavailable_reason = reason.strip()
+        profile.unavailable_until = until
+    affected = list(db.session.scalars(
+        select(Dispatch).where(Dispatch.assigned_user_id == technician.id,
+                               Dispatch.status.in_((DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE)))
+        .order_by(Dispatch.id)
+    ))
+    for dispatch in affected:
+        if dispatch.status == DispatchStatus.EN_ROUTE:
+            continue  # already travelling: a manager decides
+        reroute(dispatch, f"{technician.name} unavailable: {reason.strip()}")
+    return affected
+
+
+def mark_available(technician: User) -> None:
+    profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
+    if profile is None:
+        raise ValidationError(f"{technician.name} has no technician profile.")
+    with transaction():
+        profile.availability = Availability.AVAILABLE.value
+        profile.unavailable_reason = None
+        profile.unavailable_until = None
+
+
+# --- Batch --------------------------------------------------------------------------------
+
+
+PRIORITY_RANK = case(
+    {"Critical": 0, "High": 1, "Normal": 2, "Low": 3}, value=Dispatch.priority, else_=4
+)
+
+
+@dataclass
+class BatchReport:
+    considered: int
+    assigned: int
+    left_created: int
+    conflicts: int
+    method: str
+    total_cost: float
+    greedy_total_cost: float
+    elapsed_s: float
+
+
+def assign_pending(limit: int = 1000) -> BatchReport:
+    """Assign waiting dispatches as one batch at minimum total cost within capacities.
+
+    The composite cost of a pair is how far the technician's score falls short of the
+    dispatch's best score; the solver never does worse than greedy on the same input
+    (``app.matching.assign_batch``). Each assignment then commits on its own, so a conflict
+    with another worker skips one dispatch instead of failing the batch.
+    """
+    from app.matching import PoolScorer, assign_batch, score_regret_cost
+
+    pending = list(db.session.scalars(
+        select(Dispatch).where(Dispatch.status == DispatchStatus.CREATED.value)
+        .order_by(PRIORITY_RANK, Dispatch.sla_due_at, Dispatch.id).limit(limit)
+    ))
+    if not pending:
+        return BatchReport(0, 0, 0, 0, "none", 0.0, 0.0, 0.0)
+    loaded = load_pool()
+    pool = loaded.pool
+    settings = match_settings()
+    requests = [request_for(d, loaded.loaded_at) for d in pending]
+    distances = [distances_for(pool, r) for r in requests]
+    scorer = PoolScorer(pool, settings)
+    totals, eligible = scorer.score_many(requests, distances)
+    cost = score_regret_cost(totals, eligible)
+    capacity = np.maximum(pool.max_concurrent - pool.active_count, 0)
+    result = assign_batch(cost, capacity, time_budget_s=float(current_app.config["MOTORPOOL_BATCH_TIME_BUDGET_S"]),
+                          greedy_order=np.arange(len(pending)))
+    assigned = conflicts = 0
+    for row, dispatch in enumerate(pending):
+        column = int(result.assignments[row])
+        if column < 0:
+            _record_not_assigned(dispatch, f"Batch assignment found no technician for {dispatch.dispatch_number}; "
+                                           "it stays Created.")
+            continue
+        ranking = Ranking(dispatch.id, "weighted", _outcome_from_scores(scorer.score(requests[row], distances[row]), pool),
+                          loaded, requests[row], distances[row], None, scorer.score(requests[row], distances[row]))
+        try:
+            assign_to(dispatch, int(pool.technician_ids[column]), mode="batch", ranking=ranking,
+                      reason=f"Batch assignment ({result.method})", note=f"batch {result.method}")
+            assigned += 1
+        except DomainError:
+            conflicts += 1
+            db.session.rollback()
+    return BatchReport(len(pending), assigned, len(pending) - assigned - conflicts, conflicts, result.method,
+                       float(result.total_cost), float(result.greedy_total_cost), float(result.elapsed_s))
+
+
+def _outcome_from_scores(scores, pool, limit: int = RANK_LIMIT) -> MatchOutcome:
+    from app.plugins.contracts import RankedCandidate
+
+    return MatchOutcome(ranked=[
+        RankedCandidate(int(pool.technician_ids[i]), float(scores.total[i]), scores.breakdown(int(i)))
+        for i in scores.best(limit)
+    ])
