@@ -17,8 +17,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+# The example plugin is installed too: the suite proves a third-party package works end to end.
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(wildcard examples/motorpool-trailers/pyproject.toml examples/motorpool-trailers/src/motorpool_trailers/*.py examples/motorpool-trailers/src/motorpool_trailers/migrations/versions/*.py)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./examples/motorpool-trailers
 	@touch $@
 
 install: $(VENV)/.installed

@@ -201,6 +201,13 @@ def statement_log(fail_inserting_into: str | None = None) -> Iterator[list[str]]
         event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
+def known_types() -> str:
+    """The registered keys as error messages list them (installed plugins may add to the built-ins)."""
+    keys = detail_types().keys()
+    assert {TRUCK, VEHICLE} <= set(keys)
+    return ", ".join(keys)
+
+
 def parse_number(number: str) -> tuple[int, int]:
     match = NUMBER_PATTERN.match(number)
     assert match, f"{number!r} is not of the form D-YYYY-NNNNNN"
@@ -671,7 +678,7 @@ def test_unknown_detail_type_on_the_asset_type_refuses_the_whole_dispatch(system
         for name, create in ALL_PATHS.items():
             with refused(ValidationError, f"Asset type {asset.asset_type.name!r}",
                          f"configured with the detail type {UNKNOWN!r}", "no enabled plugin provides",
-                         "known types: truck_checklist, vehicle_dispatch", f"remove {UNKNOWN!r} from the detail set",
+                         f"known types: {known_types()}", f"remove {UNKNOWN!r} from the detail set",
                          field="asset_id", path=f"{name} beside {valid_beside}"):
                 create(asset)
 

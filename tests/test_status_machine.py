@@ -242,7 +242,7 @@ def test_assigned_can_go_straight_to_in_progress(app, session, actor, technician
     last = history_rows(dispatch.id)[-1]
     assert (last.status_from, last.status_to, last.changed_by_id) == (ASSIGNED, IN_PROGRESS, actor.id)
     assert last.change_reason is None
-    assert [(e.user_id) for e in status_events(dispatch.id)] == [actor.id, actor.id]
+    assert [e.user_id for e in status_events(dispatch.id)] == [actor.id, actor.id]
 
 
 @pytest.mark.parametrize("source", [CREATED, ASSIGNED, EN_ROUTE, IN_PROGRESS])

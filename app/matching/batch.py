@@ -32,6 +32,7 @@ easy instances to ~1 µs on the hardest measured (near-identical preferences, ma
 2-core AMD EPYC, scipy 1.17). LAPJVsp cannot be interrupted once started, so whether to run
 it is decided from this deliberately pessimistic estimate."""
 
+
 @dataclass(frozen=True)
 class BatchResult:
     """Outcome of ``assign_batch``.

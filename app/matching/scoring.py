@@ -122,7 +122,10 @@ def sanitize_distances(distances_km: np.ndarray | float, settings: MatchSettings
     A technician whose position is unknown should neither win on distance nor poison the
     ranking with NaN; treating them as "as far as still counts" does both.
     """
-    values = np.asarray(distances_km, dtype=np.float64)
+    values = np.asarray(distances_km)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    # Python-float operands keep the input precision (float32 stays float32).
     return np.where(np.isfinite(values), np.maximum(values, 0.0), settings.max_distance_km)
 
 
@@ -144,12 +147,12 @@ def hard_constraints(pool: CandidatePool, request: MatchRequest) -> np.ndarray:
     weekly hours by this job. Skill is deliberately *not* a hard constraint: the skill factor
     ranks an unskilled technician last, but an unskilled technician beats no technician.
     """
-    return (
-        pool.available
-        & pool.on_shift
-        & (pool.active_count < pool.max_concurrent)
-        & within_weekly_hours(pool, request.estimated_duration_hours)
-    )
+    return on_duty_with_capacity(pool) & within_weekly_hours(pool, request.estimated_duration_hours)
+
+
+def on_duty_with_capacity(pool: CandidatePool) -> np.ndarray:
+    """The request-independent hard constraints: available, on shift, below the concurrent limit."""
+    return pool.available & pool.on_shift & (pool.active_count < pool.max_concurrent)
 
 
 def within_weekly_hours(pool: CandidatePool, duration_hours: float) -> np.ndarray:
@@ -261,9 +264,10 @@ class PoolScorer:
         self.pool = pool
         self.settings = settings or DEFAULT_SETTINGS
         self.weights = self.settings.weights.as_array()
-        self._base_eligible = pool.available & pool.on_shift & (pool.active_count < pool.max_concurrent)
-        self._history = self._history_factor()
-        self._free_capacity = self._free_capacity_ratio()
+        self._base_eligible = on_duty_with_capacity(pool)
+        self._history = self._history_factor().astype(np.float32)
+        self._free_capacity = self._free_capacity_ratio().astype(np.float32)
+        self._shift_hours_left = pool.shift_hours_left.astype(np.float32)
         self._log_scarcity_keep = self._log_scarcity_keep_free()
         self._skill_cache: dict[int | None, np.ndarray] = {}
         self._diversity_cache: dict[int | None, np.ndarray] = {}
@@ -325,14 +329,15 @@ class PoolScorer:
         log_keep = self._log_scarcity_keep.copy()
         if skill is not None:
             log_keep[skill] = 0.0  # the required skill is what we want to use, not keep free
-        value = np.exp(self.pool.skill_held @ log_keep)
+        value = np.exp(self.pool.skill_held @ log_keep).astype(np.float32)
         self._diversity_cache[skill] = value
         return value
 
     def _priority_factor(self, priority: str) -> np.ndarray:
         cached = self._priority_cache.get(priority)
         if cached is None:
-            cached = 1.0 / (1.0 + URGENT_LOAD_PENALTY[priority] * self.pool.active_urgent_count)
+            penalty = URGENT_LOAD_PENALTY[priority]
+            cached = (1.0 / (1.0 + penalty * self.pool.active_urgent_count)).astype(np.float32)
             self._priority_cache[priority] = cached
         return cached
 
@@ -347,33 +352,42 @@ class PoolScorer:
         pool, settings = self.pool, self.settings
         n = len(pool)
         duration = request.estimated_duration_hours
+        # One contiguous float32 vector per factor (column-major n×6): each factor is written
+        # in place without strided stores, and the weighted sum is a single BLAS call.
+        factors = np.empty((len(FACTORS), n), dtype=np.float32).T
+        (skill, distance, availability, priority_balance, skill_diversity, history) = (
+            factors[:, column] for column in range(len(FACTORS))
+        )
 
         if distances_km is None:
-            distances = np.zeros(n, dtype=np.float64)
-            distance_factor: np.ndarray | float = UNKNOWN_DISTANCE_FACTOR
+            distances = np.zeros(n, dtype=np.float32)
+            distance[:] = UNKNOWN_DISTANCE_FACTOR
         else:
             if np.shape(distances_km) != (n,):
                 raise ValueError(f"distances_km must have shape ({n},), got {np.shape(distances_km)}")
-            distances = sanitize_distances(distances_km, settings)
-            distance_factor = 1.0 - np.minimum(distances, settings.max_distance_km) / settings.max_distance_km
+            distances = sanitize_distances(np.asarray(distances_km, dtype=np.float32), settings)
+            # 1 - min(d, max) / max, in place
+            np.multiply(distances, np.float32(-1.0 / settings.max_distance_km), out=distance)
+            distance += np.float32(1.0)
+            np.maximum(distance, np.float32(0.0), out=distance)
 
         eligible = self._base_eligible & within_weekly_hours(pool, duration)
 
         skill_position = pool.skill_index(request.required_skill) if request.required_skill is not None else None
         known_skill = request.required_skill is None or skill_position is not None
 
-        needed_hours = distances / settings.travel_speed_kmh + duration
-        shift_fit = np.minimum(pool.shift_hours_left / np.maximum(needed_hours, 1e-9), 1.0)
-        shift_fit = np.where(needed_hours > 0, np.maximum(shift_fit, 0.0), 1.0)
-        availability = self._free_capacity * (SHIFT_FIT_FLOOR + (1.0 - SHIFT_FIT_FLOOR) * shift_fit)
+        needed_hours = distances * np.float32(1.0 / settings.travel_speed_kmh) + np.float32(duration)
+        shift_fit = self._shift_hours_left / np.maximum(needed_hours, np.float32(1e-9))
+        np.clip(shift_fit, np.float32(0.0), np.float32(1.0), out=shift_fit)
+        shift_fit[needed_hours <= 0] = 1.0  # nothing to fit: a zero-length job always fits
+        np.multiply(shift_fit, np.float32(1.0 - SHIFT_FIT_FLOOR), out=availability)
+        availability += np.float32(SHIFT_FIT_FLOOR)
+        availability *= self._free_capacity
 
-        factors = np.empty((n, len(FACTORS)), dtype=np.float32)
-        factors[:, 0] = self._skill_factor(skill_position, known_skill)
-        factors[:, 1] = distance_factor
-        factors[:, 2] = availability
-        factors[:, 3] = self._priority_factor(request.priority)
-        factors[:, 4] = self._diversity_factor(skill_position)
-        factors[:, 5] = self._history
+        skill[:] = self._skill_factor(skill_position, known_skill)
+        priority_balance[:] = self._priority_factor(request.priority)
+        skill_diversity[:] = self._diversity_factor(skill_position)
+        history[:] = self._history
         weighted = factors @ self.weights
         total = np.where(eligible, weighted, np.float32(INELIGIBLE_TOTAL))
         return PoolScores(
@@ -416,7 +430,7 @@ class PoolScorer:
         cost = np.empty((len(requests), len(self.pool)), dtype=np.float64)
         for row, (request, distances) in enumerate(zip(requests, distances_km, strict=True)):
             scores = self.score(request, distances)
-            np.subtract(1.0, scores.weighted, out=cost[row])
+            np.subtract(1.0, scores.weighted, out=cost[row], dtype=np.float64)
             np.copyto(cost[row], np.inf, where=~scores.eligible)
         return cost
 
@@ -462,6 +476,7 @@ __all__ = [
     "bayesian_rate",
     "explain_exclusions",
     "hard_constraints",
+    "on_duty_with_capacity",
     "sanitize_distances",
     "score_pool",
     "settings_from_mapping",

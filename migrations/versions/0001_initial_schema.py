@@ -15,7 +15,7 @@ import sqlalchemy as sa
 # revision identifiers, used by Alembic.
 revision = '0001_initial'
 down_revision = None
-branch_labels = None
+branch_labels = ('core',)
 depends_on = None
 
 

@@ -1,0 +1,1 @@
+"""Example Motorpool plugin; the hooks live in ``motorpool_trailers.plugin``."""

@@ -1,0 +1,182 @@
+"""The plugin module named by the entry point: every hook this plugin implements."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import click
+import numpy as np
+from flask import Blueprint, current_app, render_template_string
+from flask.cli import AppGroup
+
+from app.blueprints.security import roles_required
+from app.plugins import hookimpl
+from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate
+
+from motorpool_trailers.models import TrailerInspection
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+
+
+# --- Data model ---------------------------------------------------------------------------
+
+
+@hookimpl
+def motorpool_dispatch_detail_types():
+    return [TrailerInspection]
+
+
+@hookimpl
+def motorpool_migration_directories():
+    return [str(MIGRATIONS)]
+
+
+# --- Matching -----------------------------------------------------------------------------
+
+
+class NearestMatcher:
+    """The closest technician who passes the hard constraints; ignores skills and load."""
+
+    def rank(self, pool, request, distances_km, settings, limit=20) -> MatchOutcome:
+        from app.matching import hard_constraints
+
+        eligible = np.flatnonzero(hard_constraints(pool, request))
+        if distances_km is None:
+            distances_km = np.zeros(len(pool))
+        distance = np.nan_to_num(np.asarray(distances_km, dtype=float)[eligible], nan=np.inf)
+        order = eligible[np.lexsort((pool.technician_ids[eligible], distance))][:limit]
+        nearest = distance.min() if distance.size else 0.0
+        ranked = [
+            RankedCandidate(
+                technician_id=int(pool.technician_ids[i]),
+                score=float(1.0 / (1.0 + max(0.0, float(distances_km[i]) - nearest))),
+                breakdown={"distance_km": round(float(distances_km[i]), 3)},
+            )
+            for i in order
+        ]
+        return MatchOutcome(ranked=ranked)
+
+
+@hookimpl
+def motorpool_matchers():
+    return {"nearest": NearestMatcher()}
+
+
+# --- Notifications ------------------------------------------------------------------------
+
+
+class WebhookNotifier:
+    """POSTs each notification as JSON to ``TRAILERS_WEBHOOK_URL``; any non-2xx is a failure."""
+
+    def send(self, notification: Notification) -> None:
+        url = current_app.config.get("TRAILERS_WEBHOOK_URL")
+        if not url:
+            raise RuntimeError("TRAILERS_WEBHOOK_URL is not set")
+        body = json.dumps({
+            "kind": notification.kind, "subject": notification.subject, "body": notification.body,
+            "recipients": list(notification.recipients), "severity": notification.severity,
+            "dispatch_number": notification.dispatch_number,
+        }).encode()
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            if not 200 <= response.status < 300:
+                raise RuntimeError(f"webhook answered {response.status}")
+
+
+@hookimpl
+def motorpool_notifiers():
+    return {"webhook": WebhookNotifier()}
+
+
+# --- Lifecycle ----------------------------------------------------------------------------
+
+_created: dict[str, int] = {"trailer_dispatches": 0}
+
+
+@hookimpl
+def motorpool_dispatch_created(dispatch):
+    if any(detail.table_name == TrailerInspection.__tablename__ for detail in dispatch.all_details):
+        _created["trailer_dispatches"] += 1
+
+
+# --- Web ----------------------------------------------------------------------------------
+
+bp = Blueprint("trailers", __name__, url_prefix="/trailers")
+
+
+@bp.get("/")
+@roles_required("admin", "manager")
+def index():
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+
+    total = db.session.scalar(select(func.count()).select_from(TrailerInspection))
+    done = db.session.scalar(
+        select(func.count()).select_from(TrailerInspection).where(TrailerInspection.completed_date.is_not(None))
+    )
+    return render_template_string(
+        '{% extends "base.html" %}{% block content %}<h1>Trailer inspections</h1>'
+        "<p>{{ done }} of {{ total }} signed off.</p>{% endblock %}",
+        total=total, done=done,
+    )
+
+
+@hookimpl
+def motorpool_blueprints():
+    return [bp]
+
+
+@hookimpl
+def motorpool_navigation_links(user):
+    if user.role in ("admin", "manager"):
+        return [NavLink("Trailers", "trailers.index", order=50)]
+    return []
+
+
+# --- Command line -------------------------------------------------------------------------
+
+trailers_cli = AppGroup("trailers", help="Trailer inspections (example plugin).")
+
+
+@trailers_cli.command("stats")
+def stats():
+    """How many trailer inspections exist and are signed off."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+
+    total = db.session.scalar(select(func.count()).select_from(TrailerInspection))
+    done = db.session.scalar(
+        select(func.count()).select_from(TrailerInspection).where(TrailerInspection.completed_date.is_not(None))
+    )
+    click.echo(f"trailer inspections: {total}, signed off: {done}, created since start: {_created['trailer_dispatches']}")
+
+
+@trailers_cli.command("configure")
+@click.argument("asset_type_name")
+def configure(asset_type_name):
+    """Give an asset type the trailer inspection checklist."""
+    from sqlalchemy import select
+
+    from app.cli import as_system
+    from app.extensions import db
+    from app.models import AssetType
+    from app.services.detail_sets import add_type_to_asset_type
+
+    @as_system
+    def run():
+        asset_type = db.session.scalar(select(AssetType).where(AssetType.name == asset_type_name))
+        if asset_type is None:
+            raise click.ClickException(f"There is no asset type {asset_type_name!r}.")
+        add_type_to_asset_type(asset_type, TrailerInspection.detail_type)
+        click.echo(f"{asset_type_name} dispatches now get a trailer inspection.")
+
+    run()
+
+
+@hookimpl
+def motorpool_cli_commands():
+    return [trailers_cli]
