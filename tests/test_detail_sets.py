@@ -273,17 +273,13 @@ def test_orm_stores_the_key_without_surrounding_blanks(system_actor):
     ]
 
 
-def test_database_refuses_the_same_type_twice_for_one_asset_type(system_actor):
-    asset_type = AssetTypeFactory()
-    detail_sets.add_type_to_asset_type(asset_type, TRUCK)
-    with refused(IntegrityError):
-        db.session.add(AssetTypeDispatchDetailTableSet(asset_type=asset_type, dispatch_detail_table_type=TRUCK))
-        db.session.commit()
-
-
-def test_database_refuses_the_same_type_twice_for_one_make_model(system_actor):
+def test_database_refuses_the_same_type_twice_in_one_set(system_actor):
     make_model = MakeModelFactory()
+    detail_sets.add_type_to_asset_type(make_model.asset_type, TRUCK)
     detail_sets.add_type_to_make_model(make_model, VEHICLE)
+    with refused(IntegrityError):
+        db.session.add(AssetTypeDispatchDetailTableSet(asset_type=make_model.asset_type, dispatch_detail_table_type=TRUCK))
+        db.session.commit()
     with refused(IntegrityError):
         db.session.add(ModelAdditionalDispatchDetailTableSet(make_model=make_model, dispatch_detail_table_type=VEHICLE))
         db.session.commit()

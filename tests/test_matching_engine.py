@@ -137,8 +137,13 @@ def test_pool_rejects_wrong_shapes_with_a_clear_message():
         make_pool(3, skill_relatedness=np.zeros((3, 3)))
     with pytest.raises(ValueError, match="0..5"):
         make_pool(3, skill_levels=np.full((3, 3), 6.0))
+    with pytest.raises(ValueError, match="0..5"):
+        make_pool(3, skill_levels=np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="unique"):
         make_pool(3, technician_ids=np.array([1, 1, 2]))
+    with pytest.raises(ValueError, match="shift_hours_left must be finite"):
+        make_pool(3, shift_hours_left=[8.0, np.nan, 1.0])
+    make_pool(3, latitude=[52.0, np.nan, 52.1])  # unknown positions are allowed
 
 
 def test_pool_coerces_dtypes_and_supports_len_subset_and_skill_index():
@@ -167,6 +172,8 @@ def test_request_validates_priority_and_location():
         make_request(longitude=None)
     with pytest.raises(ValueError, match="estimated_duration_hours"):
         make_request(estimated_duration_hours=-1.0)
+    with pytest.raises(ValueError, match="hours_until_sla"):
+        make_request(hours_until_sla=math.nan)
 
 
 def test_pool_distances_match_haversine():
@@ -451,7 +458,10 @@ def test_scorer_batch_rows_equal_single_scores():
     distances = [rng.uniform(0, 100, 120) for _ in requests]
     scorer = PoolScorer(pool)
     totals, eligible = scorer.score_many(requests, distances)
-    cost = scorer.cost_matrix(requests, iter(distances))
+    cost = scorer.cost_matrix(requests, iter(distances), dtype=np.float64)
+    compact_cost = scorer.cost_matrix(requests, iter(distances))
+    assert compact_cost.dtype == np.float32
+    np.testing.assert_allclose(compact_cost, cost, atol=1e-7)
     for row, (request, d) in enumerate(zip(requests, distances, strict=True)):
         single = score_pool(pool, request, d)
         np.testing.assert_array_equal(totals[row], single.total)
@@ -665,6 +675,14 @@ def test_batch_is_deterministic_and_respects_greedy_order():
     assert first.assignments.tolist() == second.assignments.tolist() and first.method == second.method
     contested = np.array([[1.0], [1.0]])
     assert greedy_assign(contested, np.array([1]), order=np.array([1, 0])).tolist() == [UNASSIGNED, 0]
+
+
+def test_float32_costs_are_accepted_without_changing_the_answer():
+    rng = np.random.default_rng(12)
+    cost, capacity = random_batch(rng, 40, 30)
+    wide, compact = assign_batch(cost, capacity), assign_batch(cost.astype(np.float32), capacity)
+    assert compact.unassigned_count == wide.unassigned_count
+    assert compact.assigned_cost == pytest.approx(wide.assigned_cost, abs=1e-5)
 
 
 def test_batch_rejects_bad_input():

@@ -33,6 +33,10 @@ easy instances to ~1 µs on the hardest measured (near-identical preferences, ma
 it is decided from this deliberately pessimistic estimate."""
 
 
+PARTITION_CHUNK_ENTRIES = 1 << 16
+"""Rows are pruned in blocks of about this many entries, keeping temporaries in cache."""
+
+
 @dataclass(frozen=True)
 class BatchResult:
     """Outcome of ``assign_batch``.
@@ -55,7 +59,9 @@ class BatchResult:
 
 
 def _validate(cost: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    cost = np.asarray(cost, dtype=np.float64)
+    cost = np.asarray(cost)
+    if cost.dtype not in (np.float32, np.float64):  # float32 is used as is: no 10M-entry copy
+        cost = cost.astype(np.float64)
     if cost.ndim != 2:
         raise ValueError(f"cost must be a 2-D (dispatches × technicians) matrix, got shape {cost.shape}")
     capacity = np.asarray(capacity)
@@ -156,7 +162,13 @@ def _reduce(cost: np.ndarray, capacity: np.ndarray, candidates_per_dispatch: int
         nothing = np.zeros(0, dtype=np.int64)
         return _ReducedProblem(rows=nothing, columns=nothing, costs=np.zeros(0), slot_owner=nothing)
     if keep < n:
-        candidate_columns = np.argpartition(cost, keep - 1, axis=1)[:, :keep]
+        # argpartition returns an index for every entry: do it a few rows at a time so the
+        # temporary is a reused cache-sized block, not an m×n int64 array.
+        candidate_columns = np.empty((m, keep), dtype=np.int64)
+        rows_per_chunk = max(1, PARTITION_CHUNK_ENTRIES // n)
+        for start in range(0, m, rows_per_chunk):
+            block = cost[start : start + rows_per_chunk]
+            candidate_columns[start : start + block.shape[0]] = np.argpartition(block, keep - 1, axis=1)[:, :keep]
     else:
         candidate_columns = np.broadcast_to(np.arange(n), (m, n))
     candidate_costs = np.take_along_axis(cost, candidate_columns, axis=1)

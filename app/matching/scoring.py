@@ -312,13 +312,15 @@ class PoolScorer:
         elif skill is None:
             value = np.ones(n, dtype=np.float32)
         else:
+            # Best of (level × relatedness) over the required skill and its related skills;
+            # a loop over the few related *skills*, each a whole-pool vector operation.
             relatedness = self.pool.skill_relatedness[skill]
-            columns = np.flatnonzero(relatedness > 0)  # always includes the skill itself
-            if columns.size == 1:
-                best = self.pool.skill_levels[:, skill]
-            else:
-                best = (self.pool.skill_levels[:, columns] * relatedness[columns]).max(axis=1)
-            value = (best / np.float32(MAX_SKILL_LEVEL)).astype(np.float32)
+            levels = self.pool.skill_levels_by_skill
+            best = levels[skill].copy()  # relatedness to itself is 1
+            for related in np.flatnonzero(relatedness > 0).tolist():
+                if related != skill:
+                    np.maximum(best, levels[related] * relatedness[related], out=best)
+            value = best / np.float32(MAX_SKILL_LEVEL)
         self._skill_cache[key] = value
         return value
 
@@ -349,12 +351,32 @@ class PoolScorer:
         ``distances_km`` holds one distance per technician (from the distance provider), or
         None when the dispatch has no location: then distance is neutral and travel is 0.
         """
+        # One contiguous float32 vector per factor (column-major n×6): each factor is written
+        # in place without strided stores, and the weighted sum is a single BLAS call.
+        factors = np.empty((len(FACTORS), len(self.pool)), dtype=np.float32).T
+        weighted, eligible, distances = self._score_into(factors, request, distances_km)
+        return PoolScores(
+            factors=factors,
+            weights=self.weights,
+            weighted=weighted,
+            total=np.where(eligible, weighted, np.float32(INELIGIBLE_TOTAL)),
+            eligible=eligible,
+            distances_km=distances,
+            technician_ids=self.pool.technician_ids,
+        )
+
+    def _score_into(
+        self, factors: np.ndarray, request: MatchRequest, distances_km: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fill ``factors`` (n×6) in place; return (weighted sum, eligible, sanitised distances).
+
+        Separate from ``score`` so batch scoring can reuse one factor buffer for every
+        dispatch: fresh large arrays cost page faults, which on some virtual machines are
+        slower than the arithmetic itself.
+        """
         pool, settings = self.pool, self.settings
         n = len(pool)
         duration = request.estimated_duration_hours
-        # One contiguous float32 vector per factor (column-major n×6): each factor is written
-        # in place without strided stores, and the weighted sum is a single BLAS call.
-        factors = np.empty((len(FACTORS), n), dtype=np.float32).T
         (skill, distance, availability, priority_balance, skill_diversity, history) = (
             factors[:, column] for column in range(len(FACTORS))
         )
@@ -388,17 +410,7 @@ class PoolScorer:
         priority_balance[:] = self._priority_factor(request.priority)
         skill_diversity[:] = self._diversity_factor(skill_position)
         history[:] = self._history
-        weighted = factors @ self.weights
-        total = np.where(eligible, weighted, np.float32(INELIGIBLE_TOTAL))
-        return PoolScores(
-            factors=factors,
-            weights=self.weights,
-            weighted=weighted,
-            total=total,
-            eligible=eligible,
-            distances_km=distances,
-            technician_ids=pool.technician_ids,
-        )
+        return factors @ self.weights, eligible, distances
 
     def score_many(
         self, requests: Sequence[MatchRequest], distances_km: Iterable[np.ndarray | None]
@@ -412,26 +424,32 @@ class PoolScorer:
         n = len(self.pool)
         totals = np.empty((len(requests), n), dtype=np.float32)
         eligible = np.empty((len(requests), n), dtype=np.bool_)
+        factors = np.empty((len(FACTORS), n), dtype=np.float32).T
         for row, (request, distances) in enumerate(zip(requests, distances_km, strict=True)):
-            scores = self.score(request, distances)
-            totals[row] = scores.total
-            eligible[row] = scores.eligible
+            weighted, eligible[row], _ = self._score_into(factors, request, distances)
+            np.copyto(totals[row], np.where(eligible[row], weighted, np.float32(INELIGIBLE_TOTAL)))
         return totals, eligible
 
     def cost_matrix(
-        self, requests: Sequence[MatchRequest], distances_km: Iterable[np.ndarray | None]
+        self,
+        requests: Sequence[MatchRequest],
+        distances_km: Iterable[np.ndarray | None],
+        dtype: type = np.float32,
     ) -> np.ndarray:
-        """Batch cost (m×n float64): 1 - score for eligible pairs, ``np.inf`` otherwise.
+        """Batch cost (m×n): 1 - score for eligible pairs, ``np.inf`` otherwise.
 
         Minimising the summed cost maximises the summed match quality of the batch, the
-        criterion the single-dispatch engine ranks by. Rows are written in place, so the
-        only m×n allocation is the result that ``batch.assign_batch`` takes.
+        criterion the single-dispatch engine ranks by. float32 by default: scores are
+        float32 anyway, and at 1,000 × 10,000 it halves the one big allocation, which
+        ``batch.assign_batch`` then uses without copying.
         """
-        cost = np.empty((len(requests), len(self.pool)), dtype=np.float64)
+        n = len(self.pool)
+        cost = np.empty((len(requests), n), dtype=dtype)
+        factors = np.empty((len(FACTORS), n), dtype=np.float32).T
         for row, (request, distances) in enumerate(zip(requests, distances_km, strict=True)):
-            scores = self.score(request, distances)
-            np.subtract(1.0, scores.weighted, out=cost[row], dtype=np.float64)
-            np.copyto(cost[row], np.inf, where=~scores.eligible)
+            weighted, eligible, _ = self._score_into(factors, request, distances)
+            np.subtract(1.0, weighted, out=cost[row], dtype=cost.dtype)
+            np.copyto(cost[row], np.inf, where=~eligible)
         return cost
 
 

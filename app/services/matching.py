@@ -23,7 +23,6 @@ from app.models import (
     DispatchPriority,
     DispatchStatus,
     Event,
-    MajorLocation,
     Role,
     Skill,
     TechnicianProfile,
@@ -546,7 +545,7 @@ def assign_pending(limit: int = 1000) -> BatchReport:
     (``app.matching.assign_batch``). Each assignment then commits on its own, so a conflict
     with another worker skips one dispatch instead of failing the batch.
     """
-    from app.matching import PoolScorer, assign_batch, score_regret_cost
+    from app.matching import PoolScorer, assign_batch
 
     pending = list(db.session.scalars(
         select(Dispatch).where(Dispatch.status == DispatchStatus.CREATED.value)
@@ -556,12 +555,11 @@ def assign_pending(limit: int = 1000) -> BatchReport:
         return BatchReport(0, 0, 0, 0, "none", 0.0, 0.0, 0.0)
     loaded = load_pool()
     pool = loaded.pool
-    settings = match_settings()
+    scorer = PoolScorer(pool, match_settings())
     requests = [request_for(d, loaded.loaded_at) for d in pending]
     distances = [distances_for(pool, r) for r in requests]
-    scorer = PoolScorer(pool, settings)
-    totals, eligible = scorer.score_many(requests, distances)
-    cost = score_regret_cost(totals, eligible)
+    # Composite cost 1 - score (inf where a hard constraint excludes the pair).
+    cost = scorer.cost_matrix(requests, distances)
     capacity = np.maximum(pool.max_concurrent - pool.active_count, 0)
     result = assign_batch(cost, capacity, time_budget_s=float(current_app.config["MOTORPOOL_BATCH_TIME_BUDGET_S"]),
                           greedy_order=np.arange(len(pending)))
@@ -572,15 +570,15 @@ def assign_pending(limit: int = 1000) -> BatchReport:
             _record_not_assigned(dispatch, f"Batch assignment found no technician for {dispatch.dispatch_number}; "
                                            "it stays Created.")
             continue
-        ranking = Ranking(dispatch.id, "weighted", _outcome_from_scores(scorer.score(requests[row], distances[row]), pool),
-                          loaded, requests[row], distances[row], None, scorer.score(requests[row], distances[row]))
+        scores = scorer.score(requests[row], distances[row])
+        ranking = Ranking(dispatch.id, BUILTIN_MATCHER, _outcome_from_scores(scores, pool), loaded, requests[row],
+                          distances[row], None, scores)
         try:
             assign_to(dispatch, int(pool.technician_ids[column]), mode="batch", ranking=ranking,
                       reason=f"Batch assignment ({result.method})", note=f"batch {result.method}")
             assigned += 1
         except DomainError:
-            conflicts += 1
-            db.session.rollback()
+            conflicts += 1  # another worker took the dispatch or the technician's last slot
     return BatchReport(len(pending), assigned, len(pending) - assigned - conflicts, conflicts, result.method,
                        float(result.total_cost), float(result.greedy_total_cost), float(result.elapsed_s))
 

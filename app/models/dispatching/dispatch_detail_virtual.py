@@ -20,6 +20,9 @@ class DispatchDetailVirtual(UserCreatedBase, Base):
     - ``detail_type``: the key stored in the detail table sets, e.g. ``"truck_checklist"``;
     - ``label``: what people see, e.g. ``"Truck dispatch checklist"``.
 
+    Sign-off is recorded in ``completed_by_id`` / ``completed_date`` unless the subclass
+    names other columns in ``signed_off_by_column`` / ``signed_off_at_column``.
+
     It is made known to Motorpool by a plugin's ``motorpool_dispatch_detail_types`` hook,
     which is how the built-in types are registered too.
     """
@@ -28,6 +31,13 @@ class DispatchDetailVirtual(UserCreatedBase, Base):
 
     detail_type: ClassVar[str]
     label: ClassVar[str]
+    #: Columns recording who signed the row off and when (a subclass may name its own).
+    signed_off_by_column: ClassVar[str] = "completed_by_id"
+    signed_off_at_column: ClassVar[str] = "completed_date"
+
+    @property
+    def is_signed_off(self) -> bool:
+        return getattr(self, self.signed_off_at_column, None) is not None
 
     # Common field for all dispatch detail tables
     @declared_attr

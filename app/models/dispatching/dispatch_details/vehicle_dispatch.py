@@ -36,6 +36,9 @@ class VehicleDispatch(DispatchDetailVirtual):
 
     detail_type = "vehicle_dispatch"
     label = "Vehicle dispatch"
+    # Seed 004 records the vehicle sign-off as its safety check.
+    signed_off_by_column = "safety_check_by_id"
+    signed_off_at_column = "safety_check_date"
 
     # Vehicle-specific fields
     destination_address: Mapped[str | None] = mapped_column(String(500))
