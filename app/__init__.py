@@ -34,11 +34,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
 
     register_extensions(app)
+    register_cli(app)  # before the plugins, so that a plugin command cannot shadow a core one
     register_plugins(app)
     register_blueprints(app)
     register_security(app)
     register_error_handlers(app)
-    register_cli(app)
     return app
 
 

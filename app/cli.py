@@ -27,8 +27,9 @@ def as_system(command: Callable) -> Callable:
         from app.services.actors import acting_as, system_user
 
         try:
+            # Not committed on its own: the system user is created together with the
+            # command's first change, so a refused command leaves nothing behind.
             user = system_user()
-            db.session.commit()
             with acting_as(user):
                 return command(*args, **kwargs)
         except DomainError as error:

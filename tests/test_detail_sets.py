@@ -21,7 +21,11 @@ from app.models import (
     User,
     VehicleDispatch,
 )
-from app.models.dispatching.build import DetailTypeError, build_detail_type_registry, detail_types
+from app.models.dispatching.build import (
+    DetailTypeError,
+    build_detail_type_registry,
+    detail_types,
+)
 from app.services import detail_sets, dispatches
 from app.services.actors import acting_as
 from app.services.errors import ValidationError

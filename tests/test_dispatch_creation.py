@@ -624,15 +624,19 @@ def test_bulk_refuses_an_asset_that_is_not_stored(system_actor):
     db.session.expunge(deleted)
     db.session.execute(text("DELETE FROM assets WHERE id = :id"), {"id": deleted_id})
     db.session.commit()
-    with refused(ValidationError, f"Asset #{deleted_id} does not exist", "choose an asset from the asset register",
-                 field="asset_id"):
-        with transaction():
-            bulk_create_dispatches(db.session, [DispatchSpec(title="Ghost run", asset=deleted)])
+    with (
+        refused(ValidationError, f"Asset #{deleted_id} does not exist", "choose an asset from the asset register",
+                field="asset_id"),
+        transaction(),
+    ):
+        bulk_create_dispatches(db.session, [DispatchSpec(title="Ghost run", asset=deleted)])
 
     unsaved = Asset(asset_tag="NEW-1", name="Not saved", asset_type=AssetTypeFactory())
-    with refused(ValidationError, "'NEW-1' has not been saved", "add it to the asset register", field="asset_id"):
-        with transaction():
-            bulk_create_dispatches(db.session, [DispatchSpec(title="Ghost run", asset=unsaved)])
+    with (
+        refused(ValidationError, "'NEW-1' has not been saved", "add it to the asset register", field="asset_id"),
+        transaction(),
+    ):
+        bulk_create_dispatches(db.session, [DispatchSpec(title="Ghost run", asset=unsaved)])
 
 
 def test_service_refuses_a_location_that_does_not_exist(system_actor):
@@ -722,9 +726,8 @@ def test_one_bad_spec_in_a_bulk_refuses_all_of_them(system_actor):
         "detail type": DispatchSpec(title="Bad type", asset=bad),
     }
     for name, bad_spec in bad_specs.items():
-        with refused(ValidationError, path=name):
-            with transaction():
-                bulk_create_dispatches(db.session, [DispatchSpec(title="Fine", asset=good), bad_spec])
+        with refused(ValidationError, path=name), transaction():
+            bulk_create_dispatches(db.session, [DispatchSpec(title="Fine", asset=good), bad_spec])
 
 
 def test_a_refused_orm_dispatch_can_be_corrected_and_saved(system_actor):
@@ -746,9 +749,11 @@ def test_a_refused_orm_dispatch_can_be_corrected_and_saved(system_actor):
 def test_failure_inserting_a_detail_row_leaves_nothing_of_the_dispatch(system_actor):
     asset = make_asset((TRUCK,), (VEHICLE,))
     for name, create in ALL_PATHS.items():
-        with statement_log(fail_inserting_into=VEHICLE_TABLE) as statements:
-            with refused(RuntimeError, "simulated failure", path=name):
-                create(asset)
+        with (
+            statement_log(fail_inserting_into=VEHICLE_TABLE) as statements,
+            refused(RuntimeError, "simulated failure", path=name),
+        ):
+            create(asset)
         inserted = [s.split("(")[0].split()[2] for s in statements if s.lstrip().upper().startswith("INSERT INTO")]
         assert inserted[-1] == VEHICLE_TABLE, name
         assert {"dispatches", "events", "all_dispatch_details", "dispatch_number_sequences"} <= set(inserted), name
@@ -827,9 +832,8 @@ def test_bulk_reserves_one_block_per_year(system_actor):
     specs += [DispatchSpec(title=f"Old {n}", asset=asset, created_date=datetime(2020, 5, 1, tzinfo=UTC))
               for n in range(3)]
 
-    with statement_log() as statements:
-        with transaction():
-            bulk_create_dispatches(db.session, specs)
+    with statement_log() as statements, transaction():
+        bulk_create_dispatches(db.session, specs)
 
     assert len([s for s in statements if "dispatch_number_sequences" in s]) == 2
     assert [s.dispatch_number for s in specs] == [
@@ -845,10 +849,9 @@ def test_a_refused_creation_does_not_use_up_a_number(system_actor):
     asset = make_asset((TRUCK,))
     with pytest.raises(ValidationError):
         via_service(asset, priority="Urgent")
-    with pytest.raises(ValidationError):
-        with transaction():
-            bulk_create_dispatches(db.session, [DispatchSpec(title="A", asset=asset),
-                                                DispatchSpec(title="B", asset=asset, priority="Urgent")])
+    with pytest.raises(ValidationError), transaction():
+        bulk_create_dispatches(db.session, [DispatchSpec(title="A", asset=asset),
+                                            DispatchSpec(title="B", asset=asset, priority="Urgent")])
 
     assert parse_number(via_service(asset).dispatch_number)[1] == 1
 
@@ -877,7 +880,7 @@ def test_concurrent_creation_from_two_applications_does_not_collide(make_app, sy
     per_worker = 8
     barrier = threading.Barrier(len(apps))
     numbers: list[str] = []
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def work(worker_app) -> None:
         try:
@@ -888,7 +891,7 @@ def test_concurrent_creation_from_two_applications_does_not_collide(make_app, sy
                         dispatch = dispatches.create_dispatch(title=f"Concurrent {n}", asset_id=asset_id)
                         numbers.append(dispatch.dispatch_number)
                 db.session.remove()
-        except BaseException as exc:  # reported by the main thread
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(worker_app,)) for worker_app in apps]

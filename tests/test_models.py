@@ -62,7 +62,8 @@ SEED_TABLES = {
     User: "users",
 }
 
-# Columns seed 004 declares per table, each with whether it is nullable there.
+# Columns seed 004 declares per table, each with whether the migrated column is nullable: the
+# seed's nullable=False columns, and those with a default (priority, status, flags), are NOT NULL.
 SEED_COLUMNS: dict[str, dict[str, bool]] = {
     "dispatches": {
         "dispatch_number": False, "title": False, "description": True, "priority": False, "status": False,
