@@ -142,6 +142,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_logins)
     app.cli.add_command(plugins_cli)
     app.cli.add_command(dispatch_cli)
+    app.cli.add_command(technicians_cli)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")
@@ -258,3 +259,130 @@ def assign_pending(limit: int) -> None:
         f"conflicts {report.conflicts}; method {report.method}, cost {report.total_cost:.3f} "
         f"(greedy {report.greedy_total_cost:.3f}), {report.elapsed_s * 1000:.0f} ms."
     )
+
+
+technicians_cli = AppGroup("technicians", help="Technician profiles, skills and availability.")
+
+
+def _coordinates(value: str | None) -> tuple[float | None, float | None]:
+    if not value:
+        return None, None
+    try:
+        latitude, longitude = (float(part) for part in value.split(","))
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not 'latitude,longitude', e.g. 53.80,-1.55") from error
+    return latitude, longitude
+
+
+def _clock(value: str | None):
+    from datetime import time
+
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a time like 07:00") from error
+
+
+@technicians_cli.command("profile")
+@click.argument("email")
+@click.option("--home", help="Home base as latitude,longitude.")
+@click.option("--position", help="Current position as latitude,longitude.")
+@click.option("--rate", "hourly_rate", type=float, help="Hourly rate.")
+@click.option("--overtime", "overtime_multiplier", type=float, help="Overtime multiplier, e.g. 1.5.")
+@click.option("--days", "shift_days", help="Shift days as ISO weekday digits, e.g. 12345.")
+@click.option("--start", "shift_start", help="Shift start (UTC), e.g. 07:00.")
+@click.option("--end", "shift_end", help="Shift end (UTC), e.g. 17:00.")
+@click.option("--max-dispatches", "max_concurrent_dispatches", type=int)
+@click.option("--max-hours", "max_hours_per_week", type=float)
+@as_system
+def technician_profile(email, home, position, shift_start, shift_end, **values):
+    """Create or update a technician's profile (only the options given change)."""
+    from app.services import technicians
+
+    user = technicians.technician_by_email(email)
+    fields = {name: value for name, value in values.items() if value is not None}
+    if home:
+        fields["home_latitude"], fields["home_longitude"] = _coordinates(home)
+    if position:
+        fields["current_latitude"], fields["current_longitude"] = _coordinates(position)
+    if shift_start:
+        fields["shift_start"] = _clock(shift_start)
+    if shift_end:
+        fields["shift_end"] = _clock(shift_end)
+    technicians.save_profile(user, **fields)
+    click.echo(f"Saved the profile of {user.name}.")
+
+
+@technicians_cli.command("skill")
+@click.argument("email")
+@click.argument("skill")
+@click.argument("level", type=int)
+@as_system
+def technician_skill(email, skill, level):
+    """Set a technician's level (1-5) in a skill."""
+    from app.services import technicians
+
+    user = technicians.technician_by_email(email)
+    technicians.set_skill(user, skill, level)
+    click.echo(f"{user.name}: {skill} level {level}.")
+
+
+@technicians_cli.command("add-skill")
+@click.argument("name")
+@click.option("--category", required=True, help="Skills in one category count as related.")
+@as_system
+def add_skill(name, category):
+    """Add a skill to the catalogue."""
+    from app.services import technicians
+
+    technicians.add_skill(name, category)
+    click.echo(f"Added skill {name} ({category}).")
+
+
+@technicians_cli.command("unavailable")
+@click.argument("email")
+@click.option("--reason", required=True)
+@click.option("--until", help="Back at (UTC), e.g. 2026-12-01T08:00.")
+@as_system
+def technician_unavailable(email, reason, until):
+    """Mark a technician unavailable; their dispatches not yet started go to the fallbacks."""
+    from app.services import matching, technicians
+
+    user = technicians.technician_by_email(email)
+    moved = matching.mark_unavailable(user, reason, _parse_due(until))
+    click.echo(f"{user.name} is unavailable; {len(moved)} of their dispatches were rerouted or left to a manager.")
+
+
+@technicians_cli.command("available")
+@click.argument("email")
+@as_system
+def technician_available(email):
+    """Mark a technician available again."""
+    from app.services import matching, technicians
+
+    user = technicians.technician_by_email(email)
+    matching.mark_available(user)
+    click.echo(f"{user.name} is available.")
+
+
+@dispatch_cli.command("decline")
+@click.argument("number")
+@click.option("--technician", "email", required=True, help="Email of the technician who declines.")
+@click.option("--reason")
+@as_system
+def decline_dispatch(number, email, reason):
+    """Record that the assigned technician declines; the dispatch goes to the fallbacks."""
+    from app.models import Dispatch
+    from app.services import matching, technicians
+
+    dispatch = db.session.scalar(select(Dispatch).where(Dispatch.dispatch_number == number))
+    if dispatch is None:
+        raise click.ClickException(f"There is no dispatch {number}.")
+    metric = matching.decline(dispatch, technicians.technician_by_email(email), reason)
+    db.session.refresh(dispatch)
+    if metric is None:
+        click.echo(f"Nobody could take {number}; it is back to Created.")
+    else:
+        click.echo(f"{number} rerouted to {dispatch.assigned_user.name}.")

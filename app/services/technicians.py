@@ -1,0 +1,106 @@
+"""Technician profiles and skills, with validated input."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Role, Skill, TechnicianProfile, TechnicianSkill, User
+from app.services.errors import NotFound, ValidationError
+from app.services.transaction import transaction
+
+PROFILE_FIELDS = {
+    "home_latitude", "home_longitude", "current_latitude", "current_longitude", "hourly_rate",
+    "overtime_multiplier", "shift_days", "shift_start", "shift_end", "max_concurrent_dispatches",
+    "max_hours_per_week",
+}
+
+
+def technician_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None or user.role != Role.TECHNICIAN:
+        raise NotFound(f"There is no technician with the email {email!r}.")
+    return user
+
+
+def _validate(values: dict) -> None:
+    for name in ("home_latitude", "current_latitude"):
+        if values.get(name) is not None and not -90 <= values[name] <= 90:
+            raise ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -90 to 90.", field=name)
+    for name in ("home_longitude", "current_longitude"):
+        if values.get(name) is not None and not -180 <= values[name] <= 180:
+            raise ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -180 to 180.", field=name)
+    if values.get("hourly_rate") is not None and values["hourly_rate"] < 0:
+        raise ValidationError("The hourly rate cannot be negative.", field="hourly_rate")
+    if values.get("overtime_multiplier") is not None and values["overtime_multiplier"] < 1:
+        raise ValidationError("The overtime multiplier must be at least 1 (1.5 = time and a half).", field="overtime_multiplier")
+    if values.get("max_concurrent_dispatches") is not None and values["max_concurrent_dispatches"] < 1:
+        raise ValidationError("A technician must be able to take at least 1 dispatch at a time.", field="max_concurrent_dispatches")
+    if values.get("max_hours_per_week") is not None and not 0 < values["max_hours_per_week"] <= 168:
+        raise ValidationError("Maximum hours per week must be between 0 and 168.", field="max_hours_per_week")
+    days = values.get("shift_days")
+    if days is not None and (not days or any(d not in "1234567" for d in days) or len(set(days)) != len(days)):
+        raise ValidationError(
+            f"Shift days {days!r} must be ISO weekday digits, each once: 1 = Monday … 7 = Sunday, e.g. 12345.",
+            field="shift_days",
+        )
+    for name in ("shift_start", "shift_end"):
+        if values.get(name) is not None and not isinstance(values[name], time):
+            raise ValidationError(f"{name.replace('_', ' ').capitalize()} must be a time like 07:00.", field=name)
+
+
+def save_profile(technician: User, **values) -> TechnicianProfile:
+    """Create or update a technician's profile; only the fields given change."""
+    unknown = set(values) - PROFILE_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    if technician.role != Role.TECHNICIAN:
+        raise ValidationError(f"{technician.name} is a {technician.role}, not a technician.")
+    _validate(values)
+    with transaction():
+        profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
+        if profile is None:
+            profile = TechnicianProfile(user_id=technician.id)
+            db.session.add(profile)
+        if "max_concurrent_dispatches" in values and values["max_concurrent_dispatches"] < (profile.active_dispatch_count or 0):
+            raise ValidationError(
+                f"{technician.name} has {profile.active_dispatch_count} active dispatches; the limit cannot be lower.",
+                field="max_concurrent_dispatches",
+            )
+        for name, value in values.items():
+            setattr(profile, name, value)
+    return profile
+
+
+def add_skill(name: str, category: str) -> Skill:
+    name, category = (name or "").strip(), (category or "").strip()
+    if not name or not category:
+        raise ValidationError("A skill needs a name and a category (skills in one category count as related).")
+    if db.session.scalar(select(Skill).where(Skill.name == name)):
+        raise ValidationError(f"The skill {name!r} already exists.", field="name")
+    with transaction():
+        skill = Skill(name=name, category=category)
+        db.session.add(skill)
+    return skill
+
+
+def set_skill(technician: User, skill_name: str, level: int) -> TechnicianSkill:
+    if not 1 <= int(level) <= 5:
+        raise ValidationError(f"A skill level is 1 to 5, not {level}.", field="level")
+    skill = db.session.scalar(select(Skill).where(Skill.name == (skill_name or "").strip()))
+    if skill is None:
+        raise ValidationError(f"There is no skill {skill_name!r}; add it first.", field="skill")
+    profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
+    if profile is None:
+        raise ValidationError(f"{technician.name} has no technician profile yet; create it first.")
+    with transaction():
+        held = db.session.scalar(select(TechnicianSkill).where(
+            TechnicianSkill.technician_profile_id == profile.id, TechnicianSkill.skill_id == skill.id))
+        if held is None:
+            held = TechnicianSkill(profile=profile, skill=skill, level=int(level))
+            db.session.add(held)
+        else:
+            held.level = int(level)
+    return held
