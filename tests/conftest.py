@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from app import create_app
 from app.extensions import db
@@ -46,6 +47,9 @@ def base_config(database_url: str) -> dict:
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # No pooled connections: a test app dropped without disposing its engine then
+        # leaves no open connection behind to be garbage-collected in a later test.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool},
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "MOTORPOOL_STRICT_PLUGINS": True,

@@ -7,7 +7,7 @@ creation rules (checklist rows, event, history) like every other path.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import factory
 from argon2 import PasswordHasher
@@ -20,12 +20,17 @@ from app.models import (
     AssetType,
     AssetTypeDispatchDetailTableSet,
     Dispatch,
+    DispatchMetric,
+    DispatchNumberSequence,
     DispatchStatusHistory,
     Event,
     MajorLocation,
     MakeModel,
     ModelAdditionalDispatchDetailTableSet,
     PluginSetting,
+    Skill,
+    TechnicianProfile,
+    TechnicianSkill,
     TruckDispatchChecklist,
     User,
     VehicleDispatch,
@@ -211,3 +216,57 @@ def configured_truck_type(name: str = "Truck") -> AssetType:
     asset_type = AssetTypeFactory(name=name)
     AssetTypeDispatchDetailTableSetFactory(asset_type=asset_type, dispatch_detail_table_type="truck_checklist")
     return asset_type
+
+
+# --- Matching ----------------------------------------------------------------------------
+
+
+class SkillFactory(BaseFactory):
+    class Meta:
+        model = Skill
+
+    name = factory.Sequence(lambda n: f"Skill {n}")
+    category = "Mechanical"
+
+
+class TechnicianProfileFactory(BaseFactory):
+    class Meta:
+        model = TechnicianProfile
+
+    user = factory.SubFactory(TechnicianFactory)
+    home_latitude = 53.8
+    home_longitude = -1.55
+    hourly_rate = 40.0
+    shift_days = "1234567"
+    shift_start = time(0, 0)
+    shift_end = time(23, 59)
+
+
+class TechnicianSkillFactory(BaseFactory):
+    class Meta:
+        model = TechnicianSkill
+
+    profile = factory.SubFactory(TechnicianProfileFactory)
+    skill = factory.SubFactory(SkillFactory)
+    level = 3
+
+
+class DispatchMetricFactory(BaseFactory):
+    class Meta:
+        model = DispatchMetric
+
+    dispatch = factory.SubFactory(DispatchFactory)
+    technician = factory.SubFactory(TechnicianFactory)
+    mode = "manual"
+    matcher = "weighted"
+    score = 0.8
+    score_breakdown = factory.LazyFunction(lambda: {"skill": 1.0})
+    fallback_technicians = factory.LazyFunction(list)
+
+
+class DispatchNumberSequenceFactory(BaseFactory):
+    class Meta:
+        model = DispatchNumberSequence
+
+    year = factory.Sequence(lambda n: 2100 + n)
+    last_number = 0

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import Inspector
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -14,6 +15,7 @@ from sqlalchemy.util import md5_hex
 
 from app.extensions import db
 from app.models import (
+    Base,
     AllDispatchDetail,
     Asset,
     AssetType,
@@ -468,7 +470,7 @@ FACTORIES = sorted(
 def test_every_factory_builds_a_valid_stored_row(system_actor, factory):
     system_id = system_actor.id
     built = factory()
-    model, row_id = type(built), built.id
+    model, row_id = type(built), sa_inspect(built).identity
     db.session.remove()
 
     stored = db.session.get(model, row_id)
@@ -481,6 +483,12 @@ def test_every_factory_builds_a_valid_stored_row(system_actor, factory):
 def test_every_model_of_the_data_model_has_a_factory():
     covered = {factory._meta.model for factory in FACTORIES}
     assert set(SEED_TABLES) - covered == set()
+
+
+def test_every_core_model_has_a_factory():
+    core = {mapper.class_ for mapper in Base.registry.mappers if mapper.class_.__module__.startswith("app.models")}
+    covered = {factory._meta.model for factory in FACTORIES}
+    assert {model.__name__ for model in core - covered} == set()
 
 
 def test_configured_truck_type_gives_dispatches_a_truck_checklist(system_actor):

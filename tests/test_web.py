@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from app import _sqlite_pragmas, create_app
 from app import config as settings
 from app.extensions import db
-from app.models import Dispatch, User
+from app.models import Dispatch
 from app.services import dispatches
 from app.services.actors import acting_as
 from tests.factories import (
