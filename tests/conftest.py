@@ -11,6 +11,7 @@ is refused when ``CI=true``, where both backends must pass.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def base_config(database_url: str) -> dict:
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "MOTORPOOL_STRICT_PLUGINS": True,
+        # Keep the log-file channel out of the source tree's instance folder.
+        "MOTORPOOL_NOTIFICATION_LOG": os.path.join(tempfile.gettempdir(), "motorpool-test-notifications.log"),
         # Matching has its own tests; elsewhere a new dispatch stays Created.
         "MOTORPOOL_AUTO_ASSIGN": False,
         # Cheap hashes keep the suite fast; production defaults are tested separately.

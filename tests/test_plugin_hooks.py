@@ -45,7 +45,6 @@ from app.models import (
     DispatchMetric,
     PluginSetting,
     TruckDispatchChecklist,
-    User,
 )
 from app.models.dispatching.build import DetailTypeError, detail_types
 from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
@@ -163,6 +162,23 @@ def truck_asset():
 def new_dispatch(asset=None, **fields) -> Dispatch:
     asset = asset or truck_asset()
     return dispatch_service.create_dispatch(title=fields.pop("title", "Brake check"), asset_id=asset.id, **fields)
+
+
+def dispose_half_built_app(excinfo: pytest.ExceptionInfo) -> None:
+    """``create_app`` raised: close the engine of the app it had started building.
+
+    The app never reached ``make_app``'s clean-up, and its pooled connection would otherwise
+    be closed by the garbage collector, in some later test, with a ResourceWarning.
+    """
+    tb = excinfo.tb
+    while tb is not None:
+        if tb.tb_frame.f_code is create_app.__code__:
+            half_built = tb.tb_frame.f_locals["app"]
+            with half_built.app_context():
+                db.engine.dispose()
+            return
+        tb = tb.tb_next
+    raise AssertionError("the error did not come from create_app")
 
 
 def read_log(path: Path) -> list[dict]:
@@ -294,7 +310,8 @@ def test_motorpool_dispatch_detail_types_plugin_type_is_configurable_and_created
         dispatch = new_dispatch(asset, title="Couple trailer")
 
         db.session.expire_all()
-        tables = db.session.scalars(select(AllDispatchDetail.table_name).where(AllDispatchDetail.dispatch_id == dispatch.id))
+        tables = db.session.scalars(
+            select(AllDispatchDetail.table_name).where(AllDispatchDetail.dispatch_id == dispatch.id))
         assert list(tables) == ["trailer_inspections"]
         rows = db.session.scalars(select(TrailerInspection).where(TrailerInspection.dispatch_id == dispatch.id)).all()
         assert len(rows) == 1
@@ -331,6 +348,7 @@ def test_motorpool_dispatch_detail_types_key_already_provided_by_a_built_in_is_r
     plugins.add("impostor", Impostor())
     with pytest.raises(DetailTypeError) as refused:
         build()
+    dispose_half_built_app(refused)
     # The plugin's type was registered first; the built-in one is the duplicate.
     message = str(refused.value)
     assert "'truck_checklist'" in message
@@ -915,8 +933,10 @@ def test_motorpool_dispatch_detail_completed_fires_after_the_sign_off_committed(
         trailer_dispatch = new_dispatch(AssetFactory(asset_type=trailer))
         dispatch_service.assign(truck_dispatch, technician)
         dispatch_service.assign(trailer_dispatch, technician)
-        checklist = db.session.scalar(select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == truck_dispatch.id))
-        inspection = db.session.scalar(select(TrailerInspection).where(TrailerInspection.dispatch_id == trailer_dispatch.id))
+        checklist = db.session.scalar(
+            select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == truck_dispatch.id))
+        inspection = db.session.scalar(
+            select(TrailerInspection).where(TrailerInspection.dispatch_id == trailer_dispatch.id))
 
         sign_off(checklist, technician)
         sign_off(inspection, technician)
@@ -938,7 +958,8 @@ def test_motorpool_dispatch_detail_completed_does_not_fire_when_the_sign_off_rol
         technician = ms.technician()
         dispatch = new_dispatch()
         dispatch_service.assign(dispatch, technician)
-        checklist = db.session.scalar(select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == dispatch.id))
+        checklist = db.session.scalar(
+            select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == dispatch.id))
         with pytest.raises(RuntimeError):
             with transaction():
                 sign_off(checklist, technician)
@@ -1113,8 +1134,9 @@ def test_a_plugin_that_raises_on_import_is_recorded_and_skipped_when_not_strict(
 
 
 def test_a_plugin_that_raises_on_import_raises_in_strict_mode(broken_plugin, build):
-    with pytest.raises(RuntimeError, match="broken on purpose"):
+    with pytest.raises(RuntimeError, match="broken on purpose") as refused:
         build(MOTORPOOL_STRICT_PLUGINS=True)
+    dispose_half_built_app(refused)
 
 
 class Grumpy:
@@ -1272,7 +1294,8 @@ def test_enabling_or_disabling_an_unknown_plugin_is_refused(build, command):
 
 
 @pytest.mark.parametrize(
-    "essential", ["app.plugins.builtin.checklists", "app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"]
+    "essential",
+    ["app.plugins.builtin.checklists", "app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"],
 )
 def test_disabling_an_essential_built_in_is_refused(build, essential):
     app = build()

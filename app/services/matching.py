@@ -415,7 +415,12 @@ def auto_assign(dispatch: Dispatch, *, loaded: LoadedPool | None = None, mode: s
             if dispatch.status != DispatchStatus.CREATED:
                 return None  # someone else assigned it meanwhile
         except DomainError:
-            continue  # that technician just filled up or became unavailable: try the next
+            # That technician just filled up or became unavailable: try the next, unless the
+            # dispatch was assigned by someone else meanwhile (the refusal rolled the session
+            # back, so this reads its current state; assigning it now would reassign it).
+            if dispatch.status != DispatchStatus.CREATED:
+                return None
+            continue
     _record_not_assigned(
         dispatch,
         f"No technician could take {dispatch.dispatch_number}; it stays Created. Excluded: {ranking.excluded_summary()}.",
@@ -481,6 +486,8 @@ def reroute(dispatch: Dispatch, reason: str) -> DispatchMetric | None:
             if dispatch.assigned_user_id != leaving:
                 return None
         except DomainError:
+            if dispatch.assigned_user_id != leaving:
+                return None  # moved by someone else meanwhile (current state: the refusal rolled back)
             continue
     dispatch_service.unassign(dispatch, f"{reason}; no fallback technician could take it")
     _record_not_assigned(dispatch, f"Fallback routing found nobody for {dispatch.dispatch_number}: "
@@ -578,6 +585,11 @@ def assign_pending(limit: int = 1000) -> BatchReport:
                           greedy_order=np.arange(len(pending)))
     assigned = conflicts = 0
     for row, dispatch in enumerate(pending):
+        # Reloaded after the previous commit: another worker may have assigned (or cancelled)
+        # it since the batch was planned. Assigning it now would *reassign* it.
+        if dispatch.status != DispatchStatus.CREATED:
+            conflicts += 1
+            continue
         column = int(result.assignments[row])
         if column < 0:
             _record_not_assigned(dispatch, f"Batch assignment found no technician for {dispatch.dispatch_number}; "
