@@ -100,7 +100,13 @@ def register_plugins(app: Flask) -> None:
     from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
 
     system = load_plugins(app, _blocked_plugins(app))
-    app.extensions[DETAIL_TYPES_KEY] = build_detail_type_registry(system.call_each("motorpool_dispatch_detail_types"))
+    def skip_bad_type(plugin: str, error: Exception) -> None:
+        logger.error("plugin %s: %s; the detail type was left out", plugin, error)
+        system.records[plugin].error = str(error)
+
+    app.extensions[DETAIL_TYPES_KEY] = build_detail_type_registry(
+        system.call_each("motorpool_dispatch_detail_types"), None if system.strict else skip_bad_type
+    )
     app.extensions[MATCHERS_KEY] = _named(system.call_each("motorpool_matchers"), "matcher")
     app.extensions[NOTIFIERS_KEY] = _named(system.call_each("motorpool_notifiers"), "notifier")
     provider = system.first_result("motorpool_distance_provider")

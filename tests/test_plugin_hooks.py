@@ -47,6 +47,7 @@ from app.models import (
     TruckDispatchChecklist,
 )
 from app.models.dispatching.build import DetailTypeError, detail_types
+from app.plugins.manager import plugin_system
 from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
 from app.plugins import hookimpl, hookspecs
 from app.plugins import manager as plugin_manager
@@ -353,6 +354,31 @@ def test_motorpool_dispatch_detail_types_key_already_provided_by_a_built_in_is_r
     message = str(refused.value)
     assert "'truck_checklist'" in message
     assert "app.plugins.builtin.checklists" in message and "'impostor'" in message
+
+
+def test_motorpool_dispatch_detail_types_clash_outside_strict_mode_is_logged_and_skipped(plugins, build, caplog):
+    """Outside strict mode a clashing type is left out and recorded; the application still starts."""
+
+    class ImpostorChecklist(DispatchDetailVirtual):
+        __abstract__ = True
+        __tablename__ = "impostor_checklists"
+        detail_type = "truck_checklist"
+        label = "Impostor checklist"
+
+    class Impostor:
+        @hookimpl
+        def motorpool_dispatch_detail_types(self):
+            return [ImpostorChecklist]
+
+    plugins.add("impostor", Impostor())
+    app = build(MOTORPOOL_STRICT_PLUGINS=False)
+    with app.app_context():
+        registry = detail_types()
+        assert registry.get("truck_checklist").plugin == "impostor"  # plugins come before trylast built-ins
+        record = plugin_system(app).records["app.plugins.builtin.checklists"]
+        assert "already provided by plugin 'impostor'" in record.error
+        assert "vehicle_dispatch" in registry  # the rest of the built-in plugin still loaded
+    assert "left out" in caplog.text
 
 
 def test_motorpool_dispatch_detail_types_same_model_from_two_plugins_is_registered_once(plugins, build):

@@ -8,7 +8,7 @@ hook, so a type shipped by a plugin is looked up exactly like a built-in one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from flask import current_app
@@ -83,12 +83,22 @@ class DetailTypeRegistry:
 
 def build_detail_type_registry(
     contributions: Iterable[tuple[str, Iterable[type[DispatchDetailVirtual]]]],
+    on_error: Callable[[str, DetailTypeError], None] | None = None,
 ) -> DetailTypeRegistry:
-    """A registry from ``(plugin name, detail classes)`` pairs, in plugin order."""
+    """A registry from ``(plugin name, detail classes)`` pairs, in plugin order.
+
+    A malformed or clashing type raises, unless ``on_error`` is given: it is then told
+    (plugin name, error) and the type is left out, so one bad plugin cannot stop the app.
+    """
     registry = DetailTypeRegistry()
     for plugin, models in contributions:
         for model in models:
-            registry.register(model, plugin)
+            try:
+                registry.register(model, plugin)
+            except DetailTypeError as error:
+                if on_error is None:
+                    raise
+                on_error(plugin, error)
     return registry
 
 
