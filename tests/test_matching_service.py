@@ -744,3 +744,20 @@ def test_a_manager_assignment_is_attributed_to_them(app, actor):
     row = db.session.scalar(select(DispatchStatusHistory).where(DispatchStatusHistory.dispatch_id == dispatch.id,
                                                                 DispatchStatusHistory.status_to == "Assigned"))
     assert row.changed_by_id == manager.id
+
+
+def test_assign_pending_gives_scarce_capacity_to_the_most_urgent_dispatch(app, actor, runner):
+    """One free slot: the Critical job gets it even though the Low job would be a cheaper match."""
+    ms.skill("hydraulics")
+    only = ms.technician("Only One", skills={"diesel": 5}, max_concurrent=1)
+    low = ms.dispatch(priority="Low", skill_name="diesel")
+    critical = ms.dispatch(priority="Critical", skill_name="hydraulics")
+    costs = {d.id: 1 - {c.technician_id: c.score for c in matching.rank(d).outcome.ranked}[only.id]
+             for d in (low, critical)}
+    assert costs[low.id] < costs[critical.id]  # by cost alone the Low job would win
+
+    result = runner.invoke(args=["dispatch", "assign-pending"])
+
+    assert result.exit_code == 0, result.output
+    assert fresh(critical).assigned_user_id == only.id
+    assert fresh(low).status == "Created"

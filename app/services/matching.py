@@ -565,7 +565,7 @@ def assign_pending(limit: int = 1000) -> BatchReport:
     (``app.matching.assign_batch``). Each assignment then commits on its own, so a conflict
     with another worker skips one dispatch instead of failing the batch.
     """
-    from app.matching import PoolScorer, assign_batch
+    from app.matching import PoolScorer
 
     pending = list(db.session.scalars(
         select(Dispatch).where(Dispatch.status == DispatchStatus.CREATED.value)
@@ -580,9 +580,8 @@ def assign_pending(limit: int = 1000) -> BatchReport:
     distances = [distances_for(pool, r) for r in requests]
     # Composite cost 1 - score (inf where a hard constraint excludes the pair).
     cost = scorer.cost_matrix(requests, distances)
-    capacity = np.maximum(pool.max_concurrent - pool.active_count, 0)
-    result = assign_batch(cost, capacity, time_budget_s=float(current_app.config["MOTORPOOL_BATCH_TIME_BUDGET_S"]),
-                          greedy_order=np.arange(len(pending)))
+    result = _assign_prioritised(cost, np.maximum(pool.max_concurrent - pool.active_count, 0),
+                                 [d.priority for d in pending])
     assigned = conflicts = 0
     for row, dispatch in enumerate(pending):
         # Reloaded after the previous commit: another worker may have assigned (or cancelled)
@@ -606,6 +605,40 @@ def assign_pending(limit: int = 1000) -> BatchReport:
             conflicts += 1  # another worker took the dispatch or the technician's last slot
     return BatchReport(len(pending), assigned, len(pending) - assigned - conflicts, conflicts, result.method,
                        float(result.total_cost), float(result.greedy_total_cost), float(result.elapsed_s))
+
+
+@dataclass
+class PrioritisedResult:
+    assignments: np.ndarray
+    method: str
+    total_cost: float  # sum of (1 - score) over the assigned pairs
+    greedy_total_cost: float  # the same for greedy in priority order, on the same input
+    elapsed_s: float
+
+
+#: Subtracted from every cost of a dispatch's row: more than the whole 0-1 cost range per
+#: step, so when capacity is short an urgent dispatch always wins a slot over a less urgent
+#: one. When everyone fits, the same offsets are in every solution and change nothing.
+PRIORITY_BONUS = {"Critical": 3.0, "High": 2.0, "Normal": 1.0, "Low": 0.0}
+
+
+def _assign_prioritised(cost: np.ndarray, capacity: np.ndarray, priorities: list[str]) -> PrioritisedResult:
+    """Minimum-cost batch assignment in which urgency decides who waits when capacity is short."""
+    from app.matching import assign_batch, greedy_assign
+
+    bonus = np.array([PRIORITY_BONUS[p] for p in priorities], dtype=cost.dtype)
+    solver_cost = cost - bonus[:, None]  # inf stays inf
+    order = np.argsort(-bonus, kind="stable")  # greedy takes the most urgent first
+    result = assign_batch(solver_cost, capacity, time_budget_s=float(current_app.config["MOTORPOOL_BATCH_TIME_BUDGET_S"]),
+                          greedy_order=order)
+    greedy = greedy_assign(solver_cost, capacity, order=order)
+
+    def pairs_cost(assignments: np.ndarray) -> float:
+        rows = np.flatnonzero(assignments >= 0)
+        return float(cost[rows, assignments[rows]].astype(np.float64).sum())
+
+    return PrioritisedResult(result.assignments, result.method, pairs_cost(result.assignments), pairs_cost(greedy),
+                             float(result.elapsed_s))
 
 
 def _outcome_from_scores(scores, pool, limit: int = RANK_LIMIT) -> MatchOutcome:
