@@ -103,12 +103,9 @@ def motorpool_dispatch_created(dispatch):
 
 # --- Web ----------------------------------------------------------------------------------
 
-bp = Blueprint("trailers", __name__, url_prefix="/trailers")
 
-
-@bp.get("/")
-@roles_required("admin", "manager")
-def index():
+def inspection_counts() -> tuple[int, int]:
+    """(all trailer inspections, signed-off ones)."""
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -117,6 +114,16 @@ def index():
     done = db.session.scalar(
         select(func.count()).select_from(TrailerInspection).where(TrailerInspection.completed_date.is_not(None))
     )
+    return total, done
+
+
+bp = Blueprint("trailers", __name__, url_prefix="/trailers")
+
+
+@bp.get("/")
+@roles_required("admin", "manager")
+def index():
+    total, done = inspection_counts()
     return render_template_string(
         '{% extends "base.html" %}{% block content %}<h1>Trailer inspections</h1>'
         "<p>{{ done }} of {{ total }} signed off.</p>{% endblock %}",
@@ -144,14 +151,7 @@ trailers_cli = AppGroup("trailers", help="Trailer inspections (example plugin)."
 @trailers_cli.command("stats")
 def stats():
     """How many trailer inspections exist and are signed off."""
-    from sqlalchemy import func, select
-
-    from app.extensions import db
-
-    total = db.session.scalar(select(func.count()).select_from(TrailerInspection))
-    done = db.session.scalar(
-        select(func.count()).select_from(TrailerInspection).where(TrailerInspection.completed_date.is_not(None))
-    )
+    total, done = inspection_counts()
     click.echo(f"trailer inspections: {total}, signed off: {done}, created since start: {_created['trailer_dispatches']}")
 
 
