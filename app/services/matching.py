@@ -8,6 +8,7 @@ decision in ``dispatch_metrics``. Matchers and the distance provider come from p
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +42,7 @@ MATCHERS_KEY = "motorpool.matchers"
 DISTANCE_KEY = "motorpool.distance_provider"
 BUILTIN_MATCHER = "weighted"
 RANK_LIMIT = 20
+WRITE_CONFLICT_RETRIES = 2  # per candidate, before moving on to the next one
 OPEN = (DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
 URGENT = (DispatchPriority.HIGH, DispatchPriority.CRITICAL)
 
@@ -406,21 +408,25 @@ def auto_assign(dispatch: Dispatch, *, loaded: LoadedPool | None = None, mode: s
     if dispatch.status != DispatchStatus.CREATED:
         raise ValidationError(f"{dispatch.dispatch_number} is {dispatch.status}; only Created dispatches are auto-assigned.")
     ranking = rank(dispatch, loaded=loaded)
+    reason = f"{'Batch' if mode == 'batch' else 'Automatic'} assignment ({ranking.matcher})"
     for candidate in ranking.outcome.ranked:
-        try:
-            return assign_to(dispatch, candidate.technician_id, mode=mode, ranking=ranking,
-                             reason=f"{'Batch' if mode == 'batch' else 'Automatic'} assignment ({ranking.matcher})")
-        except ConcurrentUpdate:
-            db.session.refresh(dispatch)
-            if dispatch.status != DispatchStatus.CREATED:
-                return None  # someone else assigned it meanwhile
-        except DomainError:
-            # That technician just filled up or became unavailable: try the next, unless the
-            # dispatch was assigned by someone else meanwhile (the refusal rolled the session
-            # back, so this reads its current state; assigning it now would reassign it).
-            if dispatch.status != DispatchStatus.CREATED:
-                return None
-            continue
+        for attempt in range(WRITE_CONFLICT_RETRIES + 1):
+            try:
+                return assign_to(dispatch, candidate.technician_id, mode=mode, ranking=ranking, reason=reason)
+            except ConcurrentUpdate:
+                # A write conflict (a locked SQLite database, a stale version). If the dispatch
+                # is still waiting, the same technician may well still be free: try again.
+                db.session.refresh(dispatch)
+                if dispatch.status != DispatchStatus.CREATED:
+                    return None  # someone else assigned it meanwhile
+                time.sleep(0.01 * (attempt + 1))
+            except DomainError:
+                # This technician just filled up or became unavailable. The refusal rolled the
+                # session back, so this reads the dispatch's current state: if someone else
+                # assigned it meanwhile, assigning it now would reassign it.
+                if dispatch.status != DispatchStatus.CREATED:
+                    return None
+                break
     _record_not_assigned(
         dispatch,
         f"No technician could take {dispatch.dispatch_number}; it stays Created. Excluded: {ranking.excluded_summary()}.",
