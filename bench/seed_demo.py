@@ -37,7 +37,7 @@ def main() -> None:
     url = args.database_url or "sqlite:///" + os.path.join(tmp, "bench.db")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         user = system_user()
         db.session.commit()
         with acting_as(user):
