@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_cli(app)  # before the plugins, so that a plugin command cannot shadow a core one
     register_plugins(app)
-    register_blueprints(app)
+    register_blueprints(app)  # core first, then plugins': a plugin cannot take a core route
     register_security(app)
     register_error_handlers(app)
     return app
@@ -83,7 +83,12 @@ def _blocked_plugins(app: Flask) -> set[str]:
     """Plugins switched off by configuration or in the plugin table (read once, at start)."""
     from app.models import PluginSetting
 
+    from app.services.plugins import ESSENTIAL
+
     blocked = {name.strip() for name in app.config["MOTORPOOL_DISABLED_PLUGINS"].split(",") if name.strip()}
+    for name in sorted(blocked & ESSENTIAL):
+        logger.warning("plugin %s provides core behaviour and stays enabled (MOTORPOOL_DISABLED_PLUGINS)", name)
+    blocked -= ESSENTIAL
     with app.app_context():
         if inspect(db.engine).has_table(PluginSetting.__tablename__):
             blocked |= set(db.session.scalars(select(PluginSetting.name).where(PluginSetting.enabled.is_(False))))
@@ -111,10 +116,6 @@ def register_plugins(app: Flask) -> None:
     app.extensions[NOTIFIERS_KEY] = _named(system.call_each("motorpool_notifiers"), "notifier")
     provider = system.first_result("motorpool_distance_provider")
     app.extensions[DISTANCE_KEY] = provider[1] if provider else None
-
-    for plugin, blueprints in system.call_each("motorpool_blueprints"):
-        for blueprint in blueprints:
-            app.register_blueprint(blueprint)
 
     for plugin, commands in system.call_each("motorpool_cli_commands"):
         for command in commands:
@@ -146,6 +147,29 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(dispatches_bp)
     app.context_processor(lambda: {"navigation_links": navigation_links})
+    register_plugin_blueprints(app)
+
+
+def register_plugin_blueprints(app: Flask) -> None:
+    """Plugin pages, after core's; a blueprint that clashes is logged and left out."""
+    from app.plugins.manager import plugin_system
+
+    system = plugin_system(app)
+    core_rules = {rule.rule for rule in app.url_map.iter_rules()}
+    for plugin, blueprints in system.call_each("motorpool_blueprints"):
+        for blueprint in blueprints:
+            try:
+                app.register_blueprint(blueprint)
+            except Exception as error:
+                if system.strict:
+                    raise
+                logger.exception("plugin %s: blueprint %r was not registered", plugin, blueprint.name)
+                system.records[plugin].error = f"blueprint {blueprint.name!r}: {error}"
+                continue
+            taken = [r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith(f"{blueprint.name}.")
+                     and r.rule in core_rules]
+            if taken:
+                logger.warning("plugin %s: routes %s are already core routes; core keeps them", plugin, taken)
 
 
 @migrate.configure

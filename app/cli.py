@@ -217,7 +217,9 @@ def create_dispatch(asset_tag, title, priority, description, due, required_skill
 
     asset = db.session.scalar(select(Asset).where(Asset.asset_tag == asset_tag))
     if asset is None:
-        raise ValidationError(f"There is no asset tagged {asset_tag!r}; `flask assets list` shows them.")
+        some = db.session.scalars(select(Asset.asset_tag).order_by(Asset.asset_tag).limit(5)).all()
+        hint = f" Known tags include: {', '.join(some)}." if some else " There are no assets yet."
+        raise ValidationError(f"There is no asset tagged {asset_tag!r}.{hint}")
     dispatch = create_dispatch(title=title, asset_id=asset.id, priority=priority, description=description,
                                due_date=_parse_due(due), required_skill=required_skill,
                                estimated_duration_hours=estimated_duration_hours, auto_assign=auto_assign)
@@ -382,7 +384,9 @@ def decline_dispatch(number, email, reason):
         raise click.ClickException(f"There is no dispatch {number}.")
     metric = matching.decline(dispatch, technicians.technician_by_email(email), reason)
     db.session.refresh(dispatch)
-    if metric is None:
+    if metric is not None:
+        click.echo(f"{number} rerouted to {dispatch.assigned_user.name}.")
+    elif dispatch.status == "Created":
         click.echo(f"Nobody could take {number}; it is back to Created.")
     else:
-        click.echo(f"{number} rerouted to {dispatch.assigned_user.name}.")
+        click.echo(f"{number} was changed by someone else meanwhile; it is now {dispatch.status}.")

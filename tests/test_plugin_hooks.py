@@ -1321,7 +1321,7 @@ def test_enabling_or_disabling_an_unknown_plugin_is_refused(build, command):
 
 @pytest.mark.parametrize(
     "essential",
-    ["app.plugins.builtin.checklists", "app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"],
+    ["app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"],
 )
 def test_disabling_an_essential_built_in_is_refused(build, essential):
     app = build()

@@ -455,11 +455,15 @@ def test_orm_status_write_that_the_machine_forbids_is_refused_at_flush(
     assert committed_state(dispatch.id) == before
 
 
-def test_orm_status_write_that_the_machine_allows_is_accepted(app, session, actor, technician):
+def test_orm_status_write_that_the_machine_allows_is_refused_outside_the_service(app, session, actor, technician):
+    """Only the service sets timestamps, writes history and frees capacity: a hand-written change is refused."""
     dispatch = dispatch_in(EN_ROUTE, technician)
+    before = committed_state(dispatch.id)
     dispatch.status = IN_PROGRESS
-    session.commit()
-    assert committed_state(dispatch.id)["status"] == IN_PROGRESS
+    with pytest.raises(ValidationError, match="through app.services.dispatches"):
+        session.commit()
+    session.rollback()
+    assert committed_state(dispatch.id) == before
 
 
 def test_orm_write_to_an_unknown_status_is_refused_at_flush(app, session, actor):

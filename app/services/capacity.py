@@ -7,10 +7,10 @@ commits; SQLite serialises writers. Either way the check and the increment canno
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from app.extensions import db
-from app.models import Availability, Dispatch, DispatchStatusHistory, TechnicianProfile, User
+from app.models import Availability, Dispatch, DispatchStatusHistory, TechnicianProfile, User, utcnow
 from app.services.errors import ValidationError
 
 
@@ -21,14 +21,22 @@ class CapacityExceeded(ValidationError):
 def claim(technician: User) -> None:
     """Take one slot of the technician's capacity, or refuse saying why."""
     table = TechnicianProfile.__table__
+    now = utcnow()
+    back = (table.c.unavailable_until.is_not(None)) & (table.c.unavailable_until <= now)
     result = db.session.execute(
         update(table)
         .where(
             table.c.user_id == technician.id,
             table.c.active_dispatch_count < table.c.max_concurrent_dispatches,
-            table.c.availability == Availability.AVAILABLE.value,
+            or_(table.c.availability == Availability.AVAILABLE.value, back),
         )
-        .values(active_dispatch_count=table.c.active_dispatch_count + 1)
+        .values(
+            active_dispatch_count=table.c.active_dispatch_count + 1,
+            # An unavailability that has run out ends with the first claim.
+            availability=Availability.AVAILABLE.value,
+            unavailable_reason=case((back, None), else_=table.c.unavailable_reason),
+            unavailable_until=case((back, None), else_=table.c.unavailable_until),
+        )
     )
     if result.rowcount == 1:
         _expire_profile(technician)
@@ -48,6 +56,16 @@ def claim(technician: User) -> None:
         f"{technician.name} is at capacity ({profile.active_dispatch_count}/{profile.max_concurrent_dispatches} "
         "active dispatches); choose another technician or finish one of theirs first.",
         field="assigned_user_id",
+    )
+
+
+def open_dispatch_count(technician_id: int) -> int:
+    """Dispatches the technician holds now (Assigned, En Route, In Progress)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Dispatch).where(
+            Dispatch.assigned_user_id == technician_id,
+            Dispatch.status.in_(("Assigned", "En Route", "In Progress")),
+        )
     )
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import logging
+
 from flask import current_app
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -32,10 +34,11 @@ from app.models import (
     utcnow,
 )
 from app.services import actors, capacity, lifecycle
-from app.services.errors import NotFound, TransitionNotAllowed, ValidationError
+from app.services.errors import DomainError, NotFound, TransitionNotAllowed, ValidationError
 from app.services.transaction import transaction
 
 S = DispatchStatus
+logger = logging.getLogger(__name__)
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.CREATED: (S.ASSIGNED, S.CANCELLED),
@@ -102,10 +105,31 @@ def create_dispatch(
     if auto_assign is None:
         auto_assign = current_app.config["MOTORPOOL_AUTO_ASSIGN"]
     if auto_assign:
-        from app.services import matching
-
-        matching.auto_assign(dispatch)
+        _try_auto_assign(dispatch)
     return dispatch
+
+
+def _try_auto_assign(dispatch: Dispatch) -> None:
+    """Assign the just-created dispatch if possible; it exists whatever happens here.
+
+    The dispatch is already committed, so a failure must not look like a failed creation:
+    it is logged and recorded on the dispatch, which stays Created for a manager or the batch.
+    """
+    from app.services import matching
+
+    try:
+        matching.auto_assign(dispatch)
+    except Exception as error:
+        db.session.rollback()
+        strict = current_app.config.get("MOTORPOOL_STRICT_PLUGINS")
+        if strict and not isinstance(error, DomainError):
+            raise
+        logger.exception("automatic assignment of %s failed", dispatch.dispatch_number)
+        text = error.message if isinstance(error, DomainError) else f"{type(error).__name__}: {error}"
+        with transaction():
+            db.session.add(Event(event_type="dispatch.not_assigned", dispatch_id=dispatch.id, asset_id=dispatch.asset_id,
+                                 description=f"Automatic assignment of {dispatch.dispatch_number} failed ({text}); "
+                                             "it stays Created."))
 
 
 def get_dispatch(dispatch_id: int) -> Dispatch:
@@ -162,6 +186,7 @@ def change_status(dispatch: Dispatch, target: str, reason: str | None = None) ->
         previous = dispatch.status
         now = utcnow()
         dispatch.status = target
+        _through_service(dispatch)
         if target == S.IN_PROGRESS:
             dispatch.started_date = now
         elif target == S.COMPLETED:
@@ -204,6 +229,7 @@ def assign(
         dispatch.assigned_user = technician
         dispatch.assigned_user_id = technician.id
         dispatch.status = S.ASSIGNED.value
+        _through_service(dispatch)
         dispatch.assigned_date = utcnow()
         _record(dispatch, previous, (reason or "").strip() or None, _actor())
         db.session.flush()  # one change per flush; a concurrent assignment fails here (version)
@@ -226,14 +252,29 @@ def unassign(dispatch: Dispatch, reason: str | None = None) -> Dispatch:
         dispatch.assigned_user = None
         dispatch.assigned_date = None
         dispatch.status = S.CREATED.value
+        _through_service(dispatch)
         _record(dispatch, previous, (reason or "").strip() or "Unassigned", _actor())
         db.session.flush()
         capacity.release(previous_technician_id)
     return dispatch
 
 
+_SERVICE_CHANGES_KEY = "motorpool_service_status_changes"
+
+
+def _through_service(dispatch: Dispatch) -> None:
+    """Mark a status change as made by this module, which also does what the change implies."""
+    db.session.info.setdefault(_SERVICE_CHANGES_KEY, set()).add(id(dispatch))
+
+
 def validate_status_changes(session: Session) -> None:
-    """Refuse, at flush time, a status change written by hand that the machine forbids."""
+    """Refuse, at flush time, a status change that did not come through this module.
+
+    A change the machine forbids is refused as such. An allowed one written by hand is
+    refused too: only the service sets the timestamps, writes the history and the event,
+    and gives the technician's capacity back.
+    """
+    made_here = session.info.pop(_SERVICE_CHANGES_KEY, set())
     for obj in session.dirty:
         if not isinstance(obj, Dispatch):
             continue
@@ -242,3 +283,9 @@ def validate_status_changes(session: Session) -> None:
             check_transition(history.deleted[0], history.added[0])
             if obj.status == S.ASSIGNED and obj.assigned_user_id is None and obj.assigned_user is None:
                 raise ValidationError("An Assigned dispatch needs a technician.", field="assigned_user_id")
+            if id(obj) not in made_here:
+                raise ValidationError(
+                    f"Change the status of {obj.dispatch_number} through app.services.dispatches (change_status, "
+                    "assign, unassign): they record the history and timestamps and free the technician's capacity.",
+                    field="status",
+                )

@@ -34,7 +34,7 @@ from app.models import (
 from app.plugins.contracts import MatchOutcome
 from app.services import dispatches as dispatch_service
 from app.services.errors import ConcurrentUpdate, DomainError, ValidationError
-from app.services.transaction import transaction
+from app.services.transaction import require_own_transactions, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -82,14 +82,19 @@ def _minutes(value) -> int:
 
 def _shift_state(columns: dict[str, tuple], now: datetime) -> tuple[np.ndarray, np.ndarray]:
     """On shift now, and hours left in today's shift, for every profile (UTC shift times)."""
-    weekday = str(now.isoweekday())
+    today, yesterday = str(now.isoweekday()), str((now - timedelta(days=1)).isoweekday())
     now_minutes = now.hour * 60 + now.minute + now.second / 60
-    works_today = np.array([weekday in days for days in columns["shift_days"]], dtype=bool)
+    works_today = np.array([today in days for days in columns["shift_days"]], dtype=bool)
+    worked_yesterday = np.array([yesterday in days for days in columns["shift_days"]], dtype=bool)
     start = np.array([_minutes(value) for value in columns["shift_start"]], dtype=np.float64)
     end = np.array([_minutes(value) for value in columns["shift_end"]], dtype=np.float64)
     overnight = end <= start
-    on_shift = works_today & np.where(overnight, (now_minutes >= start) | (now_minutes < end),
-                                      (now_minutes >= start) & (now_minutes < end))
+    # An overnight shift belongs to the day it starts: after midnight it is yesterday's shift.
+    on_shift = np.where(
+        overnight,
+        (works_today & (now_minutes >= start)) | (worked_yesterday & (now_minutes < end)),
+        works_today & (now_minutes >= start) & (now_minutes < end),
+    )
     minutes_left = np.where(now_minutes < end, end - now_minutes, end + 1440 - now_minutes)
     return on_shift, np.where(on_shift, minutes_left / 60.0, 0.0)
 
@@ -262,11 +267,20 @@ def distances_for(pool, request) -> np.ndarray | None:
     """Distances from the dispatch to every technician, from the active distance provider."""
     if request.latitude is None or len(pool) == 0:
         return None
-    provider = current_app.extensions[DISTANCE_KEY]
-    km, _hours = provider.distances(
-        (request.latitude, request.longitude), pool.latitude, pool.longitude,
-        float(current_app.config["MOTORPOOL_TRAVEL_SPEED_KMH"]),
-    )
+    from app.plugins.builtin.haversine import HaversineProvider
+
+    provider = current_app.extensions[DISTANCE_KEY] or HaversineProvider()
+    origin, speed = (request.latitude, request.longitude), float(current_app.config["MOTORPOOL_TRAVEL_SPEED_KMH"])
+    try:
+        km, _hours = provider.distances(origin, pool.latitude, pool.longitude, speed)
+        km = np.asarray(km, dtype=np.float64)
+        if km.shape != (len(pool),):
+            raise ValueError(f"returned {km.shape[0] if km.ndim else 'a scalar'} distances for {len(pool)} technicians")
+    except Exception:
+        if current_app.config.get("MOTORPOOL_STRICT_PLUGINS") and not isinstance(provider, HaversineProvider):
+            raise
+        logger.exception("distance provider %r failed; using straight-line distances", provider)
+        km, _hours = HaversineProvider().distances(origin, pool.latitude, pool.longitude, speed)
     return np.asarray(km, dtype=np.float64)
 
 
@@ -405,6 +419,7 @@ def auto_assign(dispatch: Dispatch, *, loaded: LoadedPool | None = None, mode: s
     Tries the ranked candidates in order, so a technician claimed by another worker a moment
     ago is skipped rather than failing the whole assignment.
     """
+    require_own_transactions("auto_assign")
     if dispatch.status != DispatchStatus.CREATED:
         raise ValidationError(f"{dispatch.dispatch_number} is {dispatch.status}; only Created dispatches are auto-assigned.")
     ranking = rank(dispatch, loaded=loaded)
@@ -473,6 +488,7 @@ def reroute(dispatch: Dispatch, reason: str) -> DispatchMetric | None:
     dropped out is never chosen again for it. Returns the new metric, or ``None`` when
     nobody could take it (it is then unassigned back to Created, with the reason).
     """
+    require_own_transactions("reroute")
     leaving = dispatch.assigned_user_id
     last = db.session.scalar(
         select(DispatchMetric).where(DispatchMetric.dispatch_id == dispatch.id).order_by(DispatchMetric.id.desc()).limit(1)
@@ -489,10 +505,10 @@ def reroute(dispatch: Dispatch, reason: str) -> DispatchMetric | None:
                              note=f"{reason}; {source} #{position}")
         except ConcurrentUpdate:
             db.session.refresh(dispatch)
-            if dispatch.assigned_user_id != leaving:
-                return None
+            if dispatch.status != DispatchStatus.ASSIGNED or dispatch.assigned_user_id != leaving:
+                return None  # moved, started or cancelled by someone else meanwhile
         except DomainError:
-            if dispatch.assigned_user_id != leaving:
+            if dispatch.status != DispatchStatus.ASSIGNED or dispatch.assigned_user_id != leaving:
                 return None  # moved by someone else meanwhile (current state: the refusal rolled back)
             continue
     dispatch_service.unassign(dispatch, f"{reason}; no fallback technician could take it")
@@ -529,7 +545,10 @@ def mark_unavailable(technician: User, reason: str, until: datetime | None = Non
     for dispatch in affected:
         if dispatch.status == DispatchStatus.EN_ROUTE:
             continue  # already travelling: a manager decides
-        reroute(dispatch, f"{technician.name} unavailable: {reason.strip()}")
+        try:
+            reroute(dispatch, f"{technician.name} unavailable: {reason.strip()}")
+        except DomainError as error:  # one dispatch changed under us: carry on with the others
+            logger.warning("could not reroute %s: %s", dispatch.dispatch_number, error.message)
     return affected
 
 
@@ -573,6 +592,7 @@ def assign_pending(limit: int = 1000) -> BatchReport:
     """
     from app.matching import PoolScorer
 
+    require_own_transactions("assign_pending")
     pending = list(db.session.scalars(
         select(Dispatch).where(Dispatch.status == DispatchStatus.CREATED.value)
         .order_by(PRIORITY_RANK, Dispatch.sla_due_at, Dispatch.id).limit(limit)

@@ -11,8 +11,8 @@ from app.plugins.manager import PluginRecord, plugin_system
 from app.services.errors import ValidationError
 from app.services.transaction import transaction
 
-#: Without these Motorpool cannot create or assign dispatches at all.
-ESSENTIAL = {"app.plugins.builtin.checklists", "app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"}
+#: The fallbacks of matching: without them a failing matcher or distance plugin has nothing to fall back on.
+ESSENTIAL = {"app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"}
 
 
 def list_plugins() -> list[PluginRecord]:

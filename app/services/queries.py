@@ -45,8 +45,9 @@ def dispatch_page(user: User, *, status: str | None, page: int, per_page: int) -
     query = visible_dispatches(user)
     if status:
         query = query.where(Dispatch.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = max(1, page)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    last_page = max(1, -(-total // per_page))
+    page = min(max(1, page), last_page)  # a page past the end shows the last one
     items = db.session.scalars(
         query.options(
             joinedload(Dispatch.asset).joinedload(Asset.asset_type),

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Role, Skill, TechnicianProfile, TechnicianSkill, User
+from app.services import capacity
 from app.services.errors import NotFound, ValidationError
 from app.services.transaction import transaction
 
@@ -62,8 +63,16 @@ def save_profile(technician: User, **values) -> TechnicianProfile:
     with transaction():
         profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
         if profile is None:
-            profile = TechnicianProfile(user_id=technician.id)
+            # Dispatches assigned before the profile existed count against its capacity.
+            profile = TechnicianProfile(user_id=technician.id, active_dispatch_count=capacity.open_dispatch_count(technician.id))
             db.session.add(profile)
+            limit = values.get("max_concurrent_dispatches", 3)
+            if profile.active_dispatch_count > limit:
+                raise ValidationError(
+                    f"{technician.name} already holds {profile.active_dispatch_count} open dispatches; "
+                    f"give a maximum of at least that many.",
+                    field="max_concurrent_dispatches",
+                )
         if "max_concurrent_dispatches" in values and values["max_concurrent_dispatches"] < (profile.active_dispatch_count or 0):
             raise ValidationError(
                 f"{technician.name} has {profile.active_dispatch_count} active dispatches; the limit cannot be lower.",

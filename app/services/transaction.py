@@ -71,3 +71,13 @@ def _is_write_conflict(exc: OperationalError) -> bool:
     """SQLite's "database is locked" and PostgreSQL's serialization failures and deadlocks."""
     code = getattr(exc.orig, "sqlstate", None)
     return "database is locked" in str(exc.orig) or code in {"40001", "40P01", "55P03"}
+
+
+def require_own_transactions(name: str) -> None:
+    """Refuse to run a service that commits step by step inside someone else's transaction.
+
+    Such services try one candidate after another and rely on a refusal rolling back only
+    that attempt; inside an outer block it would doom the whole outer transaction instead.
+    """
+    if db.session.info.get(_DEPTH_KEY, 0):
+        raise RuntimeError(f"{name} commits each attempt on its own; call it outside transaction()")
