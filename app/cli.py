@@ -390,3 +390,43 @@ def decline_dispatch(number, email, reason):
         click.echo(f"Nobody could take {number}; it is back to Created.")
     else:
         click.echo(f"{number} was changed by someone else meanwhile; it is now {dispatch.status}.")
+
+
+def _dispatch_by_number(number: str):
+    from app.models import Dispatch
+
+    dispatch = db.session.scalar(select(Dispatch).where(Dispatch.dispatch_number == number.strip()))
+    if dispatch is None:
+        raise click.ClickException(f"There is no dispatch {number}.")
+    return dispatch
+
+
+@dispatch_cli.command("assign")
+@click.argument("number")
+@click.option("--technician", "email", required=True, help="Email of the technician to assign.")
+@click.option("--reason")
+@as_system
+def assign_dispatch(number, email, reason):
+    """Assign or reassign a dispatch to a chosen technician (recorded with the engine's view of it)."""
+    from app.services import matching, technicians
+
+    dispatch = _dispatch_by_number(number)
+    technician = technicians.technician_by_email(email)
+    metric = matching.assign_to(dispatch, technician.id, mode="manual", reason=reason or "Manual assignment")
+    eta = f", ETC {metric.estimated_completion_hours:.1f} h" if metric.estimated_completion_hours is not None else ""
+    click.echo(f"{number} assigned to {technician.name} (score {metric.score or 0:.3f}{eta}).")
+    if metric.note:
+        click.echo(f"Note: {metric.note}")
+
+
+@dispatch_cli.command("priority")
+@click.argument("number")
+@click.argument("priority")
+@click.option("--reason")
+@as_system
+def set_dispatch_priority(number, priority, reason):
+    """Override a dispatch's priority (its SLA moves with it when it has no due date)."""
+    from app.services import matching
+
+    dispatch = matching.set_priority(_dispatch_by_number(number), priority, reason)
+    click.echo(f"{number} is now {dispatch.priority}; SLA due {dispatch.sla_due_at:%Y-%m-%d %H:%M} UTC.")

@@ -143,3 +143,45 @@ def test_a_plugin_blueprint_that_clashes_is_left_out_outside_strict_mode(make_ap
     app = make_app(MOTORPOOL_STRICT_PLUGINS=False)
     assert "already registered" in manager.plugin_system(app).records["clashing"].error
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_cli_assigns_by_hand_and_overrides_priority(app, actor):
+    chosen = ms.technician("Chosen One", skills={"diesel": 2})
+    ms.technician("Better Match", skills={"diesel": 5})
+    dispatch = ms.dispatch(skill_name="diesel", priority="Low")
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["dispatch", "assign", dispatch.dispatch_number, "--technician", chosen.email])
+    assert result.exit_code == 0, result.output
+    assert f"{dispatch.dispatch_number} assigned to Chosen One" in result.output
+    db.session.expire_all()
+    stored = db.session.get(Dispatch, dispatch.id)
+    assert stored.assigned_user_id == chosen.id
+    assert [m.mode for m in stored.metrics] == ["manual"]
+
+    created = stored.created_date
+    result = runner.invoke(args=["dispatch", "priority", dispatch.dispatch_number, "Critical", "--reason", "Customer"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    stored = db.session.get(Dispatch, dispatch.id)
+    assert stored.priority == "Critical"
+    assert stored.sla_due_at == created + timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["dispatch", "assign", "D-1999-000001", "--technician", "x@example.com"], "no dispatch D-1999-000001"),
+        (["dispatch", "priority", "{number}", "Urgent"], "Unknown priority 'Urgent'"),
+        (["dispatch", "assign", "{number}", "--technician", "nobody@example.com"], "no technician"),
+    ],
+)
+def test_cli_manual_assignment_refusals_say_why(app, actor, args, words):
+    dispatch = ms.dispatch(skill_name=None)
+    args = [a.format(number=dispatch.dispatch_number) for a in args]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code != 0
+    assert words in result.output
+    db.session.expire_all()
+    stored = db.session.get(Dispatch, dispatch.id)
+    assert (stored.status, stored.priority) == ("Created", "Normal")
