@@ -1,4 +1,4 @@
-"""The data model (seed 004) as the migrations build it, its constraints, audit columns and factories."""
+"""The Phase 3 data model as the migrations build it, its constraints, audit columns and factories."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ SEED_TABLES = {
     User: "users",
 }
 
-# Columns seed 004 declares per table, each with whether the migrated column is nullable: the
+# Columns the Phase 3 data model declares per table, each with whether the migrated column is nullable: the
 # seed's nullable=False columns, and those with a default (priority, status, flags), are NOT NULL.
 SEED_COLUMNS: dict[str, dict[str, bool]] = {
     "dispatches": {
@@ -99,7 +99,7 @@ SEED_COLUMNS: dict[str, dict[str, bool]] = {
     },
 }
 
-# (table, column, referred table) for every foreign key seed 004 draws.
+# (table, column, referred table) for every foreign key the Phase 3 data model draws.
 SEED_FOREIGN_KEYS = [
     ("dispatches", "asset_id", "assets"),
     ("dispatches", "assigned_user_id", "users"),
@@ -147,7 +147,7 @@ def _indexed_leading_columns(schema: Inspector, table: str) -> set[str]:
     return leading
 
 
-# --- Tables and columns as seed 004 lays them out ----------------------------------------
+# --- Tables and columns as the Phase 3 data model lays them out ----------------------------------------
 
 
 @pytest.mark.parametrize("model", SEED_TABLES, ids=lambda model: model.__name__)

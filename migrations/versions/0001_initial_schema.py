@@ -1,4 +1,4 @@
-"""Initial schema: users, the asset register and the dispatching data model (seed 004).
+"""Initial schema: users, the asset register and the Phase 3 dispatching data model.
 
 The FK dispatches.event_id -> events.id closes a cycle with events.dispatch_id, so it is
 added after both tables exist.

@@ -22,7 +22,7 @@ class AssetType(UserCreatedBase, Base):
     # The skill a dispatch for this type needs unless the dispatch says otherwise.
     default_skill: Mapped[str | None] = mapped_column(String(100))
 
-    # Backref from AssetTypeDispatchDetailTableSet.asset_type (seed 004).
+    # Backref from AssetTypeDispatchDetailTableSet.asset_type (Phase 3 data model).
     if TYPE_CHECKING:
         dispatch_detail_table_sets: list[AssetTypeDispatchDetailTableSet]
 

@@ -25,7 +25,7 @@ class MakeModel(UserCreatedBase, Base):
 
     asset_type: Mapped[AssetType] = relationship()
 
-    # Backref from ModelAdditionalDispatchDetailTableSet.make_model (seed 004).
+    # Backref from ModelAdditionalDispatchDetailTableSet.make_model (Phase 3 data model).
     if TYPE_CHECKING:
         additional_dispatch_detail_table_sets: list[ModelAdditionalDispatchDetailTableSet]
 

@@ -115,7 +115,7 @@ class Dispatch(UserCreatedBase, Base):
     )
 
     if TYPE_CHECKING:
-        # Backrefs declared on the other side, as seed 004 lays them out.
+        # Backrefs declared on the other side, as the Phase 3 data model lays them out.
         all_details: list[AllDispatchDetail]
         status_history: list[DispatchStatusHistory]
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class DispatchMetric(UserCreatedBase, Base):
-    """What the matching engine decided and expected for one assignment (seed 000's dispatch_metrics).
+    """What the matching engine decided and expected for one assignment (the smart-dispatch design's dispatch_metrics).
 
     One row per assignment, kept when the dispatch is reassigned, so the history of
     decisions — and why each technician was chosen — stays visible.

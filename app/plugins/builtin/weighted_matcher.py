@@ -1,4 +1,4 @@
-"""The built-in ``weighted`` matcher: seed 000's six-factor weighted score, vectorised."""
+"""The built-in ``weighted`` matcher: the smart-dispatch design's six-factor weighted score, vectorised."""
 
 from __future__ import annotations
 

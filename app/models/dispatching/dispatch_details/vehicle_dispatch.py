@@ -36,7 +36,7 @@ class VehicleDispatch(DispatchDetailVirtual):
 
     detail_type = "vehicle_dispatch"
     label = "Vehicle dispatch"
-    # Seed 004 records the vehicle sign-off as its safety check.
+    # The Phase 3 data model records the vehicle sign-off as its safety check.
     signed_off_by_column = "safety_check_by_id"
     signed_off_at_column = "safety_check_date"
 
