@@ -400,7 +400,9 @@ def test_manual_assignment_to_a_technician_not_ranked_first_is_recorded_as_manua
     [stored] = metrics_of(dispatch)
     assert stored.id == metric.id
     assert (stored.mode, stored.technician_id, stored.fallback_used) == ("manual", pick.id, False)
-    assert stored.score == pytest.approx(pick_score)
+    # The score is recomputed at assignment time; the SLA and shift terms move with the clock, so
+    # allow for the few milliseconds between the two rankings.
+    assert stored.score == pytest.approx(pick_score, abs=1e-3)
     assert stored.fallback_technicians[0]["technician_id"] == top.id
     assert history_of(dispatch)[-1] == ("Created", "Assigned", "Knows the customer")
 
