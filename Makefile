@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-test system-packages migrate bench clean
+.PHONY: run test install install-test system-packages migrate bench clean vendor
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Motorpool needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -28,7 +28,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 system-packages:
-	bash scripts/ensure-system-packages.sh
+	bash scripts/ensure-system-packages.sh --browser
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -46,5 +46,11 @@ test: install-test system-packages
 bench: install-test
 	$(BIN)/python bench/seed_demo.py
 
+## Refresh the front-end libraries in app/static/vendor from the npm registry (versions in package.json).
+vendor:
+	npm install --no-audit --no-fund
+	mkdir -p app/static/vendor/htmx
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE app/static/vendor/htmx/
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts node_modules
