@@ -139,13 +139,17 @@ def _named(contributions: list[tuple[str, Any]], what: str) -> dict[str, Any]:
 
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.navigation import navigation_links
+    from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.checklists import bp as checklists_bp
     from app.blueprints.dispatches import bp as dispatches_bp
     from app.blueprints.main import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(dispatches_bp)
+    app.register_blueprint(checklists_bp)
+    app.register_blueprint(admin_bp)
     app.context_processor(lambda: {"navigation_links": navigation_links})
     register_plugin_blueprints(app)
 

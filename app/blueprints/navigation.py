@@ -12,7 +12,13 @@ from app.plugins.manager import plugin_system
 
 def builtin_links(user) -> list[NavLink]:
     links = [NavLink("Home", "main.home", 0)]
-    links.append(NavLink("My dispatches" if user.role == "technician" else "Dispatches", "dispatches.index", 10))
+    if user.role == "technician":
+        links.append(NavLink("My work", "dispatches.my_work", 10))
+    else:
+        links.append(NavLink("Dispatches", "dispatches.index", 10))
+        links.append(NavLink("New work order", "dispatches.new", 20))
+    if user.role == "admin":
+        links.append(NavLink("Admin", "admin.index", 90))
     return links
 
 
