@@ -19,6 +19,7 @@ from app.models import (
     Asset,
     AssetType,
     AssetTypeDispatchDetailTableSet,
+    ChecklistDefect,
     Dispatch,
     DispatchMetric,
     DispatchNumberSequence,
@@ -190,6 +191,20 @@ class VehicleDispatchFactory(BaseFactory):
     fuel_level_start = 80.0
     mileage_start = 1000.0
     passenger_count = 1
+
+
+class ChecklistDefectFactory(BaseFactory):
+    """A defect written by hand (signing a checklist off with defects normally records them)."""
+
+    class Meta:
+        model = ChecklistDefect
+
+    dispatch = factory.SubFactory(DispatchFactory)
+    detail = factory.SubFactory(AllDispatchDetailFactory, dispatch=factory.SelfAttribute("..dispatch"))
+    asset = factory.SelfAttribute("dispatch.asset")
+    item = "brakes_checked"
+    item_label = "Brakes"
+    description = "Brake pedal soft"
 
 
 class DispatchStatusHistoryFactory(BaseFactory):

@@ -1062,7 +1062,7 @@ def test_motorpool_navigation_links_example_shows_trailers_to_managers_only(buil
 
     login(client, technician)
     nav = _nav(client.get("/").text)
-    assert "Trailers" not in nav and "My dispatches" in nav
+    assert "Trailers" not in nav and "My work" in nav
 
 
 def test_motorpool_navigation_links_get_the_user_and_links_to_missing_endpoints_are_dropped(plugins, build):

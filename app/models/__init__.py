@@ -5,6 +5,7 @@ from app.models.base import Base, UserCreatedBase, utcnow
 from app.models.dispatching import (
     AllDispatchDetail,
     AssetTypeDispatchDetailTableSet,
+    ChecklistDefect,
     Dispatch,
     DispatchDetailVirtual,
     DispatchNumberSequence,
@@ -12,8 +13,10 @@ from app.models.dispatching import (
     DispatchStatus,
     DispatchStatusHistory,
     ModelAdditionalDispatchDetailTableSet,
+    RepairCertification,
     TruckDispatchChecklist,
     VehicleDispatch,
+    WorkType,
 )
 from app.models.dispatching.dispatch_metric import DispatchMetric
 from app.models.plugin_setting import PluginSetting
@@ -28,6 +31,7 @@ __all__ = [
     "AssetType",
     "AssetTypeDispatchDetailTableSet",
     "Base",
+    "ChecklistDefect",
     "Dispatch",
     "DispatchDetailVirtual",
     "DispatchMetric",
@@ -40,6 +44,7 @@ __all__ = [
     "MakeModel",
     "ModelAdditionalDispatchDetailTableSet",
     "PluginSetting",
+    "RepairCertification",
     "Role",
     "Skill",
     "TechnicianProfile",
@@ -48,5 +53,6 @@ __all__ = [
     "User",
     "UserCreatedBase",
     "VehicleDispatch",
+    "WorkType",
     "utcnow",
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel
+from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel, Skill
 from app.services.errors import ValidationError
 from app.services.transaction import transaction
 
@@ -17,16 +20,24 @@ def _required(value: str | None, field: str, what: str) -> str:
     return value
 
 
+def _known_skill(name: str | None) -> str | None:
+    name = (name or "").strip() or None
+    if name is not None and not db.session.scalar(select(func.count()).select_from(Skill).where(Skill.name == name)):
+        raise ValidationError(f"There is no skill {name!r}; add it first or leave this empty.", field="default_skill")
+    return name
+
+
 def _unique(model: type, column, value, field: str, message: str) -> None:
     if db.session.scalar(select(func.count()).select_from(model).where(column == value)):
         raise ValidationError(message, field=field)
 
 
-def create_asset_type(name: str, description: str | None = None) -> AssetType:
+def create_asset_type(name: str, description: str | None = None, default_skill: str | None = None) -> AssetType:
     name = _required(name, "name", "A name")
     _unique(AssetType, AssetType.name, name, "name", f"An asset type named {name!r} already exists.")
+    default_skill = _known_skill(default_skill)
     with transaction():
-        asset_type = AssetType(name=name, description=(description or "").strip() or None)
+        asset_type = AssetType(name=name, description=(description or "").strip() or None, default_skill=default_skill)
         db.session.add(asset_type)
     return asset_type
 
@@ -91,3 +102,236 @@ def create_asset(
         )
         db.session.add(asset)
     return asset
+
+
+# --- Changes (admin) ---------------------------------------------------------------------
+#
+# An active record only refers to active records: a type cannot be deactivated while
+# active models or assets are of it, and an asset cannot be reactivated onto an inactive
+# type, model or location. Deactivated records stay in the database (dispatches and events
+# refer to them) and are simply no longer offered for new work.
+
+
+def _unique_except(model: type, column, value, own_id: int | None, field: str, message: str) -> None:
+    query = select(func.count()).select_from(model).where(column == value)
+    if own_id is not None:
+        query = query.where(model.id != own_id)
+    if db.session.scalar(query):
+        raise ValidationError(message, field=field)
+
+
+def _count(model: type, *conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+
+
+def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
+    # NaN fails both comparisons, so it is refused like any other out-of-range value.
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude")
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude")
+
+
+def update_asset_type(
+    asset_type: AssetType, *, name: str, description: str | None = None, default_skill: str | None = None
+) -> AssetType:
+    name = _required(name, "name", "A name")
+    _unique_except(AssetType, AssetType.name, name, asset_type.id, "name", f"An asset type named {name!r} already exists.")
+    default_skill = _known_skill(default_skill)
+    with transaction():
+        asset_type.name = name
+        asset_type.description = (description or "").strip() or None
+        asset_type.default_skill = default_skill
+    return asset_type
+
+
+def set_asset_type_active(asset_type: AssetType, active: bool) -> None:
+    if not active:
+        models = _count(MakeModel, MakeModel.asset_type_id == asset_type.id, MakeModel.is_active.is_(True))
+        assets = _count(Asset, Asset.asset_type_id == asset_type.id, Asset.is_active.is_(True))
+        if models or assets:
+            raise ValidationError(
+                f"{asset_type.name} still has {assets} active asset(s) and {models} active make/model(s); "
+                "deactivate them or give them another type first."
+            )
+    with transaction():
+        asset_type.is_active = active
+
+
+def update_make_model(make_model: MakeModel, *, make: str, model: str, asset_type: AssetType) -> MakeModel:
+    make = _required(make, "make", "A make")
+    model = _required(model, "model", "A model")
+    clash = select(func.count()).select_from(MakeModel).where(
+        MakeModel.make == make, MakeModel.model == model, MakeModel.id != make_model.id
+    )
+    if db.session.scalar(clash):
+        raise ValidationError(f"{make} {model} already exists.", field="model")
+    if asset_type.id != make_model.asset_type_id:
+        if not asset_type.is_active:
+            raise ValidationError(f"The asset type {asset_type.name} is inactive; reactivate it first.", field="asset_type_id")
+        used = _count(Asset, Asset.make_model_id == make_model.id)
+        if used:
+            raise ValidationError(
+                f"{used} asset(s) are {make_model.display_name}s, so its asset type cannot change; "
+                "create a new make/model instead.",
+                field="asset_type_id",
+            )
+    with transaction():
+        make_model.make = make
+        make_model.model = model
+        make_model.asset_type = asset_type
+    return make_model
+
+
+def set_make_model_active(make_model: MakeModel, active: bool) -> None:
+    if active and not make_model.asset_type.is_active:
+        raise ValidationError(
+            f"{make_model.display_name} is a {make_model.asset_type.name}, which is inactive; reactivate the type first."
+        )
+    if not active:
+        assets = _count(Asset, Asset.make_model_id == make_model.id, Asset.is_active.is_(True))
+        if assets:
+            raise ValidationError(
+                f"{assets} active asset(s) are {make_model.display_name}s; deactivate them or change their model first."
+            )
+    with transaction():
+        make_model.is_active = active
+
+
+def update_location(
+    location: MajorLocation,
+    *,
+    name: str,
+    address: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> MajorLocation:
+    name = _required(name, "name", "A name")
+    _check_coordinates(latitude, longitude)
+    _unique_except(MajorLocation, MajorLocation.name, name, location.id, "name", f"A location named {name!r} already exists.")
+    with transaction():
+        location.name = name
+        location.address = (address or "").strip() or None
+        location.latitude = latitude
+        location.longitude = longitude
+    return location
+
+
+def set_location_active(location: MajorLocation, active: bool) -> None:
+    if not active:
+        assets = _count(Asset, Asset.major_location_id == location.id, Asset.is_active.is_(True))
+        if assets:
+            raise ValidationError(
+                f"{assets} active asset(s) are based at {location.name}; move or deactivate them first."
+            )
+    with transaction():
+        location.is_active = active
+
+
+def _check_asset_refs(
+    asset: Asset | None, asset_type: AssetType, make_model: MakeModel | None, location: MajorLocation | None
+) -> None:
+    """A changed (or, for ``asset=None``, any) reference must be to an active record."""
+    if not asset_type.is_active and (asset is None or asset.asset_type_id != asset_type.id):
+        raise ValidationError(f"The asset type {asset_type.name} is inactive.", field="asset_type_id")
+    if make_model is not None and not make_model.is_active and (asset is None or asset.make_model_id != make_model.id):
+        raise ValidationError(f"{make_model.display_name} is inactive.", field="make_model_id")
+    if location is not None and not location.is_active and (asset is None or asset.major_location_id != location.id):
+        raise ValidationError(f"The location {location.name} is inactive.", field="major_location_id")
+
+
+def update_asset(
+    asset: Asset,
+    *,
+    asset_tag: str,
+    name: str,
+    asset_type: AssetType,
+    make_model: MakeModel | None = None,
+    location: MajorLocation | None = None,
+    odometer: float | None = None,
+) -> Asset:
+    """Change an asset's register entry. Its status (In/Out of Service) is not changed here."""
+    asset_tag = _required(asset_tag, "asset_tag", "An asset tag")
+    name = _required(name, "name", "A name")
+    if make_model is not None and make_model.asset_type_id != asset_type.id:
+        raise ValidationError(
+            f"{make_model.display_name} is a {make_model.asset_type.name} model, not a {asset_type.name}; "
+            "choose a model of the asset's type.",
+            field="make_model_id",
+        )
+    if odometer is not None and not odometer >= 0:  # NaN is refused too
+        raise ValidationError("The odometer reading cannot be negative.", field="odometer")
+    _check_asset_refs(asset, asset_type, make_model, location)
+    _unique_except(Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag", f"An asset tagged {asset_tag!r} already exists.")
+    with transaction():
+        asset.asset_tag = asset_tag
+        asset.name = name
+        asset.asset_type = asset_type
+        asset.make_model = make_model
+        asset.major_location = location
+        asset.odometer = odometer
+    return asset
+
+
+def set_asset_active(asset: Asset, active: bool) -> None:
+    if active:
+        inactive = [
+            what for what, record in (
+                (f"its type {asset.asset_type.name}", asset.asset_type),
+                (f"its model {asset.make_model.display_name}" if asset.make_model else "", asset.make_model),
+                (f"its location {asset.major_location.name}" if asset.major_location else "", asset.major_location),
+            )
+            if record is not None and not record.is_active
+        ]
+        if inactive:
+            raise ValidationError(f"{asset.asset_tag} cannot be reactivated: {', '.join(inactive)} is inactive.")
+    with transaction():
+        asset.is_active = active
+
+
+# --- Reading (admin list) ----------------------------------------------------------------
+
+
+@dataclass
+class AssetPage:
+    items: list[Asset]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def asset_page(
+    *, q: str = "", asset_type_id: int | None = None, show: str = "active", page: int = 1, per_page: int = 50
+) -> AssetPage:
+    """One page of the register with type, model and location: two queries whatever the size."""
+    query = select(Asset)
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            func.lower(Asset.asset_tag).like(pattern, escape="\\") | func.lower(Asset.name).like(pattern, escape="\\")
+        )
+    if asset_type_id:
+        query = query.where(Asset.asset_type_id == asset_type_id)
+    if show in {"active", "inactive"}:
+        query = query.where(Asset.is_active.is_(show == "active"))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    items = db.session.scalars(
+        query.options(joinedload(Asset.asset_type), joinedload(Asset.make_model), joinedload(Asset.major_location))
+        .order_by(Asset.asset_tag, Asset.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return AssetPage(items=list(items), page=page, per_page=per_page, total=total)

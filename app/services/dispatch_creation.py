@@ -7,8 +7,11 @@ adds a dispatch and commits. In the same transaction it
 - refuses bad input (unknown priority, a status other than Created, a missing title, an
   asset that does not exist, a due date before creation, a detail type nobody provides);
 - gives the dispatch its number and copies the asset's location;
+- refuses an operation work order for an asset that is out of service (repair work
+  orders are allowed);
 - creates one concrete detail row per configured detail type, each with its
-  ``AllDispatchDetail`` master row;
+  ``AllDispatchDetail`` master row (repair work orders get none: the asset is not being
+  operated, and its inspection is what found the defect);
 - writes the initial ``Event`` and the first ``DispatchStatusHistory`` row.
 
 If anything is refused the flush raises and nothing of the dispatch is written.
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import (
     AllDispatchDetail,
     Asset,
+    AssetStatus,
     Dispatch,
     DispatchPriority,
     DispatchStatus,
@@ -35,6 +39,7 @@ from app.models import (
     Event,
     Skill,
     User,
+    WorkType,
     utcnow,
 )
 from app.services import actors
@@ -44,6 +49,7 @@ from app.services.dispatch_numbers import format_dispatch_number, reserve_dispat
 from app.services.errors import ValidationError
 
 PRIORITIES = [p.value for p in DispatchPriority]
+WORK_TYPES = [w.value for w in WorkType]
 TITLE_MAX = 200
 
 
@@ -62,6 +68,7 @@ class DispatchSpec:
     required_skill: str | None = None
     estimated_duration_hours: float | None = 2.0
     sla_due_at: datetime | None = None
+    work_type: str | None = WorkType.OPERATION.value
     id: int | None = field(default=None, init=False)
 
 
@@ -100,6 +107,12 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
                 "datetime (UTC).",
                 field=name,
             )
+    if dispatch.work_type is None:
+        dispatch.work_type = WorkType.OPERATION.value
+    if dispatch.work_type not in WORK_TYPES:
+        raise ValidationError(
+            f"Unknown work type {dispatch.work_type!r}; choose one of {', '.join(WORK_TYPES)}.", field="work_type"
+        )
     if dispatch.estimated_duration_hours is None:
         dispatch.estimated_duration_hours = 2.0
     if not dispatch.estimated_duration_hours > 0:
@@ -194,6 +207,22 @@ def apply_matching_defaults(session: Session, dispatches: list[Dispatch] | list[
             )
 
 
+def is_repair(dispatch: Dispatch | DispatchSpec) -> bool:
+    return dispatch.work_type == WorkType.REPAIR
+
+
+def refuse_operation_of_out_of_service_assets(dispatches: list[Dispatch] | list[DispatchSpec]) -> None:
+    """An out-of-service asset may only get repair work orders until its repair is certified."""
+    for dispatch in dispatches:
+        asset = dispatch.asset
+        if asset is not None and asset.status == AssetStatus.OUT_OF_SERVICE and not is_repair(dispatch):
+            raise ValidationError(
+                f"Asset {asset.asset_tag} is out of service until a manager certifies its repair; "
+                "create a repair work order for it, or certify the repair first.",
+                field="asset_id",
+            )
+
+
 def plan_key(asset: Asset) -> tuple[int, int]:
     return id(asset.asset_type), id(asset.make_model)
 
@@ -241,9 +270,10 @@ def complete_new_dispatches(session: Session, dispatches: list[Dispatch]) -> Non
     for dispatch in dispatches:
         validate_fields(dispatch, now)
     _load_assets(session, dispatches)
+    refuse_operation_of_out_of_service_assets(dispatches)
     apply_matching_defaults(session, dispatches)
 
-    plans = plan_detail_types(session, [d.asset for d in dispatches if d.asset is not None])
+    plans = plan_detail_types(session, [d.asset for d in dispatches if d.asset is not None and not is_repair(d)])
 
     _number(session, dispatches)
     actor = _actor(session)
@@ -251,7 +281,7 @@ def complete_new_dispatches(session: Session, dispatches: list[Dispatch]) -> Non
         asset = dispatch.asset
         if asset is not None:
             _copy_location(dispatch, asset)
-            for detail_type in plans[plan_key(asset)]:
+            for detail_type in [] if is_repair(dispatch) else plans[plan_key(asset)]:
                 master = AllDispatchDetail(table_name=detail_type.table_name, dispatch=dispatch)
                 session.add(master)
                 session.add(detail_type.model(dispatch=dispatch, detail=master))
@@ -311,8 +341,9 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
     for spec in specs:
         validate_fields(spec, now)
     _require_saved_assets(session, [s.asset for s in specs if s.asset is not None])
+    refuse_operation_of_out_of_service_assets(specs)
     apply_matching_defaults(session, specs)
-    plans = plan_detail_types(session, [s.asset for s in specs if s.asset is not None])
+    plans = plan_detail_types(session, [s.asset for s in specs if s.asset is not None and not is_repair(s)])
     _number(session, specs)
     actor_id = actors.require_actor_id()
     audit = {"created_at": now, "updated_at": now, "created_by_id": actor_id, "updated_by_id": actor_id}
@@ -332,6 +363,7 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
                 "required_skill": s.required_skill,
                 "estimated_duration_hours": s.estimated_duration_hours,
                 "sla_due_at": s.sla_due_at,
+                "work_type": s.work_type,
                 "asset_id": s.asset.id if s.asset else None,
                 "major_location_id": s.asset.major_location_id if s.asset else None,
                 "dispatch_location_id": s.asset.major_location_id if s.asset else None,
@@ -360,7 +392,7 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
     )
 
     # Detail rows: master rows first (their ids link the concrete rows), then per type.
-    pairs = [(s, t) for s in specs if s.asset is not None for t in plans[plan_key(s.asset)]]
+    pairs = [(s, t) for s in specs if s.asset is not None and not is_repair(s) for t in plans[plan_key(s.asset)]]
     if pairs:
         master_ids = session.scalars(
             insert(AllDispatchDetail).returning(AllDispatchDetail.id, sort_by_parameter_order=True),

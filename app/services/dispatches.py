@@ -78,6 +78,7 @@ def create_dispatch(
     major_location_id: int | None = None,
     required_skill: str | None = None,
     estimated_duration_hours: float | None = None,
+    work_type: str | None = None,
     auto_assign: bool | None = None,
 ) -> Dispatch:
     """Create a dispatch with its checklist rows, first event and history, or nothing.
@@ -96,6 +97,7 @@ def create_dispatch(
             major_location_id=major_location_id,
             required_skill=(required_skill or "").strip() or None,
             estimated_duration_hours=estimated_duration_hours,
+            work_type=work_type,
         )
         if major_location_id is not None and db.session.get(MajorLocation, major_location_id) is None:
             raise ValidationError(f"Location #{major_location_id} does not exist.", field="major_location_id")

@@ -113,3 +113,32 @@ def set_skill(technician: User, skill_name: str, level: int) -> TechnicianSkill:
         else:
             held.level = int(level)
     return held
+
+
+# --- Availability and skills (admin) -----------------------------------------------------
+
+
+def deactivate_profile(technician: User, reason: str, until=None) -> list:
+    """Take a technician out of matching: unavailable, their dispatches not started rerouted."""
+    from app.services import matching
+
+    return matching.mark_unavailable(technician, reason, until)
+
+
+def reactivate_profile(technician: User) -> None:
+    """Make a technician available to matching again."""
+    from app.services import matching
+
+    matching.mark_available(technician)
+
+
+def remove_skill(technician: User, skill_id: int) -> None:
+    profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
+    held = None
+    if profile is not None:
+        held = db.session.scalar(select(TechnicianSkill).where(
+            TechnicianSkill.technician_profile_id == profile.id, TechnicianSkill.skill_id == skill_id))
+    if held is None:
+        raise NotFound(f"{technician.name} does not hold that skill.")
+    with transaction():
+        db.session.delete(held)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Role, User, utcnow
+from app.services import capacity
 from app.services.errors import ValidationError
 from app.services.transaction import transaction
 
@@ -91,3 +92,65 @@ def password_matches(user: User, password: str) -> bool:
         return _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# --- Changes (admin) ---------------------------------------------------------------------
+
+
+def _open_dispatch_count(user: User) -> int:
+    return capacity.open_dispatch_count(user.id)
+
+
+def update_user(
+    user: User, *, email: str, name: str, role: str, password: str | None = None, actor: User | None = None
+) -> User:
+    """Change an account; the password only when one is given.
+
+    ``actor`` is the admin making the change: they cannot take their own admin role away
+    (nobody might be left to give it back). A technician who holds open dispatches keeps
+    the technician role until they are reassigned.
+    """
+    if user.is_system:
+        raise ValidationError("The system user records command-line work and cannot be edited.")
+    email = normalise_email(email)
+    name = (name or "").strip()
+    if not _EMAIL.match(email):
+        raise ValidationError(f"{email!r} is not an email address (like name@example.com).", field="email")
+    if not name:
+        raise ValidationError("A name is required.", field="name")
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
+    if actor is not None and actor.id == user.id and role != user.role:
+        raise ValidationError("You cannot change your own role; ask another admin.", field="role")
+    if user.role == Role.TECHNICIAN and role != Role.TECHNICIAN:
+        held = _open_dispatch_count(user)
+        if held:
+            raise ValidationError(
+                f"{user.name} holds {held} open dispatch(es); reassign them before changing the role.", field="role"
+            )
+    if password:
+        validate_password(password)
+    if db.session.scalar(select(func.count()).select_from(User).where(User.email == email, User.id != user.id)):
+        raise ValidationError(f"A user with the email {email} already exists.", field="email")
+    with transaction():
+        user.email = email
+        user.name = name
+        user.role = role
+        if password:
+            user.password_hash = hash_password(password)
+    return user
+
+
+def set_user_active(user: User, active: bool, *, actor: User | None = None) -> None:
+    """Allow or stop an account signing in. Not for yourself, nor for the system user."""
+    if user.is_system:
+        raise ValidationError("The system user cannot sign in and is never deactivated or activated.")
+    if not active:
+        if actor is not None and actor.id == user.id:
+            raise ValidationError("You cannot deactivate your own account; ask another admin.")
+        if user.role == Role.TECHNICIAN:
+            held = _open_dispatch_count(user)
+            if held:
+                raise ValidationError(f"{user.name} holds {held} open dispatch(es); reassign them first.")
+    with transaction():
+        user.is_active_user = active

@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.blueprints.admin import views  # noqa: E402,F401  (views attach routes to bp)
+# The modules attach their routes to bp.
+from app.blueprints.admin import assets, detail_sets, plugins, users, views  # noqa: E402,F401

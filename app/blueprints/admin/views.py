@@ -1,12 +1,26 @@
-"""Admin pages: the asset register, users, technician profiles, detail sets and plugins."""
+"""Admin pages: the asset register, users, technician profiles, detail sets and plugins.
+
+The routes live in one module per topic (assets, users, detail_sets, plugins); this one
+holds the index that links to them.
+"""
 
 from flask import render_template
 
 from app.blueprints.admin import bp
 from app.blueprints.security import roles_required
 
+SECTIONS = [
+    ("Asset types", "admin.asset_types", "Kinds of asset and the checklists their dispatches get."),
+    ("Makes and models", "admin.make_models", "Models of each type, and the extra checklists a model adds."),
+    ("Assets", "admin.assets", "The fleet register: tags, types, models, locations, odometers."),
+    ("Locations", "admin.locations", "Depots, yards and sites that assets are based at."),
+    ("Users", "admin.users", "Accounts, roles and who may sign in."),
+    ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
+    ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
+]
+
 
 @bp.get("/")
 @roles_required("admin")
 def index():
-    return render_template("admin/index.html")
+    return render_template("admin/index.html", sections=SECTIONS)

@@ -23,6 +23,13 @@ class DispatchPriority(StrEnum):
     CRITICAL = "Critical"
 
 
+class WorkType(StrEnum):
+    """What the work order is for: operating the asset (a trip, a job) or repairing it."""
+
+    OPERATION = "operation"
+    REPAIR = "repair"
+
+
 class DispatchStatus(StrEnum):
     CREATED = "Created"
     ASSIGNED = "Assigned"
@@ -53,6 +60,7 @@ class Dispatch(UserCreatedBase, Base):
         Index("ix_dispatches_assigned_user_id_status", "assigned_user_id", "status"),
         Index("ix_dispatches_status_priority", "status", "priority"),
         CheckConstraint("estimated_duration_hours > 0", name="duration_positive"),
+        CheckConstraint(f"work_type IN ({_sql_in(WorkType)})", name="work_type_known"),
     )
 
     # Core fields
@@ -67,6 +75,10 @@ class Dispatch(UserCreatedBase, Base):
     status: Mapped[str] = mapped_column(
         String(50), default=DispatchStatus.CREATED.value, index=True, active_history=True
     )
+
+    # An out-of-service asset may only get repair work orders; repair work orders get no
+    # checklists (the asset is not being operated).
+    work_type: Mapped[str] = mapped_column(String(20), default=WorkType.OPERATION.value, index=True)
 
     # Timing
     created_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -118,6 +130,10 @@ class Dispatch(UserCreatedBase, Base):
         # Backrefs declared on the other side, as the Phase 3 data model lays them out.
         all_details: list[AllDispatchDetail]
         status_history: list[DispatchStatusHistory]
+
+    @property
+    def is_repair(self) -> bool:
+        return self.work_type == WorkType.REPAIR
 
     @property
     def is_final(self) -> bool:

@@ -1,0 +1,88 @@
+"""Small pieces every admin view shares: HTMX-aware rendering, errors on forms, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request
+from flask_wtf import FlaskForm
+
+from app.extensions import db
+from app.services.errors import DomainError
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment (not a boosted link nor a history restore)."""
+    headers = request.headers
+    return bool(headers.get("HX-Request")) and not headers.get("HX-Boosted") and not headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def render_htmx(fragment: str, page: str, status: int = 200, **context: Any):
+    """The fragment alone for htmx, else the full page (which includes the same fragment)."""
+    response = current_app.make_response((render_template(fragment if is_htmx() else page, **context), status))
+    response.vary.add("HX-Request")
+    return response
+
+
+def show_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's refusal next to the field it names, or above the form."""
+    field = getattr(form, error.field or "", None)
+    if field is not None and hasattr(field, "errors") and error.field != "submit":
+        # WTForms gives a tuple when the field was not validated.
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def get_or_404(model: type, record_id: int):
+    record = db.session.get(model, record_id)
+    if record is None:
+        abort(404, f"There is no {model.__name__} #{record_id}; it may have been removed.")
+    return record
+
+
+def posted_flag(name: str = "active") -> bool:
+    """A posted 1/0 choice; anything else is a malformed request."""
+    value = request.form.get(name)
+    if value not in {"0", "1"}:
+        abort(400, f"Send {name}=1 or {name}=0.")
+    return value == "1"
+
+
+def form_page(
+    form: FlaskForm,
+    *,
+    save: Callable[[FlaskForm], Any],
+    done: Callable[[Any], tuple[str, str]],
+    template: str = "admin/form.html",
+    **context: Any,
+):
+    """Validate, call the service, and either redirect (flashing ``done``'s message) or
+    show the form again with what was typed and the refusal: 422 for a refused POST."""
+    if form.validate_on_submit():
+        try:
+            record = save(form)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            message, target = done(record)
+            flash(message, "info")
+            return redirect(target)
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
+
+
+def toggle(record: Any, setter: Callable[[Any, bool], None], *, name: str, target: str, refused: Callable[[str], Any]):
+    """Activate or deactivate ``record``; a refusal re-renders the list (``refused``) with 422."""
+    active = posted_flag()
+    try:
+        setter(record, active)
+    except DomainError as error:
+        db.session.rollback()
+        return refused(error.message), 422
+    flash(f"{name} is {'active again' if active else 'deactivated'}.", "info")
+    return redirect(target)
