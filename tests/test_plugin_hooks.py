@@ -62,6 +62,7 @@ from app.services.errors import ValidationError
 from app.services.matching import DISTANCE_KEY, MATCHERS_KEY
 from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
 from app.services.transaction import transaction
+from tests.checklist_support import fill_required
 from tests import matching_support as ms
 from tests.conftest import AuthActions, base_config
 from tests.factories import AssetFactory, ManagerFactory, TechnicianFactory, configured_truck_type
@@ -964,6 +965,8 @@ def test_motorpool_dispatch_detail_completed_fires_after_the_sign_off_committed(
         inspection = db.session.scalar(
             select(TrailerInspection).where(TrailerInspection.dispatch_id == trailer_dispatch.id))
 
+        fill_required(checklist, technician)
+        fill_required(inspection, technician)
         sign_off(checklist, technician)
         sign_off(inspection, technician)
         expected = [
@@ -986,6 +989,7 @@ def test_motorpool_dispatch_detail_completed_does_not_fire_when_the_sign_off_rol
         dispatch_service.assign(dispatch, technician)
         checklist = db.session.scalar(
             select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == dispatch.id))
+        fill_required(checklist, technician)
         with pytest.raises(RuntimeError):
             with transaction():
                 sign_off(checklist, technician)

@@ -12,16 +12,18 @@ the current state and the allowed next states, and nothing changes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import logging
 
 from flask import current_app
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (
+    AssetStatus,
     Dispatch,
     DispatchMetric,
     DispatchPriority,
@@ -107,11 +109,11 @@ def create_dispatch(
     if auto_assign is None:
         auto_assign = current_app.config["MOTORPOOL_AUTO_ASSIGN"]
     if auto_assign:
-        _try_auto_assign(dispatch)
+        try_auto_assign(dispatch)
     return dispatch
 
 
-def _try_auto_assign(dispatch: Dispatch) -> None:
+def try_auto_assign(dispatch: Dispatch) -> None:
     """Assign the just-created dispatch if possible; it exists whatever happens here.
 
     The dispatch is already committed, so a failure must not look like a failed creation:
@@ -184,6 +186,7 @@ def change_status(dispatch: Dispatch, target: str, reason: str | None = None) ->
         raise ValidationError("Assigning needs a technician: use assign with the technician.", field="status")
     if target == S.CREATED:
         return unassign(dispatch, reason)
+    _check_operation_rules(dispatch, target)
     with transaction():
         previous = dispatch.status
         now = utcnow()
@@ -200,6 +203,29 @@ def change_status(dispatch: Dispatch, target: str, reason: str | None = None) ->
         if target == S.COMPLETED:
             capacity.record_completion(dispatch)
     return dispatch
+
+
+def _check_operation_rules(dispatch: Dispatch, target: str) -> None:
+    """Checklists must be signed off before completion; an out-of-service asset is not operated."""
+    from app.services.checklists import unsigned_checklists
+
+    if target == S.COMPLETED:
+        unsigned = unsigned_checklists(dispatch)
+        if unsigned:
+            names = ", ".join(unsigned)
+            raise ValidationError(
+                f"{dispatch.dispatch_number} cannot be completed while its checklist "
+                f"{'is' if len(unsigned) == 1 else 'are'} not signed off: {names}. Sign "
+                f"{'it' if len(unsigned) == 1 else 'them'} off first.",
+                field="status",
+            )
+    if target in (S.EN_ROUTE, S.IN_PROGRESS) and not dispatch.is_repair and dispatch.asset is not None \
+            and dispatch.asset.status == AssetStatus.OUT_OF_SERVICE:
+        raise ValidationError(
+            f"{dispatch.asset.asset_tag} is out of service until a manager certifies its repair; "
+            f"{dispatch.dispatch_number} cannot start before that.",
+            field="status",
+        )
 
 
 def assign(
@@ -291,3 +317,49 @@ def validate_status_changes(session: Session) -> None:
                     "assign, unassign): they record the history and timestamps and free the technician's capacity.",
                     field="status",
                 )
+
+
+#: Statuses a whole selection of dispatches may be moved to at once (Assigned needs a technician).
+BULK_TARGETS: tuple[str, ...] = (S.EN_ROUTE, S.IN_PROGRESS, S.COMPLETED, S.CANCELLED, S.CREATED)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    dispatch_number: str
+    ok: bool
+    message: str
+
+
+def bulk_change_status(ids: list[int], target: str, reason: str | None = None) -> list[BulkResult]:
+    """Move each dispatch to ``target`` in its own transaction; a refusal leaves that one unchanged.
+
+    Returns one result per requested id, in the order given: the dispatch number, whether it
+    changed, and what happened (the refusal's message when it did not).
+    """
+    from app.services.transaction import require_own_transactions
+
+    require_own_transactions("bulk_change_status")
+    if target not in BULK_TARGETS:
+        raise ValidationError(
+            f"{target!r} cannot be set on several dispatches at once; choose one of {', '.join(BULK_TARGETS)}.",
+            field="status",
+        )
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        raise ValidationError("Select at least one dispatch.", field="dispatch_ids")
+    found = {d.id: d for d in db.session.scalars(select(Dispatch).where(Dispatch.id.in_(wanted)))}
+    results: list[BulkResult] = []
+    for dispatch_id in wanted:
+        dispatch = found.get(dispatch_id)
+        if dispatch is None:
+            results.append(BulkResult(f"#{dispatch_id}", False, f"Dispatch #{dispatch_id} does not exist."))
+            continue
+        number = dispatch.dispatch_number
+        try:
+            change_status(dispatch, target, reason)
+        except DomainError as error:
+            db.session.rollback()
+            results.append(BulkResult(number, False, error.message))
+        else:
+            results.append(BulkResult(number, True, f"{number} is now {target}."))
+    return results

@@ -23,6 +23,10 @@ class DispatchDetailVirtual(UserCreatedBase, Base):
     Sign-off is recorded in ``completed_by_id`` / ``completed_date`` unless the subclass
     names other columns in ``signed_off_by_column`` / ``signed_off_at_column``.
 
+    ``checklist_fields`` (a tuple of ``app.checklists.ChecklistField``) describes the form
+    technicians fill in: labels, groups, field kinds, required items and ranges. When a
+    subclass leaves it empty the form is derived from its columns.
+
     It is made known to Motorpool by a plugin's ``motorpool_dispatch_detail_types`` hook,
     which is how the built-in types are registered too.
     """
@@ -34,6 +38,8 @@ class DispatchDetailVirtual(UserCreatedBase, Base):
     #: Columns recording who signed the row off and when (a subclass may name its own).
     signed_off_by_column: ClassVar[str] = "completed_by_id"
     signed_off_at_column: ClassVar[str] = "completed_date"
+    #: The questions of the checklist; empty means "derive them from the columns".
+    checklist_fields: ClassVar[tuple] = ()
 
     @property
     def is_signed_off(self) -> bool:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.checklists.fields import ChecklistField, FieldKind
 from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
 
 if TYPE_CHECKING:
@@ -39,6 +40,23 @@ class VehicleDispatch(DispatchDetailVirtual):
     # The Phase 3 data model records the vehicle sign-off as its safety check.
     signed_off_by_column = "safety_check_by_id"
     signed_off_at_column = "safety_check_date"
+
+    _TRIP, _FUEL, _SAFETY = "Trip", "Fuel, mileage and passengers", "Safety check"
+    checklist_fields = (
+        ChecklistField("destination_address", "Destination", FieldKind.TEXT, _TRIP, max_length=500),
+        ChecklistField("route_notes", "Route notes", FieldKind.TEXTAREA, _TRIP),
+        ChecklistField("fuel_level_start", "Fuel at start", FieldKind.NUMBER, _FUEL, required=True,
+                       minimum=0, maximum=100, unit="%"),
+        ChecklistField("fuel_level_end", "Fuel at end", FieldKind.NUMBER, _FUEL, minimum=0, maximum=100, unit="%"),
+        ChecklistField("mileage_start", "Mileage at start", FieldKind.NUMBER, _FUEL, required=True, minimum=0,
+                       unit="km"),
+        ChecklistField("mileage_end", "Mileage at end", FieldKind.NUMBER, _FUEL, minimum=0, unit="km",
+                       not_below="mileage_start"),
+        ChecklistField("passenger_count", "Passengers", FieldKind.INTEGER, _FUEL, minimum=0),
+        ChecklistField("driver_notes", "Driver notes", FieldKind.TEXTAREA, _TRIP),
+        ChecklistField("safety_check_completed", "Vehicle safety check", FieldKind.INSPECTION, _SAFETY,
+                       required=True, help="Tires, lights, brakes, mirrors, seat belts"),
+    )
 
     # Vehicle-specific fields
     destination_address: Mapped[str | None] = mapped_column(String(500))
