@@ -7,7 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms import AssetForm, AssetTypeForm, LocationForm, MakeModelForm
+from app.blueprints.admin.forms import (
+    AssetForm,
+    AssetTypeForm,
+    LocationForm,
+    MakeModelForm,
+)
 from app.blueprints.admin.helpers import form_page, get_or_404, render_htmx, toggle
 from app.blueprints.security import roles_required
 from app.extensions import db

@@ -20,9 +20,10 @@ def is_htmx() -> bool:
     )
 
 
-def render_htmx(fragment: str, page: str, status: int = 200, **context: Any):
+def render_htmx(_fragment: str, _page: str, _status: int = 200, /, **context: Any):
     """The fragment alone for htmx, else the full page (which includes the same fragment)."""
-    response = current_app.make_response((render_template(fragment if is_htmx() else page, **context), status))
+    template = _fragment if is_htmx() else _page
+    response = current_app.make_response((render_template(template, **context), _status))
     response.vary.add("HX-Request")
     return response
 

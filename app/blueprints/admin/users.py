@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms import SkillLevelForm, TechnicianProfileForm, UnavailableForm, UserEditForm, UserForm
+from app.blueprints.admin.forms import (
+    SkillLevelForm,
+    TechnicianProfileForm,
+    UnavailableForm,
+    UserEditForm,
+    UserForm,
+)
 from app.blueprints.admin.helpers import form_page, get_or_404, show_error, toggle
 from app.blueprints.security import roles_required
 from app.extensions import db

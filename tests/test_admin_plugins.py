@@ -1,0 +1,99 @@
+"""The plugins page: what is loaded, and enabling or disabling plugins for the next start."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.models import PluginSetting
+from app.services.plugins import ESSENTIAL, list_plugins
+from tests.admin_support import html, rows
+from tests.factories import AdminFactory, PluginSettingFactory
+
+NOTIFIERS = "app.plugins.builtin.notifiers"
+MATCHER = "app.plugins.builtin.weighted_matcher"
+
+
+@pytest.fixture
+def admin(app, client, auth):
+    user = AdminFactory()
+    auth.login(user)
+    return user
+
+
+def settings():
+    return rows(PluginSetting, PluginSetting.name, PluginSetting.enabled)
+
+
+def row_of(page: str, name: str) -> str:
+    return page.split(f"<code>{name}</code>", 1)[1].split("</tr>", 1)[0]
+
+
+def test_the_page_lists_every_loaded_plugin(client, admin):
+    page = html(client.get("/admin/plugins"))
+    assert "takes effect after a restart" in page
+    for record in list_plugins():
+        row = row_of(page, record.name)
+        assert f"<td>{record.origin}</td>" in row
+        assert f"<td>{record.version or ''}</td>" in row
+        assert ", ".join(record.hooks) in row
+        assert ("Enabled" if record.enabled else "Disabled") in row
+    assert "Checklists: Truck dispatch checklist, Vehicle dispatch" in row_of(page, "app.plugins.builtin.checklists")
+
+
+def test_essential_plugins_say_why_they_cannot_be_disabled(client, admin):
+    page = html(client.get("/admin/plugins"))
+    for name in ESSENTIAL:
+        row = row_of(page, name)
+        assert "Essential: matching falls back on it, so it cannot be disabled." in row
+        assert "<button" not in row
+    assert "<button" in row_of(page, NOTIFIERS)
+
+
+def test_disabling_and_enabling_a_plugin_applies_at_the_next_start(client, admin):
+    response = client.post("/admin/plugins", data={"name": NOTIFIERS, "enabled": "0"})
+    assert response.status_code == 302
+    assert settings() == [(NOTIFIERS, False)]
+    page = html(client.get("/admin/plugins"))
+    assert f"{NOTIFIERS} will be disabled when the application is restarted" in page
+    row = row_of(page, NOTIFIERS)
+    assert "Enabled" in row and "Will be disabled at the next restart." in row  # still loaded until then
+    assert 'name="enabled" value="1"' in row
+
+    client.post("/admin/plugins", data={"name": NOTIFIERS, "enabled": "1"})
+    assert settings() == [(NOTIFIERS, True)]
+    page = html(client.get("/admin/plugins"))
+    assert f"{NOTIFIERS} stays enabled." in page
+    assert "next restart" not in row_of(page, NOTIFIERS)
+
+
+def test_a_plugin_disabled_at_start_up_can_be_enabled_for_the_next_start(make_app):
+    app = make_app()
+    with app.app_context():
+        PluginSettingFactory(name=NOTIFIERS, enabled=False)
+        admin_email = AdminFactory().email
+    restarted = make_app()
+    client = restarted.test_client()
+    with restarted.app_context():
+        client.post("/auth/login", data={"email": admin_email, "password": "correct horse battery"})
+        row = row_of(client.get("/admin/plugins").get_data(as_text=True), NOTIFIERS)
+        assert "Disabled" in row and 'name="enabled" value="1"' in row
+        assert client.post("/admin/plugins", data={"name": NOTIFIERS, "enabled": "1"}).status_code == 302
+        page = client.get("/admin/plugins").get_data(as_text=True)
+        assert f"{NOTIFIERS} will be enabled when the application is restarted" in page
+        assert "Will be enabled at the next restart." in row_of(page, NOTIFIERS)
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"name": MATCHER, "enabled": "0"}, 422, f"{MATCHER} provides core behaviour and cannot be disabled"),
+        ({"name": "<i>nope</i>", "enabled": "0"}, 422, "There is no plugin named &#39;&lt;i&gt;nope&lt;/i&gt;&#39;"),
+        ({"name": NOTIFIERS, "enabled": "off"}, 400, "Send enabled=1 or enabled=0."),
+    ],
+)
+def test_refusals_change_nothing(client, admin, data, status, message):
+    response = client.post("/admin/plugins", data=data)
+    assert response.status_code == status
+    assert message in html(response)
+    assert "<i>nope</i>" not in html(response)
+    assert settings() == []
