@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.services.errors import DomainError, NotFound
+from app.services.errors import ConcurrentUpdate, DomainError, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         db.session.rollback()
-        code = 404 if isinstance(error, NotFound) else 400
+        code = 404 if isinstance(error, NotFound) else 403 if isinstance(error, PermissionDenied) \
+            else 409 if isinstance(error, ConcurrentUpdate) else 400
         return render_template("errors/error.html", code=code, message=error.message), code
 
     @app.errorhandler(HTTPException)

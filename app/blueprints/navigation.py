@@ -17,6 +17,7 @@ def builtin_links(user) -> list[NavLink]:
     else:
         links.append(NavLink("Dispatches", "dispatches.index", 10))
         links.append(NavLink("New work order", "dispatches.new", 20))
+        links.append(NavLink("Out of service", "checklists.out_of_service", 30))
     if user.role == "admin":
         links.append(NavLink("Admin", "admin.index", 90))
     return links
