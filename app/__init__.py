@@ -76,7 +76,9 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str):  # noqa: ANN202 - Flask-Login's callback
         from app.models import User
 
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        # A user deactivated by an admin is signed out at their next request.
+        return user if user is not None and user.is_active else None
 
 
 def _blocked_plugins(app: Flask) -> set[str]:

@@ -223,3 +223,17 @@ def test_production_defaults_are_argon2id_with_real_costs(make_app):
         hashed = users.hash_password("a long passphrase")
     assert hashed.startswith("$argon2id$")
     assert f"m={DEFAULTS['PASSWORD_MEMORY_COST']},t={DEFAULTS['PASSWORD_TIME_COST']}" in hashed
+
+
+def test_a_user_deactivated_while_signed_in_is_signed_out_at_the_next_request(app, client, auth, system_actor):
+    from app.services.actors import acting_as
+    from app.services.users import set_user_active
+    from tests.factories import ManagerFactory
+
+    manager = ManagerFactory()
+    auth.login(manager)
+    assert client.get("/dispatches/").status_code == 200
+    with acting_as(system_actor):
+        set_user_active(manager, False, actor=system_actor)
+    response = client.get("/dispatches/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]

@@ -151,6 +151,13 @@ def add_type_to_make_model(make_model: MakeModel, key: str) -> ModelAdditionalDi
         return row
 
 def set_table_set_active(row: TypeSetRow, active: bool) -> None:
+    """Activate or deactivate a type in a set; only a type a loaded plugin provides can be active."""
+    if active and row.dispatch_detail_table_type not in detail_types():
+        raise ValidationError(
+            f"No enabled plugin provides {row.dispatch_detail_table_type!r}, so it cannot be activated; "
+            "enable its plugin (and restart) or remove it from the set.",
+            field="dispatch_detail_table_type",
+        )
     with transaction():
         row.is_active = active
 

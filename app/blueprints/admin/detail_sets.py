@@ -146,14 +146,10 @@ def detail_set_active(kind: str, owner_id: int, row_id: int):
     value = request.form.get("active")
     if value not in {"0", "1"}:
         abort(400, "Send active=1 or active=0.")
-    if value == "1" and row.dispatch_detail_table_type not in detail_types():
-        # Belongs in set_table_set_active: an active row must name a type a loaded plugin provides.
-        return _respond(kind, owner, error=(
-            f"No enabled plugin provides {row.dispatch_detail_table_type!r}, so it cannot be activated; "
-            "enable its plugin (and restart) or remove it from the set."))
     try:
         service.set_table_set_active(row, value == "1")
     except DomainError as error:
+        db.session.rollback()
         return _respond(kind, owner, error=error.message)
     return _respond(kind, owner, message=f"{_row_label(row)} is {'active' if value == '1' else 'inactive'}.")
 
