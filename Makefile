@@ -45,6 +45,7 @@ test: install-test system-packages
 
 bench: install-test
 	$(BIN)/python bench/seed_demo.py
+	$(BIN)/python bench/pages.py
 
 ## Refresh the front-end libraries in app/static/vendor from the npm registry (versions in package.json).
 vendor:

@@ -1,0 +1,1 @@
+"""Real-browser tests: the application served by waitress, driven by Chromium through Playwright."""
