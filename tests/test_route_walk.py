@@ -1,0 +1,201 @@
+"""Every route, for every role: the expected answer, and never a server error.
+
+The table below names every endpoint. A route added without an entry fails
+``test_every_route_is_in_the_table``, so access rules are decided when a page is written.
+
+Roles: anonymous, a technician (assigned to the dispatch the URLs point at), another
+technician (not assigned), a manager and an admin. GET requests are made for real; for
+POST-only routes the refusals are checked (anonymous is sent to sign in, a role that may
+not act gets 403/404) and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import TruckDispatchChecklist
+from app.services import dispatches
+from app.services.actors import acting_as
+from tests.factories import (
+    AdminFactory,
+    AssetFactory,
+    DispatchFactory,
+    MajorLocationFactory,
+    MakeModelFactory,
+    ManagerFactory,
+    SkillFactory,
+    TechnicianFactory,
+    TechnicianProfileFactory,
+    configured_truck_type,
+)
+
+ROLES = ("anonymous", "technician", "other_technician", "manager", "admin")
+LOGIN = 302  # anonymous users are sent to the sign-in page
+
+#                                     anonymous technician other_tech manager admin
+ADMIN_ONLY = dict(zip(ROLES, (LOGIN, 403, 403, 403, 200), strict=True))
+MANAGERS = dict(zip(ROLES, (LOGIN, 403, 403, 200, 200), strict=True))
+EVERYONE = dict(zip(ROLES, (LOGIN, 200, 200, 200, 200), strict=True))
+OWN_DISPATCH = dict(zip(ROLES, (LOGIN, 200, 404, 200, 200), strict=True))
+# Managers and admins asking for "my work" are sent to the dispatch list.
+TECHNICIANS = dict(zip(ROLES, (LOGIN, 200, 200, 302, 302), strict=True))
+PUBLIC = dict(zip(ROLES, (200, 200, 200, 200, 200), strict=True))
+SIGNED_IN_GO_HOME = dict(zip(ROLES, (200, 302, 302, 302, 302), strict=True))
+
+# GET answers per endpoint; None for routes that only accept POST (checked by refusal below).
+GET_EXPECTED: dict[str, dict[str, int] | None] = {
+    "main.home": EVERYONE,
+    "main.healthz": PUBLIC,
+    "static": PUBLIC,
+    "auth.login": SIGNED_IN_GO_HOME,
+    "auth.logout": None,
+    "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
+    "dispatches.my_work": TECHNICIANS,
+    "dispatches.show": OWN_DISPATCH,
+    "dispatches.new": MANAGERS,
+    "dispatches.asset_options": MANAGERS,
+    "dispatches.preview": MANAGERS,
+    "dispatches.assign": None,
+    "dispatches.change_status": None,
+    "dispatches.bulk_status": None,
+    "checklists.show": OWN_DISPATCH,
+    "checklists.save_all": None,
+    "checklists.answer": None,
+    "checklists.sign_off": None,
+    "checklists.out_of_service": MANAGERS,
+    "checklists.certify_repair": MANAGERS,
+    "trailers.index": MANAGERS,
+}
+for _endpoint in (
+    "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
+    "locations", "location_new", "location_edit", "assets", "asset_new", "asset_edit", "users", "user_new",
+    "user_edit", "technicians", "technician_profile", "detail_set", "plugins",
+):
+    GET_EXPECTED[f"admin.{_endpoint}"] = ADMIN_ONLY
+for _endpoint in (
+    "asset_type_active", "make_model_active", "location_active", "asset_active", "user_active",
+    "technician_availability", "technician_skill", "technician_skill_remove", "detail_set_add",
+    "detail_set_active", "detail_set_remove", "plugin_state",
+):
+    GET_EXPECTED[f"admin.{_endpoint}"] = None
+
+# Who may POST (others are refused): endpoint -> {role: refusal status}.
+POST_REFUSED: dict[str, dict[str, int]] = {
+    "dispatches.assign": {"technician": 403, "other_technician": 403},
+    "dispatches.bulk_status": {"technician": 403, "other_technician": 403},
+    "dispatches.change_status": {"other_technician": 404},
+    "dispatches.new": {"technician": 403, "other_technician": 403},
+    "dispatches.preview": {"technician": 403, "other_technician": 403},
+    "checklists.save_all": {"other_technician": 404},
+    "checklists.answer": {"other_technician": 404},
+    "checklists.sign_off": {"other_technician": 404},
+    "checklists.certify_repair": {"technician": 403, "other_technician": 403},
+}
+
+
+@pytest.fixture
+def world(app, system_actor):
+    """One of everything the URLs point at, and a user per role."""
+    technician = TechnicianFactory(name="Own Technician")
+    TechnicianProfileFactory(user=technician)
+    people = {
+        "technician": technician,
+        "other_technician": TechnicianFactory(name="Other Technician"),
+        "manager": ManagerFactory(),
+        "admin": AdminFactory(),
+    }
+    truck = configured_truck_type()
+    model = MakeModelFactory(asset_type=truck)
+    location = MajorLocationFactory()
+    asset = AssetFactory(asset_type=truck, make_model=model, major_location=location)
+    dispatch = DispatchFactory(asset=asset)
+    with acting_as(system_actor):
+        dispatches.assign(dispatch, technician)
+    checklist = db.session.scalar(select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == dispatch.id))
+    skill = SkillFactory()
+    values = {
+        "dispatch_id": dispatch.id,
+        "detail_id": checklist.detail_id,
+        "asset_id": asset.id,
+        "asset_type_id": truck.id,
+        "make_model_id": model.id,
+        "location_id": location.id,
+        "user_id": technician.id,
+        "skill_id": skill.id,
+        "owner_id": truck.id,
+        "kind": "asset-types",
+        "row_id": truck.dispatch_detail_table_sets[0].id,
+        "name": "tires_checked",
+        "filename": "css/app.css",
+    }
+    return people, values
+
+
+def url_for_rule(app, rule, values: dict) -> str:
+    adapter = app.url_map.bind("localhost")
+    method = "GET" if "GET" in rule.methods else "POST"
+    return adapter.build(rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
+
+
+def rules(app):
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def sign_in(client, user) -> None:
+    response = client.post("/auth/login", data={"email": user.email, "password": "correct horse battery"})
+    assert response.status_code == 302
+
+
+def test_every_route_is_in_the_table(app):
+    missing = sorted({rule.endpoint for rule in rules(app)} - set(GET_EXPECTED))
+    assert missing == [], f"decide who may use these routes and add them to GET_EXPECTED: {missing}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_answers_each_role_as_expected(app, world, role):
+    people, values = world
+    client = app.test_client()
+    if role != "anonymous":
+        sign_in(client, people[role])
+    wrong = []
+    for rule in rules(app):
+        expected = GET_EXPECTED.get(rule.endpoint)
+        if expected is None or "GET" not in rule.methods:
+            continue
+        url = url_for_rule(app, rule, values)
+        response = client.get(url)
+        status = response.status_code
+        response.close()
+        if status != expected[role]:
+            wrong.append(f"GET {url} ({rule.endpoint}) answered {status}, expected {expected[role]}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_action_refuses_who_may_not_use_it(app, world, role):
+    people, values = world
+    client = app.test_client()
+    if role != "anonymous":
+        sign_in(client, people[role])
+    wrong = []
+    for rule in rules(app):
+        if "POST" not in rule.methods or rule.endpoint == "auth.login":
+            continue
+        if role == "anonymous":
+            expected = 302
+        else:
+            admin_only = GET_EXPECTED.get(rule.endpoint) in (None, ADMIN_ONLY) and rule.endpoint.startswith("admin.")
+            expected = 403 if admin_only and role != "admin" else POST_REFUSED.get(rule.endpoint, {}).get(role)
+        if expected is None:
+            continue
+        url = url_for_rule(app, rule, values)
+        response = client.post(url, data={})
+        response.close()
+        if response.status_code != expected:
+            wrong.append(f"POST {url} ({rule.endpoint}) answered {response.status_code}, expected {expected}")
+        if role == "anonymous" and response.status_code == 302 and rule.endpoint != "auth.logout":
+            if "/auth/login" not in response.headers["Location"]:
+                wrong.append(f"POST {url} sent an anonymous user to {response.headers['Location']}")
+    assert wrong == []
