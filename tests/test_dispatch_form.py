@@ -33,12 +33,13 @@ def test_manager_creates_a_dispatch_with_its_checklist(app, session, client, aut
     due = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     response = client.post("/dispatches/new", data=_valid(truck, due_date=due))
 
-    assert response.status_code == 302 and response.headers["Location"].endswith("/dispatches/")
     dispatch = session.scalar(select(Dispatch))
+    # the new dispatch's page comes next (303: see it with a GET)
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/dispatches/{dispatch.id}")
     assert (dispatch.title, dispatch.priority, dispatch.created_by_id) == ("Pre-trip inspection", "High", manager.id)
     assert dispatch.due_date.strftime("%Y-%m-%dT%H:%M") == due
     assert [d.table_name for d in dispatch.all_details] == ["truck_dispatch_checklists"]
-    page = client.get("/dispatches/").data.decode()
+    page = client.get(response.headers["Location"]).data.decode()
     assert f"Created {dispatch.dispatch_number} with 1 checklist(s)." in page
 
 

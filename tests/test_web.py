@@ -455,11 +455,13 @@ def test_technicians_see_only_their_own_dispatches_managers_see_all(app, client,
     make_dispatch("Job unassigned", "Created")
 
     login(client, tess)
-    body = html(client.get("/dispatches/"))
-    assert "<h1>My dispatches</h1>" in body
-    assert "Job for Tess" in body and "Job done by Tess" in body  # their history too
+    # technicians do not get the manager's list: they get My work
+    response = client.get("/dispatches/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dispatches/mine")
+    body = html(client.get("/dispatches/mine"))
+    assert "<h1>My work</h1>" in body
+    assert "Job for Tess" in body and "Job done by Tess" in body  # their recent history too
     assert "Job for Otto" not in body and "Job unassigned" not in body
-    assert "2 dispatches" in body
     client.post("/auth/logout")
 
     login(client, manager)
@@ -564,7 +566,7 @@ def test_user_controlled_values_are_escaped(app, client, manager):
     client.post("/auth/logout")
 
     login(client, tess)
-    for path in ("/", "/dispatches/"):
+    for path in ("/", "/dispatches/mine"):
         body = html(client.get(path))
         assert "<script>alert" not in body and "&lt;script&gt;" in body
         assert "<img src=x" not in body and "&lt;img src=x" in body  # their own name in the top bar
@@ -763,7 +765,7 @@ def test_unexpected_errors_are_logged_and_answered_with_a_500_page(app, client, 
     def broken(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(queries, "dispatch_page", broken)
+    monkeypatch.setattr(queries, "dispatch_list", broken)
     login(client, manager)
     with caplog.at_level(logging.ERROR):
         response = client.get("/dispatches/")

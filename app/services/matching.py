@@ -674,3 +674,66 @@ def _outcome_from_scores(scores, pool, limit: int = RANK_LIMIT) -> MatchOutcome:
         RankedCandidate(int(pool.technician_ids[i]), float(scores.total[i]), scores.breakdown(int(i)))
         for i in scores.best(limit)
     ])
+
+
+# --- Ranking before a dispatch exists, and estimates for a page ------------------------------
+
+
+@dataclass
+class PlannedDispatch:
+    """The fields ``request_for`` reads, for a work order that has not been saved yet."""
+
+    priority: str
+    required_skill: str | None
+    estimated_duration_hours: float
+    sla_due_at: datetime | None
+    due_date: datetime | None
+    created_date: datetime
+    dispatch_location: object | None = None
+    major_location: object | None = None
+    id: int | None = None
+
+
+def rank_unsaved(asset, *, priority: str = DispatchPriority.NORMAL.value, required_skill: str | None = None,
+                 estimated_duration_hours: float | None = None, due_date: datetime | None = None,
+                 limit: int = RANK_LIMIT, loaded: LoadedPool | None = None) -> Ranking:
+    """Rank technicians for a work order on ``asset`` as the form describes it, without saving anything.
+
+    The same defaults as creation apply: the asset type's skill, 2 hours, and the SLA due
+    time from the due date or the priority's SLA hours.
+    """
+    if priority not in [p.value for p in DispatchPriority]:
+        priority = DispatchPriority.NORMAL.value
+    now = loaded.loaded_at if loaded is not None else utcnow()
+    skill = (required_skill or "").strip() or (asset.asset_type.default_skill if asset.asset_type else None)
+    sla_hours = float(current_app.config["MOTORPOOL_SLA_HOURS"][priority])
+    planned = PlannedDispatch(
+        priority=priority,
+        required_skill=skill,
+        estimated_duration_hours=float(estimated_duration_hours or 2.0),
+        sla_due_at=due_date or now + timedelta(hours=sla_hours),
+        due_date=due_date,
+        created_date=now,
+        dispatch_location=asset.major_location,
+        major_location=asset.major_location,
+    )
+    return rank(planned, limit=limit, loaded=loaded)
+
+
+def candidate_estimates(ranking: Ranking, technician_ids) -> dict[int, dict]:
+    """Estimated completion hours, cost, SLA and burnout for each technician, as a manager sees them.
+
+    Pure computation on the ranking's pool (no queries); technicians outside the pool are left out.
+    """
+    from app.matching import assignment_metrics
+
+    pool = ranking.loaded.pool
+    settings = match_settings()
+    estimates: dict[int, dict] = {}
+    for technician_id in technician_ids:
+        positions = np.flatnonzero(pool.technician_ids == technician_id)
+        if positions.size == 0 or ranking.scores is None:
+            continue
+        estimates[int(technician_id)] = assignment_metrics(pool, ranking.scores, int(positions[0]), ranking.request,
+                                                           ranking.distances, settings)
+    return estimates

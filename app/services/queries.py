@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, case, func, or_, select, union_all
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
-from app.models import Asset, Dispatch, DispatchStatus, Role, User
+from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchStatus, Role, User, utcnow
 
 OPEN_STATUSES = (DispatchStatus.CREATED, DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
 
@@ -76,3 +77,282 @@ def my_open_work(user: User, limit: int = 50) -> list[Dispatch]:
             .limit(limit)
         )
     )
+
+
+# --- The dispatch list: filters, sort, pagination ------------------------------------------
+
+PRIORITY_ORDER = case({"Critical": 0, "High": 1, "Normal": 2, "Low": 3}, value=Dispatch.priority, else_=4)
+DUE_FILTERS = {"overdue": "Overdue", "24h": "Due within 24 h", "7d": "Due within 7 days"}
+#: Sort keys a request may name (a leading "-" sorts descending); anything else is ignored.
+SORT_COLUMNS = {
+    "number": "Number", "title": "Title", "asset": "Asset", "priority": "Priority", "status": "Status",
+    "technician": "Technician", "created": "Created", "due": "Due (SLA)",
+}
+DEFAULT_SORT = "-created"
+NULLABLE_SORTS = {"asset", "technician", "due"}
+
+
+@dataclass
+class DispatchFilters:
+    """What the dispatch list is narrowed to and ordered by, parsed leniently from a query string."""
+
+    status: str | None = None
+    priority: str | None = None
+    asset: str | None = None  # asset tag, exact
+    asset_type: int | None = None
+    technician: str | None = None  # a technician's id, or "none" for unassigned
+    due: str | None = None
+    q: str | None = None
+    sort: str = DEFAULT_SORT
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> DispatchFilters:
+        def text(name: str, limit: int = 200) -> str | None:
+            value = (args.get(name) or "").strip()
+            return value[:limit] or None
+
+        def integer(name: str) -> int | None:
+            value = text(name, 20)
+            return int(value) if value and value.isdigit() and len(value) < 12 else None
+
+        status = text("status")
+        priority = text("priority")
+        technician = text("technician", 20)
+        if technician not in (None, "none") and not (technician.isdigit() and len(technician) < 12):
+            technician = None
+        due = text("due")
+        sort = text("sort") or DEFAULT_SORT
+        return cls(
+            status=status if status in {s.value for s in DispatchStatus} else None,
+            priority=priority if priority in {p.value for p in DispatchPriority} else None,
+            asset=text("asset", 50),
+            asset_type=integer("asset_type"),
+            technician=technician,
+            due=due if due in DUE_FILTERS else None,
+            q=text("q"),
+            sort=sort if sort.lstrip("-") in SORT_COLUMNS else DEFAULT_SORT,
+            page=max(1, integer("page") or 1),
+        )
+
+    def args(self, **changes) -> dict:
+        """Query-string arguments for links (only what is set; the default sort and page 1 left out)."""
+        values = {
+            "status": self.status, "priority": self.priority, "asset": self.asset, "asset_type": self.asset_type,
+            "technician": self.technician, "due": self.due, "q": self.q, "sort": self.sort, "page": self.page,
+        }
+        values.update(changes)
+        if values["sort"] == DEFAULT_SORT:
+            values["sort"] = None
+        if values["page"] == 1:
+            values["page"] = None
+        return {key: value for key, value in values.items() if value not in (None, "")}
+
+    def sort_link(self, column: str) -> str:
+        """The sort value a column header links to: ascending first, descending when already ascending."""
+        return f"-{column}" if self.sort == column else column
+
+    @property
+    def active(self) -> bool:
+        return any((self.status, self.priority, self.asset, self.asset_type, self.technician, self.due, self.q))
+
+
+def _list_conditions(filters: DispatchFilters, now: datetime) -> list:
+    conditions = []
+    if filters.status:
+        conditions.append(Dispatch.status == filters.status)
+    if filters.priority:
+        conditions.append(Dispatch.priority == filters.priority)
+    if filters.asset:
+        conditions.append(Dispatch.asset_id.in_(select(Asset.id).where(Asset.asset_tag == filters.asset)))
+    if filters.asset_type is not None:
+        conditions.append(Dispatch.asset_id.in_(select(Asset.id).where(Asset.asset_type_id == filters.asset_type)))
+    if filters.technician == "none":
+        conditions.append(Dispatch.assigned_user_id.is_(None))
+    elif filters.technician:
+        conditions.append(Dispatch.assigned_user_id == int(filters.technician))
+    if filters.due:
+        conditions.append(Dispatch.status.in_(OPEN_STATUSES))
+        if filters.due == "overdue":
+            conditions.append(Dispatch.sla_due_at < now)
+        else:
+            horizon = now + (timedelta(hours=24) if filters.due == "24h" else timedelta(days=7))
+            conditions.append(Dispatch.sla_due_at >= now)
+            conditions.append(Dispatch.sla_due_at < horizon)
+    if filters.q:
+        text = filters.q
+        conditions.append(or_(
+            Dispatch.dispatch_number.icontains(text, autoescape=True),
+            Dispatch.title.icontains(text, autoescape=True),
+            Dispatch.asset_id.in_(select(Asset.id).where(or_(
+                Asset.asset_tag.icontains(text, autoescape=True), Asset.name.icontains(text, autoescape=True),
+            ))),
+        ))
+    return conditions
+
+
+def dispatch_list(filters: DispatchFilters, *, per_page: int, now: datetime | None = None) -> Page:
+    """One page of every dispatch (the manager list): a count and a page query, whatever the size."""
+    now = now or utcnow()
+    conditions = _list_conditions(filters, now)
+    total = db.session.scalar(select(func.count(Dispatch.id)).where(*conditions)) or 0
+    last_page = max(1, -(-total // per_page))
+    page = min(filters.page, last_page)
+    descending = filters.sort.startswith("-")
+    key = filters.sort.lstrip("-")
+    query = select(Dispatch).where(*conditions)
+    if key == "asset":
+        query = query.outerjoin(Asset, Asset.id == Dispatch.asset_id)
+        column = Asset.asset_tag
+    elif key == "technician":
+        query = query.outerjoin(User, User.id == Dispatch.assigned_user_id)
+        column = User.name
+    else:
+        column = {
+            "number": Dispatch.dispatch_number, "title": Dispatch.title, "priority": PRIORITY_ORDER,
+            "status": Dispatch.status, "created": Dispatch.created_date, "due": Dispatch.sla_due_at,
+        }[key]
+    first = column.desc() if descending else column.asc()
+    if key in NULLABLE_SORTS:  # the same on SQLite and PostgreSQL: rows without a value last
+        first = first.nulls_last()
+    order = [first, Dispatch.id.desc() if descending else Dispatch.id.asc()]
+    items = db.session.scalars(
+        query.options(
+            joinedload(Dispatch.asset).joinedload(Asset.asset_type),
+            joinedload(Dispatch.assigned_user),
+        )
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).unique().all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total)
+
+
+def filter_choices() -> dict[str, list]:
+    """Options of the list's filter form: asset types and technicians (two queries)."""
+    return {
+        "asset_types": db.session.execute(select(AssetType.id, AssetType.name).order_by(AssetType.name)).all(),
+        "technicians": db.session.execute(
+            select(User.id, User.name)
+            .where(User.role == Role.TECHNICIAN.value, User.is_system.is_(False))
+            .order_by(User.name, User.id)
+        ).all(),
+    }
+
+
+# --- Checklist progress, for a page of dispatches at once ------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    signed: int
+    total: int
+
+
+def checklist_progress(dispatch_ids: list[int]) -> dict[int, Progress]:
+    """Signed-off and total checklists per dispatch: one query over every detail table."""
+    from app.models.dispatching.build import detail_types
+
+    ids = sorted(set(dispatch_ids))
+    models = [detail_type.model for detail_type in detail_types()]
+    if not ids or not models:
+        return {}
+    parts = [
+        select(
+            model.dispatch_id.label("dispatch_id"),
+            case((getattr(model, model.signed_off_at_column).is_not(None), 1), else_=0).label("signed"),
+        ).where(model.dispatch_id.in_(ids))
+        for model in models
+    ]
+    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    result = db.session.execute(
+        select(rows.c.dispatch_id, func.count(), func.coalesce(func.sum(rows.c.signed), 0)).group_by(rows.c.dispatch_id)
+    )
+    return {dispatch_id: Progress(int(signed), int(total)) for dispatch_id, total, signed in result}
+
+
+# --- My work ---------------------------------------------------------------------------------
+
+MY_WORK_STATUSES = (DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
+RECENT_COMPLETED_DAYS = 3
+
+
+@dataclass
+class MyWork:
+    open: list[Dispatch]
+    completed: list[Dispatch]
+    progress: dict[int, Progress]
+    recent_days: int
+
+
+def my_work(user: User, *, limit: int = 100, now: datetime | None = None) -> MyWork:
+    """A technician's open dispatches, most urgent first, and what they completed lately (4 queries)."""
+    now = now or utcnow()
+    options = (
+        joinedload(Dispatch.asset).joinedload(Asset.asset_type),
+        joinedload(Dispatch.asset).joinedload(Asset.make_model),
+        joinedload(Dispatch.dispatch_location),
+    )
+    open_work = db.session.scalars(
+        select(Dispatch)
+        .where(Dispatch.assigned_user_id == user.id, Dispatch.status.in_(MY_WORK_STATUSES))
+        .options(*options)
+        .order_by(PRIORITY_ORDER, Dispatch.sla_due_at.is_(None), Dispatch.sla_due_at, Dispatch.id)
+        .limit(limit)
+    ).unique().all()
+    completed = db.session.scalars(
+        select(Dispatch)
+        .where(Dispatch.assigned_user_id == user.id, Dispatch.status == DispatchStatus.COMPLETED.value,
+               Dispatch.completed_date >= now - timedelta(days=RECENT_COMPLETED_DAYS))
+        .options(*options)
+        .order_by(Dispatch.completed_date.desc(), Dispatch.id.desc())
+        .limit(limit)
+    ).unique().all()
+    progress = checklist_progress([d.id for d in [*open_work, *completed]])
+    return MyWork(list(open_work), list(completed), progress, RECENT_COMPLETED_DAYS)
+
+
+# --- The dispatch page -----------------------------------------------------------------------
+
+
+def dispatch_for_page(dispatch_id: int, user: User) -> Dispatch:
+    """The dispatch with everything its page shows, in a fixed number of queries.
+
+    Technicians only reach dispatches assigned to them; anything else is "not found".
+    """
+    from app.models import DispatchMetric, DispatchStatusHistory, Event
+    from app.services.errors import NotFound
+
+    query = (
+        select(Dispatch)
+        .where(Dispatch.id == dispatch_id)
+        .options(
+            joinedload(Dispatch.asset).joinedload(Asset.asset_type),
+            joinedload(Dispatch.asset).joinedload(Asset.make_model),
+            joinedload(Dispatch.asset).joinedload(Asset.major_location),
+            joinedload(Dispatch.assigned_user),
+            joinedload(Dispatch.dispatch_location),
+            joinedload(Dispatch.major_location),
+            selectinload(Dispatch.status_history).joinedload(DispatchStatusHistory.changed_by),
+            selectinload(Dispatch.events).joinedload(Event.user),
+            selectinload(Dispatch.metrics).joinedload(DispatchMetric.technician),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if user.role == Role.TECHNICIAN:
+        query = query.where(Dispatch.assigned_user_id == user.id)
+    dispatch = db.session.scalars(query).unique().one_or_none()
+    if dispatch is None:
+        raise NotFound(f"Dispatch #{dispatch_id} does not exist, or is not yours to see.")
+    return dispatch
+
+
+def active_assets(search: str | None = None, limit: int | None = None) -> list[Asset]:
+    """Active assets for the new work order's asset choice, by tag; ``search`` matches tag or name."""
+    query = select(Asset).where(Asset.is_active.is_(True)).order_by(Asset.asset_tag)
+    if search:
+        query = query.where(or_(Asset.asset_tag.icontains(search, autoescape=True),
+                                Asset.name.icontains(search, autoescape=True)))
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))

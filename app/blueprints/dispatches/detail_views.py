@@ -1,0 +1,133 @@
+"""The dispatch page (status buttons, assignment panel, timeline) and the technician's My work."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.blueprints.dispatches import bp
+from app.blueprints.dispatches.forms import AssignForm, StatusForm
+from app.blueprints.dispatches.helpers import error_status, first_error
+from app.blueprints.dispatches.panels import assignment_panel, current_metric, factors, fallback_names, weights
+from app.blueprints.security import roles_required
+from app.extensions import db
+from app.models import DispatchStatus, Role
+from app.services import dispatches as dispatch_service
+from app.services import matching, queries
+from app.services.errors import DomainError
+
+S = DispatchStatus
+#: The steps a technician takes on their own dispatches.
+TECHNICIAN_TARGETS = (S.EN_ROUTE, S.IN_PROGRESS, S.COMPLETED)
+BUTTON_LABELS = {S.EN_ROUTE: "En route", S.IN_PROGRESS: "Start work", S.COMPLETED: "Complete",
+                 S.CANCELLED: "Cancel work order", S.CREATED: "Unassign"}
+
+
+def _is_manager() -> bool:
+    return current_user.role in (Role.ADMIN, Role.MANAGER)
+
+
+def status_buttons(dispatch) -> list[str]:
+    """The statuses this user may move the dispatch to from here (Assigned and Unassign have their own panel)."""
+    allowed = [s for s in dispatch_service.allowed_next(dispatch.status) if s not in (S.ASSIGNED, S.CREATED)]
+    if not _is_manager():
+        allowed = [s for s in allowed if s in TECHNICIAN_TARGETS]
+    return allowed
+
+
+def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200, reason: str = ""):
+    dispatch = queries.dispatch_for_page(dispatch_id, current_user)
+    panel = assignment_panel(dispatch) if _is_manager() and not dispatch.is_final else None
+    metric = current_metric(dispatch)
+    context = {
+        "dispatch": dispatch,
+        "error": error,
+        "reason": reason,
+        "buttons": status_buttons(dispatch),
+        "labels": BUTTON_LABELS,
+        "is_manager": _is_manager(),
+        "panel": panel,
+        "metric": metric,
+        "fallback_names": fallback_names(metric, panel),
+        "weights": weights(),
+        "panel_factors": factors,
+        "can_certify": "checklists.certify_repair" in current_app.view_functions,
+        "can_unassign": _is_manager() and S.CREATED in dispatch_service.allowed_next(dispatch.status),
+    }
+    return render_template("dispatches/show.html", **context), status
+
+
+def render_my_work(*, error: str | None = None, status: int = 200):
+    work = queries.my_work(current_user)
+    return render_template("dispatches/my_work.html", work=work, error=error, labels=BUTTON_LABELS,
+                           allowed_next=dispatch_service.allowed_next, targets=TECHNICIAN_TARGETS), status
+
+
+@bp.get("/mine")
+@login_required
+def my_work():
+    """A technician's open work, most urgent first, with the next steps as buttons."""
+    if current_user.role != Role.TECHNICIAN:
+        return redirect(url_for("dispatches.index"))
+    return render_my_work()
+
+
+@bp.get("/<int:dispatch_id>")
+@login_required
+def show(dispatch_id: int):
+    return render_show(dispatch_id)
+
+
+def _load_for_change(dispatch_id: int):
+    """The dispatch a POST acts on; technicians only reach their own (others: 404)."""
+    dispatch = dispatch_service.get_dispatch(dispatch_id)
+    if current_user.role == Role.TECHNICIAN and dispatch.assigned_user_id != current_user.id:
+        abort(404)
+    return dispatch
+
+
+@bp.post("/<int:dispatch_id>/status")
+@login_required
+def change_status(dispatch_id: int):
+    """One status button: moves the dispatch or shows why not (nothing changes then)."""
+    form = StatusForm()
+    dispatch = _load_for_change(dispatch_id)
+    target = (form.status.data or "").strip()
+    if not _is_manager() and target not in TECHNICIAN_TARGETS:
+        abort(403)
+    back_to_my_work = form.return_to.data == "my_work" and current_user.role == Role.TECHNICIAN
+    try:
+        if not form.validate_on_submit():
+            from app.services.errors import ValidationError
+
+            raise ValidationError(first_error(form), field="status")
+        number = dispatch.dispatch_number
+        dispatch_service.change_status(dispatch, target, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        if back_to_my_work:
+            return render_my_work(error=error.message, status=error_status(error))
+        return render_show(dispatch_id, error=error.message, status=error_status(error), reason=form.reason.data or "")
+    flash(f"{number} is now {target}." if target != S.CREATED else f"{number} was unassigned.", "info")
+    if back_to_my_work:
+        return redirect(url_for("dispatches.my_work"), code=303)
+    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)
+
+
+@bp.post("/<int:dispatch_id>/assign")
+@roles_required("admin", "manager")
+def assign(dispatch_id: int):
+    """Assign or reassign to a chosen technician; the engine's view of the choice is recorded."""
+    form = AssignForm()
+    dispatch = dispatch_service.get_dispatch(dispatch_id)
+    if not form.validate_on_submit():
+        return render_show(dispatch_id, error=first_error(form), status=422)
+    try:
+        number = dispatch.dispatch_number
+        matching.assign_to(dispatch, form.technician_id.data, reason=(form.reason.data or "").strip() or "Manual assignment")
+        name = dispatch.assigned_user.name
+    except DomainError as error:
+        db.session.rollback()
+        return render_show(dispatch_id, error=error.message, status=error_status(error))
+    flash(f"{number} assigned to {name}.", "info")
+    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)
