@@ -399,7 +399,7 @@ def test_repaired_is_refused_while_the_repair_work_order_is_open(broken, manager
     with pytest.raises(ValidationError) as refused:
         checklists.certify_repair(asset, manager, "repaired")
     assert refused.value.field == "outcome"
-    assert f"{repair_number} (Created)" in refused.value.message and "not completed yet" in refused.value.message
+    assert f"{repair_number} (Created)" in refused.value.message and "is not completed" in refused.value.message
     db.session.remove()
     assert db.session.get(Asset, broken["asset_id"]).status == OUT
     assert all(d.certification is None for d in defects())

@@ -8,6 +8,7 @@ needs nothing more than its model.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -81,6 +82,12 @@ class ChecklistField:
 
     def _parse_number(self, text: str) -> float | int:
         what = "a whole number" if self.kind == FieldKind.INTEGER else "a number"
+        if _THOUSANDS_ONLY.match(text):
+            # "12,500" is twelve thousand five hundred in some places and 12.5 in others.
+            raise ValidationError(f"{self.label}: {text!r} is ambiguous; write it without a thousands separator "
+                                  f"({text.replace(',', '')}) or with a decimal point.", field=self.name)
+        if _THOUSANDS_WITH_DECIMALS.match(text):
+            text = text.replace(",", "")
         try:
             value: float | int = int(text) if self.kind == FieldKind.INTEGER else float(text.replace(",", "."))
         except ValueError:
@@ -120,14 +127,20 @@ class ChecklistField:
         if self.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
             return _number(value)
         if self.kind == FieldKind.DATETIME:
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+            moment = value.astimezone(UTC)
+            return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second or moment.microsecond else "%Y-%m-%dT%H:%M")
         if self.kind == FieldKind.DATE:
             return value.isoformat()
         return str(value)
 
 
 def _number(value: float | int) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    """Shortest text that reads back as the same number (the form echoes it as the value seen)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+_THOUSANDS_ONLY = re.compile(r"^\d{1,3}(,\d{3})+$")
+_THOUSANDS_WITH_DECIMALS = re.compile(r"^\d{1,3}(,\d{3})+\.\d+$")
 
 
 # Columns every detail table has, which are never questions.

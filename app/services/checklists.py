@@ -51,6 +51,7 @@ from app.models import (
 )
 from app.models.dispatching.build import detail_types
 from app.services import lifecycle
+from app.services.actors import acting_as
 from app.services.errors import ConcurrentUpdate, NotFound, PermissionDenied, ValidationError
 from app.services.transaction import transaction
 
@@ -266,7 +267,7 @@ def save_answer(checklist: Checklist, name: str, raw: str | None, *, seen: str |
         raise _conflict(checklist, item_field)
     now = utcnow()
     try:
-        with transaction():
+        with acting_as(actor), transaction():
             # Compare-and-set: the row is only written if the item still holds what the user saw.
             column = getattr(model, item_field.name)
             condition = column.is_(None) if expected is None else column == expected
@@ -416,7 +417,7 @@ def sign_off(detail: DispatchDetailVirtual | Checklist, actor: User) -> Dispatch
     model = type(row)
     now = utcnow()
     repair: Dispatch | None = None
-    with transaction():
+    with acting_as(actor), transaction():
         values = {row.signed_off_by_column: actor.id, row.signed_off_at_column: now,
                   "updated_at": now, "updated_by_id": actor.id}
         written = db.session.execute(
@@ -436,7 +437,8 @@ def sign_off(detail: DispatchDetailVirtual | Checklist, actor: User) -> Dispatch
         db.session.expire(row)
         lifecycle.queue("motorpool_dispatch_detail_completed", dispatch=dispatch, detail=row, actor=actor)
     if repair is not None:
-        _auto_assign_later(repair)
+        with acting_as(actor):
+            _auto_assign_later(repair)
     return repair
 
 
@@ -477,7 +479,9 @@ def _auto_assign_later(repair: Dispatch) -> None:
 def open_defects_of(asset: Asset) -> list[ChecklistDefect]:
     return list(db.session.scalars(
         select(ChecklistDefect)
-        .where(ChecklistDefect.asset_id == asset.id, ChecklistDefect.certification.is_(None))
+        # Reported defects: their checklist was signed off, which opened the repair work order.
+        .where(ChecklistDefect.asset_id == asset.id, ChecklistDefect.certification.is_(None),
+               ChecklistDefect.repair_dispatch_id.is_not(None))
         .options(selectinload(ChecklistDefect.repair_dispatch), selectinload(ChecklistDefect.dispatch))
         .order_by(ChecklistDefect.id)
     ))
@@ -503,15 +507,16 @@ def certify_repair(asset: Asset, actor: User, outcome: str, notes: str | None = 
         raise ValidationError(f"{asset.asset_tag} has no defects waiting for certification.", field="outcome")
     repairs = {d.repair_dispatch.id: d.repair_dispatch for d in defects if d.repair_dispatch is not None}
     still_open = [r for r in repairs.values() if not r.is_final]
-    if outcome == RepairCertification.REPAIRED and still_open:
-        listed = ", ".join(f"{r.dispatch_number} ({r.status})" for r in still_open)
-        raise ValidationError(f"Repair work order {listed} is not completed yet; complete it before certifying the "
-                              "repair, or certify that no repair was needed.", field="outcome")
+    not_done = [r for r in repairs.values() if r.status != DispatchStatus.COMPLETED]
+    if outcome == RepairCertification.REPAIRED and not_done:
+        listed = ", ".join(f"{r.dispatch_number} ({r.status})" for r in not_done)
+        raise ValidationError(f"Repair work order {listed} is not completed; a repair is certified once its work "
+                              "order is completed. Otherwise certify that no repair was needed.", field="outcome")
     if outcome == RepairCertification.NOT_NEEDED and not notes:
         raise ValidationError("Say why no repair is needed (for example: the defect could not be reproduced).",
                               field="notes")
     now = utcnow()
-    with transaction():
+    with acting_as(actor), transaction():
         for repair in still_open:
             change_status(repair, DispatchStatus.CANCELLED.value, reason=f"No repair needed: {notes}")
         for defect in defects:
