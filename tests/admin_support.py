@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
+from tests.support.query_counter import counting_queries  # noqa: F401  (the admin tests import it from here)
 
 HX = {"HX-Request": "true"}
 
@@ -21,17 +19,3 @@ def rows(model, *columns) -> list[tuple]:
     db.session.expire_all()
     return [tuple(row) for row in db.session.execute(select(*columns).order_by(model.id)).all()]
 
-
-@contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Dispatch
 from app.services import dispatches
 from app.services.actors import acting_as
 from tests.factories import DEFAULT_PASSWORD, DispatchFactory
+from tests.support.query_counter import counting_queries  # noqa: F401  (the page tests import it from here)
 
 
 def login(client, user, password: str = DEFAULT_PASSWORD):
@@ -50,17 +48,3 @@ def titles_in(body: str) -> list[str]:
     """Dispatch titles in list order (the list shows each title in its own cell)."""
     return re.findall(r"<td>(Job [^<]*)</td>", body)
 
-
-@contextmanager
-def counting_queries():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

@@ -28,6 +28,7 @@ from tests.factories import (
     ManagerFactory,
     TechnicianFactory,
 )
+from tests.support.query_counter import counting_queries
 
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -665,20 +666,6 @@ def test_csrf_protects_login_and_logout(make_app):
 
 # --- query counts --------------------------------------------------------------------------------
 
-
-@contextmanager
-def counting_queries():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def add_dispatches(count: int, manager) -> None:
