@@ -70,6 +70,22 @@ def create_location(
     return location
 
 
+def _checked_asset_fields(asset_tag: str, name: str, asset_type: AssetType, make_model: MakeModel | None,
+                          odometer: float | None) -> tuple[str, str]:
+    """The trimmed tag and name, or the refusal of a missing one, a model of another type or a bad odometer."""
+    asset_tag = _required(asset_tag, "asset_tag", "An asset tag")
+    name = _required(name, "name", "A name")
+    if make_model is not None and make_model.asset_type_id != asset_type.id:
+        raise ValidationError(
+            f"{make_model.display_name} is a {make_model.asset_type.name} model, not a {asset_type.name}; "
+            "choose a model of the asset's type.",
+            field="make_model_id",
+        )
+    if odometer is not None and not odometer >= 0:  # NaN is refused too
+        raise ValidationError("The odometer reading cannot be negative.", field="odometer")
+    return asset_tag, name
+
+
 def create_asset(
     *,
     asset_tag: str,
@@ -79,16 +95,7 @@ def create_asset(
     location: MajorLocation | None = None,
     odometer: float | None = None,
 ) -> Asset:
-    asset_tag = _required(asset_tag, "asset_tag", "An asset tag")
-    name = _required(name, "name", "A name")
-    if make_model is not None and make_model.asset_type_id != asset_type.id:
-        raise ValidationError(
-            f"{make_model.display_name} is a {make_model.asset_type.name} model, not a {asset_type.name}; "
-            "choose a model of the asset's type.",
-            field="make_model_id",
-        )
-    if odometer is not None and odometer < 0:
-        raise ValidationError("The odometer reading cannot be negative.", field="odometer")
+    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
     _unique(Asset, Asset.asset_tag, asset_tag, "asset_tag", f"An asset tagged {asset_tag!r} already exists.")
     with transaction():
         asset = Asset(
@@ -251,16 +258,7 @@ def update_asset(
     odometer: float | None = None,
 ) -> Asset:
     """Change an asset's register entry. Its status (In/Out of Service) is not changed here."""
-    asset_tag = _required(asset_tag, "asset_tag", "An asset tag")
-    name = _required(name, "name", "A name")
-    if make_model is not None and make_model.asset_type_id != asset_type.id:
-        raise ValidationError(
-            f"{make_model.display_name} is a {make_model.asset_type.name} model, not a {asset_type.name}; "
-            "choose a model of the asset's type.",
-            field="make_model_id",
-        )
-    if odometer is not None and not odometer >= 0:  # NaN is refused too
-        raise ValidationError("The odometer reading cannot be negative.", field="odometer")
+    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
     _check_asset_refs(asset, asset_type, make_model, location)
     _unique_except(Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag", f"An asset tagged {asset_tag!r} already exists.")
     with transaction():

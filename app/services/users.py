@@ -45,7 +45,8 @@ def validate_password(password: str) -> None:
         )
 
 
-def create_user(*, email: str, name: str, role: str, password: str) -> User:
+def _checked_account_fields(email: str, name: str, role: str) -> tuple[str, str]:
+    """The normalised email and name, or the refusal of a malformed email, missing name or unknown role."""
     email = normalise_email(email)
     name = (name or "").strip()
     if not _EMAIL.match(email):
@@ -54,6 +55,11 @@ def create_user(*, email: str, name: str, role: str, password: str) -> User:
         raise ValidationError("A name is required.", field="name")
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
+    return email, name
+
+
+def create_user(*, email: str, name: str, role: str, password: str) -> User:
+    email, name = _checked_account_fields(email, name, role)
     validate_password(password)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise ValidationError(f"A user with the email {email} already exists.", field="email")
@@ -112,14 +118,7 @@ def update_user(
     """
     if user.is_system:
         raise ValidationError("The system user records command-line work and cannot be edited.")
-    email = normalise_email(email)
-    name = (name or "").strip()
-    if not _EMAIL.match(email):
-        raise ValidationError(f"{email!r} is not an email address (like name@example.com).", field="email")
-    if not name:
-        raise ValidationError("A name is required.", field="name")
-    if role not in ROLES:
-        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
+    email, name = _checked_account_fields(email, name, role)
     if actor is not None and actor.id == user.id and role != user.role:
         raise ValidationError("You cannot change your own role; ask another admin.", field="role")
     if user.role == Role.TECHNICIAN and role != Role.TECHNICIAN:
