@@ -379,7 +379,7 @@ def _save_defect(checklist: Checklist, item_field: ChecklistField, seen: str, de
 def _conflict(checklist: Checklist, item_field: ChecklistField) -> ChecklistConflict:
     current = get_checklist(checklist.detail.detail_id)
     state = current.items[item_field.name]
-    who = db.session.get(User, current.detail.updated_by_id) if current.detail.updated_by_id else None
+    who = _last_to_answer(current, item_field)
     if current.detail.is_signed_off:
         message = f"This {current.label.lower()} was signed off meanwhile; your answer was not saved."
     else:
@@ -387,6 +387,18 @@ def _conflict(checklist: Checklist, item_field: ChecklistField) -> ChecklistConf
         message = (f"{who.name if who else 'Someone'} changed {item_field.label.lower()} to {shown!r} "
                    f"while you were editing; your answer was not saved. Check the current value and answer again.")
     return ChecklistConflict(message, item_field.name, state)
+
+
+def _last_to_answer(checklist: Checklist, item_field: ChecklistField) -> User | None:
+    """Who last answered this item (from the answer events), not who last touched the checklist."""
+    detail = checklist.detail
+    prefix = f"{detail.label}: {item_field.label} set to "
+    return db.session.scalar(
+        select(User).join(Event, Event.user_id == User.id)
+        .where(Event.dispatch_id == detail.dispatch_id, Event.event_type == "checklist.answered",
+               Event.description.startswith(prefix, autoescape=True))
+        .order_by(Event.id.desc()).limit(1)
+    )
 
 
 def _describe(item_field: ChecklistField, value: Any, description: str | None) -> str:

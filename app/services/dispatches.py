@@ -214,8 +214,8 @@ def _check_operation_rules(dispatch: Dispatch, target: str) -> None:
         if unsigned:
             names = ", ".join(unsigned)
             raise ValidationError(
-                f"{dispatch.dispatch_number} cannot be completed while its checklist "
-                f"{'is' if len(unsigned) == 1 else 'are'} not signed off: {names}. Sign "
+                f"{dispatch.dispatch_number} cannot be completed while "
+                f"{'its checklist is' if len(unsigned) == 1 else 'its checklists are'} not signed off: {names}. Sign "
                 f"{'it' if len(unsigned) == 1 else 'them'} off first.",
                 field="status",
             )
