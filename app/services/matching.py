@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from flask import current_app
@@ -209,33 +209,151 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
     return LoadedPool(pool=pool, technicians=technicians, loaded_at=now)
 
 
+# --- Recent work: hours in the last 7 days and consecutive working days ----------------------
+#
+# Both come from the dispatches completed in the last 14 days: on a busy fleet that is
+# thousands of rows (about 15,000 for 1,000 technicians), and reading and converting them
+# on every ranking cost more than everything else on the dispatch page. The rows change
+# little between two rankings, so each process keeps them, as arrays, and every load reads
+# only what may have changed, in the same single query:
+#
+# - the completions of the last few minutes again (``RECENT_OVERLAP``), which covers new
+#   completions, transactions that committed late and fresh corrections;
+# - the number of dispatches completed since the cached horizon, as a check: if it differs
+#   from what the cache holds (a deletion, a completion dated further back), everything is
+#   read again at once.
+#
+# Everything is read again anyway every ``RECENT_REFRESH_S`` seconds. The figures are the
+# same as from a fresh read: hours are summed from integer microseconds exactly as
+# ``timedelta`` does.
+
+RECENT_DAYS = 14  # completions looked at for the streak (the weekly hours use the last 7 days)
+RECENT_HORIZON = timedelta(days=RECENT_DAYS + 1)  # what a cache holds: it serves for a day
+RECENT_OVERLAP = timedelta(minutes=2)
+RECENT_REFRESH_S = 300.0
+RECENT_WORK_KEY = "motorpool.recent_work"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+
+
+def _us(value: datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
+
+
+@dataclass
+class _RecentRows:
+    """Completed dispatches since ``horizon`` (every status, so the count check can compare)."""
+
+    horizon: datetime
+    read_at: float  # time.monotonic()
+    rows: dict[int, tuple]  # dispatch id -> (status, user id, started, completed, estimated hours)
+    since: datetime | None = None  # where the next update starts reading
+    tail: frozenset = frozenset()  # ids of the rows completed since then
+    # Arrays over the completed rows with a technician, for the computation.
+    user: np.ndarray = field(default=None, repr=False)
+    completed_us: np.ndarray = field(default=None, repr=False)
+    started_us: np.ndarray = field(default=None, repr=False)
+    has_started: np.ndarray = field(default=None, repr=False)
+    fixed_hours: np.ndarray = field(default=None, repr=False)  # span for rows without a start
+    day: np.ndarray = field(default=None, repr=False)  # completion date, as an ordinal
+
+    def __post_init__(self) -> None:
+        done = [row for row in self.rows.values() if row[0] == DispatchStatus.COMPLETED.value and row[1] is not None]
+        latest = max((row[3] for row in self.rows.values()), default=None)
+        self.since = max(self.horizon, (latest or self.horizon) - RECENT_OVERLAP)
+        self.tail = frozenset(key for key, row in self.rows.items() if row[3] >= self.since)
+        self.user = np.array([row[1] for row in done], dtype=np.int64)
+        self.completed_us = np.array([_us(row[3]) for row in done], dtype=np.int64)
+        self.has_started = np.array([row[2] is not None for row in done], dtype=bool)
+        self.started_us = np.array([_us(row[2]) if row[2] is not None else 0 for row in done], dtype=np.int64)
+        self.fixed_hours = np.array(
+            [0.0 if row[2] is not None else timedelta(hours=row[4]).total_seconds() / 3600 for row in done],
+            dtype=np.float64,
+        )
+        self.day = np.array([row[3].toordinal() for row in done], dtype=np.int64)
+
+
+_RECENT_COLUMNS = (Dispatch.id, Dispatch.status, Dispatch.assigned_user_id, Dispatch.started_date,
+                   Dispatch.completed_date, Dispatch.estimated_duration_hours)
+
+
+def _row(values) -> tuple:
+    return (values.status, values.assigned_user_id, values.started_date, values.completed_date,
+            float(values.estimated_duration_hours))
+
+
+def _read_recent(now: datetime) -> _RecentRows:
+    horizon = now - RECENT_HORIZON
+    result = db.session.execute(select(*_RECENT_COLUMNS).where(Dispatch.completed_date >= horizon))
+    return _RecentRows(horizon, time.monotonic(), {values.id: _row(values) for values in result})
+
+
+def _recent_rows(now: datetime) -> _RecentRows:
+    """The cached completions, brought up to date in one query (two when the check fails)."""
+    cache = current_app.extensions.setdefault(RECENT_WORK_KEY, {})
+    cached: _RecentRows | None = cache.get("rows")
+    if (cached is None or now - timedelta(days=RECENT_DAYS) < cached.horizon
+            or time.monotonic() - cached.read_at > RECENT_REFRESH_S):
+        fresh = _read_recent(now)
+        cache["rows"] = fresh
+        return fresh
+    since = cached.since
+    total = (select(func.count().label("total")).select_from(Dispatch)
+             .where(Dispatch.completed_date >= cached.horizon).subquery())
+    result = db.session.execute(
+        select(total.c.total, *_RECENT_COLUMNS)
+        .select_from(total.outerjoin(Dispatch.__table__, Dispatch.completed_date >= since))
+    ).all()
+    delta = {values.id: _row(values) for values in result if values.id is not None}
+    changed = {key: row for key, row in delta.items() if cached.rows.get(key) != row}
+    gone = cached.tail - delta.keys()  # completed in the overlap before, no longer (or re-dated)
+    added = sum(1 for key in changed if key not in cached.rows)
+    if len(cached.rows) + added - len(gone) != result[0].total:
+        fresh = _read_recent(now)
+        cache["rows"] = fresh
+        return fresh
+    if changed or gone:
+        rows = {key: row for key, row in cached.rows.items() if key not in gone} if gone else dict(cached.rows)
+        rows.update(changed)
+        cached = _RecentRows(cached.horizon, cached.read_at, rows)
+        cache["rows"] = cached
+    return cached
+
+
 def _recent_work(now: datetime, user_row: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Hours worked in the last 7 days and consecutive working days, from recent completions."""
     n = len(user_row)
+    recent = _recent_rows(now)
     hours = np.zeros(n, dtype=np.float64)
-    days: list[set] = [set() for _ in range(n)]
-    week_ago = now - timedelta(days=7)
-    rows = db.session.execute(
-        select(Dispatch.assigned_user_id, Dispatch.started_date, Dispatch.completed_date,
-               Dispatch.estimated_duration_hours)
-        .where(Dispatch.status == DispatchStatus.COMPLETED.value, Dispatch.completed_date >= now - timedelta(days=14),
-               Dispatch.assigned_user_id.is_not(None))
-    ).all()
-    for user_id, started, completed, estimated in rows:
-        i = user_row.get(user_id)
-        if i is None:
-            continue
-        days[i].add(completed.date())
-        if completed >= week_ago:
-            start = max(started, week_ago) if started else completed - timedelta(hours=estimated)
-            hours[i] += max(0.0, (completed - start).total_seconds() / 3600)
     streak = np.zeros(n, dtype=np.int32)
-    today = now.date()
-    for i, worked in enumerate(days):
-        day = today if today in worked else today - timedelta(days=1)
-        while day in worked:
-            streak[i] += 1
-            day -= timedelta(days=1)
+    if not n or not recent.user.size:
+        return hours, streak
+    keys = np.fromiter(user_row.keys(), dtype=np.int64, count=n)
+    positions = np.fromiter(user_row.values(), dtype=np.int64, count=n)
+    by_key = np.argsort(keys)
+    keys, positions = keys[by_key], positions[by_key]
+    at = np.searchsorted(keys, recent.user).clip(0, n - 1)
+    known = keys[at] == recent.user  # technicians outside the pool are left out
+    row = positions[at]
+    now_us = _us(now)
+    week_ago = now_us - 7 * _DAY_US
+    in_window = known & (recent.completed_us >= now_us - RECENT_DAYS * _DAY_US)
+
+    weekly = in_window & (recent.completed_us >= week_ago)
+    start = np.maximum(recent.started_us, week_ago)
+    spans = np.where(recent.has_started, (recent.completed_us - start) / 1e6 / 3600, recent.fixed_hours)
+    spans = np.maximum(0.0, spans)
+    hours = np.bincount(row[weekly], weights=spans[weekly], minlength=n).astype(np.float64)
+
+    # Worked on day d before today (d = 0 is today); the streak ends today, or yesterday
+    # when nothing was completed yet today.
+    offset = now.date().toordinal() - recent.day
+    counted = in_window & (offset >= 0) & (offset <= RECENT_DAYS + 1)
+    worked = np.zeros((n, RECENT_DAYS + 2), dtype=bool)
+    worked[row[counted], offset[counted]] = True
+    run = np.where(worked[:, :1], worked[:, :-1], worked[:, 1:])
+    streak = np.cumprod(run, axis=1).sum(axis=1).astype(np.int32)
     return hours, streak
 
 

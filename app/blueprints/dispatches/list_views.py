@@ -7,7 +7,13 @@ from flask_login import current_user, login_required
 
 from app.blueprints.dispatches import bp
 from app.blueprints.dispatches.forms import BulkStatusForm
-from app.blueprints.dispatches.helpers import args_of, error_status, first_error, is_htmx, safe_list_url
+from app.blueprints.dispatches.helpers import (
+    args_of,
+    error_status,
+    first_error,
+    is_htmx,
+    safe_list_url,
+)
 from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import DispatchPriority, DispatchStatus, Role
@@ -37,11 +43,24 @@ def _render_list(filters: queries.DispatchFilters, *, fragment: bool, results=No
             priorities=[p.value for p in DispatchPriority],
             due_filters=queries.DUE_FILTERS,
             bulk_targets=dispatch_service.BULK_TARGETS,
-            **queries.filter_choices(),
+            **queries.filter_choices(_technician_search(), filters.technician),
         )
         response = current_app.make_response((render_template("dispatches/index.html", **context), status))
     response.vary.add("HX-Request")
     return response
+
+
+def _technician_search() -> str | None:
+    return (request.args.get("technician_search") or "").strip()[:100] or None
+
+
+def _technician_options():
+    """``<option>``s of the list's technician filter whose name contains the search text
+    (``?part=technician-options``: asked by the filter's "find technician" box)."""
+    technician = queries.DispatchFilters.from_args(request.args).technician
+    technicians, more = queries.technician_choices(_technician_search(), technician)
+    return render_template("dispatches/_technician_options.html", technicians=technicians, more_technicians=more,
+                           technician_search=_technician_search() or "", selected=technician)
 
 
 @bp.get("/")
@@ -50,6 +69,8 @@ def index():
     """Every work order, filtered and sorted; an htmx request gets the table fragment only."""
     if current_user.role == Role.TECHNICIAN:
         return redirect(url_for("dispatches.my_work"))
+    if request.args.get("part") == "technician-options":
+        return _technician_options()
     return _render_list(queries.DispatchFilters.from_args(request.args), fragment=is_htmx())
 
 
