@@ -152,7 +152,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dispatches_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(admin_bp)
-    app.context_processor(lambda: {"navigation_links": navigation_links})
+    from app.models import utcnow
+
+    app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow})
     register_plugin_blueprints(app)
 
 
