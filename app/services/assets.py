@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel, Skill
+from app.services.queries import Page
 from app.services.errors import ValidationError
 from app.services.transaction import transaction
 
@@ -290,29 +290,9 @@ def set_asset_active(asset: Asset, active: bool) -> None:
 # --- Reading (admin list) ----------------------------------------------------------------
 
 
-@dataclass
-class AssetPage:
-    items: list[Asset]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def asset_page(
     *, q: str = "", asset_type_id: int | None = None, show: str = "active", page: int = 1, per_page: int = 50
-) -> AssetPage:
+) -> Page[Asset]:
     """One page of the register with type, model and location: two queries whatever the size."""
     query = select(Asset)
     if q:
@@ -332,4 +312,4 @@ def asset_page(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return AssetPage(items=list(items), page=page, per_page=per_page, total=total)
+    return Page(items=list(items), page=page, per_page=per_page, total=total)

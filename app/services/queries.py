@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, func, or_, select, union_all
@@ -14,9 +15,14 @@ from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchSta
 OPEN_STATUSES = (DispatchStatus.CREATED, DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class Page:
-    items: list[Dispatch]
+class Page(Generic[T]):
+    """One page of a list, with what the pager needs."""
+
+    items: list[T]
     page: int
     per_page: int
     total: int
