@@ -259,3 +259,65 @@ def test_a_plugin_checklist_without_a_template_gets_a_working_form(client, auth,
                          data={boolean_column: "true", f"{boolean_column}__seen": ""}, headers=HX)
     assert answer.status_code == 200
     assert getattr(stored(TrailerInspection, row.id), boolean_column) is True
+
+
+def test_a_defect_saved_after_the_checklist_was_read_is_not_skipped_by_the_sign_off(app, technician, truck_job,
+                                                                                    system_actor):
+    from app.services import checklists
+
+    dispatch, row = truck_job
+    fill_required(row, technician)
+    stale = checklists.get_checklist(row.detail_id)  # read before the defect is reported
+    current = checklists.get_checklist(row.detail_id)
+    checklists.save_answer(current, "brakes_checked", "defect", seen="ok", actor=technician,
+                           description="Handbrake slips")
+
+    repair = checklists.sign_off(stale, technician)
+
+    assert repair is not None and "Handbrake slips" in repair.description
+    assert stored(Asset, dispatch.asset_id).status == "Out of Service"
+
+
+def test_the_sign_off_button_saves_what_the_form_still_holds_first(client, auth, technician, truck_job):
+    dispatch, row = truck_job
+    fill_required(row, technician)
+    auth.login(technician)
+    # The description was typed and "Sign off" pressed before the item's own save went out.
+    response = client.post(f"/checklists/{row.detail_id}/sign-off",
+                           data={"lights_checked": "defect", "lights_checked__seen": "ok",
+                                 "lights_checked__description": "Brake light out",
+                                 "lights_checked__seen_description": ""})
+    assert response.status_code == 302
+    assert stored(TruckDispatchChecklist, row.id).completed_date is not None
+    defect = db.session.scalar(select(ChecklistDefect))
+    assert defect.description == "Brake light out" and defect.repair_dispatch_id is not None
+    assert stored(Asset, dispatch.asset_id).status == "Out of Service"
+
+
+def test_a_sign_off_with_a_refused_answer_signs_nothing(client, auth, technician, truck_job):
+    _, row = truck_job
+    fill_required(row, technician)
+    auth.login(technician)
+    response = client.post(f"/checklists/{row.detail_id}/sign-off",
+                           data={"lights_checked": "defect", "lights_checked__seen": "ok",
+                                 "lights_checked__description": " "})
+    assert response.status_code == 422
+    assert "Not signed off" in response.text and "Describe the defect" in response.text
+    assert stored(TruckDispatchChecklist, row.id).completed_date is None
+
+
+def test_two_edits_of_one_defect_description_do_not_overwrite_each_other(app, technician, truck_job):
+    from app.services import checklists
+
+    _, row = truck_job
+    checklist = checklists.get_checklist(row.detail_id)
+    checklists.save_answer(checklist, "tires_checked", "defect", seen="", actor=technician, description="Worn")
+    first = checklists.get_checklist(row.detail_id)
+    second = checklists.get_checklist(row.detail_id)
+    checklists.save_answer(first, "tires_checked", "defect", seen="defect", seen_description="Worn",
+                           actor=technician, description="Worn, front left")
+    with pytest.raises(checklists.ChecklistConflict):
+        checklists.save_answer(second, "tires_checked", "defect", seen="defect", seen_description="Worn",
+                               actor=technician, description="Worn, rear right")
+    db.session.expire_all()
+    assert db.session.scalar(select(ChecklistDefect.description)) == "Worn, front left"

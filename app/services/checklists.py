@@ -242,11 +242,13 @@ def _require_editable(checklist: Checklist, actor: User) -> None:
 
 
 def save_answer(checklist: Checklist, name: str, raw: str | None, *, seen: str | None, actor: User,
-                description: str | None = None) -> ItemState:
+                description: str | None = None, seen_description: str | None = None) -> ItemState:
     """Store one answer if the item still holds the value the user saw (``seen``).
 
     Refused (nothing saved) when the value is invalid, the checklist is signed off or the
-    dispatch is final, or someone changed the item meanwhile (``ChecklistConflict``).
+    dispatch is final, or someone changed the item meanwhile (``ChecklistConflict``). For a
+    defect, ``seen_description`` (when given) is the description the user saw; a different
+    stored one is a conflict too.
     """
     _require_editable(checklist, actor)
     detail = checklist.detail
@@ -282,7 +284,7 @@ def save_answer(checklist: Checklist, name: str, raw: str | None, *, seen: str |
             if written != 1:
                 raise _Stale
             if item_field.kind == FieldKind.INSPECTION:
-                _save_defect(checklist, item_field, seen, new_description)
+                _save_defect(checklist, item_field, seen, new_description, seen_description)
             db.session.add(Event(event_type="checklist.answered", dispatch_id=detail.dispatch_id,
                                  asset_id=detail.dispatch.asset_id, user=actor,
                                  description=f"{detail.label}: {item_field.label} set to "
@@ -354,7 +356,8 @@ def _check_others_not_below(checklist: Checklist, item_field: ChecklistField, va
             )
 
 
-def _save_defect(checklist: Checklist, item_field: ChecklistField, seen: str, description: str | None) -> None:
+def _save_defect(checklist: Checklist, item_field: ChecklistField, seen: str, description: str | None,
+                 seen_description: str | None) -> None:
     """Make the defect row match the answer; the seen state must still hold (else conflict)."""
     detail = checklist.detail
     existing = db.session.scalar(
@@ -368,6 +371,8 @@ def _save_defect(checklist: Checklist, item_field: ChecklistField, seen: str, de
             db.session.execute(delete(ChecklistDefect).where(ChecklistDefect.id == existing.id))
         return
     if existing is not None:
+        if seen_description is not None and existing.description != seen_description.strip():
+            raise _Stale  # someone else changed the description meanwhile
         existing.description = description
         return
     db.session.add(ChecklistDefect(dispatch_id=detail.dispatch_id, detail_id=detail.detail_id,
@@ -439,6 +444,16 @@ def sign_off(detail: DispatchDetailVirtual | Checklist, actor: User) -> Dispatch
         if written != 1:
             raise ValidationError(f"This {row.label.lower()} was already signed off; it cannot be signed off twice.",
                                   field="sign_off")
+        # The row is now locked against answers: decide on what it holds now, not on what was
+        # read before, so an answer or defect saved at the last moment is never skipped.
+        checklist = _reread(row)
+        db.session.refresh(dispatch, ["status"])
+        if dispatch.is_final:
+            raise ValidationError(f"{dispatch.dispatch_number} is {dispatch.status}; its checklists can no longer "
+                                  "change.", field="sign_off")
+        if checklist.missing:
+            raise ValidationError(f"The {checklist.label.lower()} cannot be signed off yet: answer "
+                                  f"{', '.join(checklist.missing)} first.", field="sign_off")
         open_defects = [d for d in checklist.defects if d.is_open and d.repair_dispatch_id is None]
         db.session.add(Event(event_type="checklist.signed_off", dispatch_id=dispatch.id, asset_id=dispatch.asset_id,
                              user=actor, occurred_at=now,
@@ -452,6 +467,16 @@ def sign_off(detail: DispatchDetailVirtual | Checklist, actor: User) -> Dispatch
         with acting_as(actor):
             _auto_assign_later(repair)
     return repair
+
+
+def _reread(row: DispatchDetailVirtual) -> Checklist:
+    """The checklist as the database holds it inside the current transaction."""
+    db.session.refresh(row)
+    defects = db.session.scalars(
+        select(ChecklistDefect).where(ChecklistDefect.detail_id == row.detail_id).order_by(ChecklistDefect.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return _checklist(row, list(defects))
 
 
 def _open_repair(dispatch: Dispatch, defects: list[ChecklistDefect], actor: User) -> Dispatch:

@@ -67,27 +67,41 @@ def show(detail_id: int):
     return _render("checklists/show.html", checklist=checklist, dispatch=checklist.detail.dispatch, errors={})
 
 
-@bp.post("/<int:detail_id>")
-@login_required
-def save_all(detail_id: int):
-    """Without JavaScript: save every item the form changed, each by the same rules."""
+def _save_changed(detail_id: int) -> tuple[checklists.Checklist, dict[str, str], dict, int]:
+    """Save every item the posted form changed, each by the same rules as a single answer."""
     checklist = _visible_checklist(detail_id)
     errors: dict[str, str] = {}
     typed: dict[str, tuple[str | None, str | None]] = {}
     saved = 0
     for item in list(checklist.items.values()):
+        if f"{item.field.name}__seen" not in request.form:
+            continue  # not on the form that was posted (an unticked box is absent, its "seen" field is not)
         raw, description = _submitted(item)
         if not _changed(item, raw, description):
             continue
         try:
-            checklists.save_answer(checklist, item.field.name, raw, seen=request.form.get(f"{item.field.name}__seen"),
-                                   actor=current_user, description=description)
+            _save(checklist, item, raw, description)
             saved += 1
         except DomainError as error:
             db.session.rollback()
             errors[item.field.name] = error.message
             typed[item.field.name] = (raw, description)
         checklist = checklists.get_checklist(detail_id)
+    return checklist, errors, typed, saved
+
+
+def _save(checklist: checklists.Checklist, item: checklists.ItemState, raw: str | None, description: str | None):
+    name = item.field.name
+    return checklists.save_answer(checklist, name, raw, seen=request.form.get(f"{name}__seen"), actor=current_user,
+                                  description=description,
+                                  seen_description=request.form.get(f"{name}__seen_description"))
+
+
+@bp.post("/<int:detail_id>")
+@login_required
+def save_all(detail_id: int):
+    """Without JavaScript: save every item the form changed."""
+    checklist, errors, typed, saved = _save_changed(detail_id)
     if errors:
         return _render("checklists/show.html", 422, checklist=checklist, dispatch=checklist.detail.dispatch,
                        errors=errors, typed=typed)
@@ -106,8 +120,7 @@ def answer(detail_id: int, name: str):
     raw, description = _submitted(item)
     status, error, typed = 200, None, None
     try:
-        item = checklists.save_answer(checklist, name, raw, seen=request.form.get(f"{name}__seen"),
-                                      actor=current_user, description=description)
+        item = _save(checklist, item, raw, description)
     except checklists.ChecklistConflict as conflict:
         status, error, item = 409, conflict.message, conflict.current
     except DomainError as refused:
@@ -125,15 +138,22 @@ def answer(detail_id: int, name: str):
 @bp.post("/<int:detail_id>/sign-off")
 @login_required
 def sign_off(detail_id: int):
-    checklist = _visible_checklist(detail_id)
+    """Save what the form still holds (an answer typed just before), then sign off."""
+    checklist, errors, typed, _saved = _save_changed(detail_id)
     dispatch = checklist.detail.dispatch
-    try:
-        repair = checklists.sign_off(checklist, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        checklist = checklists.get_checklist(detail_id)
-        return _render("checklists/show.html", 403 if isinstance(error, PermissionDenied) else 422,
-                       checklist=checklist, dispatch=checklist.detail.dispatch, errors={"sign_off": error.message})
+    if not errors:
+        try:
+            repair = checklists.sign_off(checklist, current_user)
+        except DomainError as error:
+            db.session.rollback()
+            status = 403 if isinstance(error, PermissionDenied) else 422
+            checklist = checklists.get_checklist(detail_id)
+            return _render("checklists/show.html", status, checklist=checklist, dispatch=checklist.detail.dispatch,
+                           errors={"sign_off": error.message})
+    else:
+        return _render("checklists/show.html", 422, checklist=checklist, dispatch=dispatch,
+                       errors={**errors, "sign_off": "Not signed off: correct the answers marked below first."},
+                       typed=typed)
     flash(f"{checklist.label} signed off.", "info")
     if repair is not None:
         flash(f"Defects reported: repair work order {repair.dispatch_number} was opened and "
