@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Engine
 
@@ -18,9 +19,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 logger = logging.getLogger(__name__)
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in URLs: a number no database integer holds is simply not found (404)."""
+
+    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, instance config, environment, then ``test_config``."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = DatabaseIdConverter
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.from_mapping(settings.DEFAULTS)

@@ -273,7 +273,8 @@ def test_create_and_edit_an_asset_with_its_status_read_only(client, admin, regis
     ("overrides", "message", "field"),
     [
         ({"asset_tag": "TRK-0009"}, "An asset tagged &#39;TRK-0009&#39; already exists.", "asset_tag"),
-        ({"odometer": "-5"}, "The odometer reading cannot be negative.", "odometer"),
+        ({"odometer": "-5"}, "The odometer reading must be a number from 0", "odometer"),
+        ({"odometer": "inf"}, "The odometer reading must be a number from 0", "odometer"),
         ({"odometer": "lots"}, "Not a valid float value.", "odometer"),
         ({"asset_tag": ""}, "An asset tag is required.", "asset_tag"),
         ({"name": ""}, "A name is required.", "name"),

@@ -321,3 +321,12 @@ def test_two_edits_of_one_defect_description_do_not_overwrite_each_other(app, te
                                actor=technician, description="Worn, rear right")
     db.session.expire_all()
     assert db.session.scalar(select(ChecklistDefect.description)) == "Worn, front left"
+
+
+def test_a_passenger_count_too_large_for_the_database_is_refused(client, auth, technician, vehicle_job):
+    _, row = vehicle_job
+    auth.login(technician)
+    answer = client.post(f"/checklists/{row.detail_id}/items/passenger_count",
+                         data={"passenger_count": "99999999999999999999", "passenger_count__seen": ""}, headers=HX)
+    assert answer.status_code == 422 and "too large" in answer.text
+    assert stored(VehicleDispatch, row.id).passenger_count is None

@@ -303,3 +303,21 @@ def test_creating_goes_to_the_new_dispatch_and_refusals_keep_what_was_typed(app,
     assert response.status_code == 303
     created = db.session.get(Dispatch, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert sorted(d.table_name for d in created.all_details) == ["truck_dispatch_checklists", "vehicle_dispatches"]
+
+
+def test_a_technician_does_not_see_why_a_colleague_was_taken_off_the_work(app, client, system_actor):
+    from app.services import dispatches as dispatch_service
+    from app.services.actors import acting_as
+    from tests.factories import DEFAULT_PASSWORD, DispatchFactory, ManagerFactory, TechnicianFactory
+
+    alice, bob, manager = TechnicianFactory(name="Alice"), TechnicianFactory(name="Bob"), ManagerFactory()
+    dispatch = DispatchFactory()
+    with acting_as(manager):
+        dispatch_service.assign(dispatch, alice)
+        dispatch_service.assign(dispatch, bob, reason="Alice on medical leave (surgery)")
+    client.post("/auth/login", data={"email": bob.email, "password": DEFAULT_PASSWORD})
+    page = client.get(f"/dispatches/{dispatch.id}")
+    assert page.status_code == 200 and "medical leave" not in page.text
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"email": manager.email, "password": DEFAULT_PASSWORD})
+    assert "medical leave" in client.get(f"/dispatches/{dispatch.id}").text

@@ -199,3 +199,18 @@ def test_every_action_refuses_who_may_not_use_it(app, world, role):
             if "/auth/login" not in response.headers["Location"]:
                 wrong.append(f"POST {url} sent an anonymous user to {response.headers['Location']}")
     assert wrong == []
+
+
+@pytest.mark.parametrize("url", [
+    "/dispatches/100000000000000000000",
+    "/checklists/100000000000000000000",
+    "/admin/assets?asset_type_id=100000000000000000000",
+    "/dispatches/new/preview?asset_id=100000000000000000000",
+])
+def test_numbers_larger_than_any_record_are_refused_not_a_server_error(app, world, url):
+    people, _ = world
+    client = app.test_client()
+    sign_in(client, people["admin"])
+    response = client.get(url)
+    response.close()
+    assert response.status_code in (200, 400, 404, 422)

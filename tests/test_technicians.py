@@ -141,3 +141,18 @@ def test_cli_refuses_bad_input_with_a_message_and_writes_nothing(app, session, a
     assert words in result.output
     session.expire_all()
     assert _count(session, TechnicianProfile) == 0
+
+
+@pytest.mark.parametrize("field, value", [("hourly_rate", float("nan")), ("hourly_rate", float("inf")),
+                                          ("overtime_multiplier", float("nan")),
+                                          ("max_concurrent_dispatches", 10**20)])
+def test_a_profile_number_that_is_not_a_real_amount_is_refused(app, system_actor, field, value):
+    from app.services import technicians as technician_service
+    from app.services.actors import acting_as
+    from app.services.errors import ValidationError as Refused
+    from tests.factories import TechnicianFactory
+
+    technician = TechnicianFactory()
+    with acting_as(system_actor), pytest.raises(Refused) as refused:
+        technician_service.save_profile(technician, **{field: value})
+    assert refused.value.field == field

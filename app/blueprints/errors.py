@@ -27,6 +27,13 @@ def register(app: Flask) -> None:
             else 409 if isinstance(error, ConcurrentUpdate) else 400
         return render_template("errors/error.html", code=code, message=error.message), code
 
+    @app.errorhandler(OverflowError)
+    def number_too_large(error: OverflowError):
+        # SQLite cannot even compare with an integer beyond 64 bits; no stored record has one.
+        db.session.rollback()
+        message = "A number in the request is larger than any record can have; check the link or the value typed."
+        return render_template("errors/error.html", code=400, message=message), 400
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return render_template("errors/error.html", code=error.code, message=error.description), error.code

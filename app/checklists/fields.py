@@ -94,6 +94,8 @@ class ChecklistField:
             raise ValidationError(f"{self.label} must be {what}, not {text!r}.", field=self.name) from None
         if value != value or value in (float("inf"), float("-inf")):
             raise ValidationError(f"{self.label} must be {what}, not {text!r}.", field=self.name)
+        if abs(value) > _LARGEST:  # beyond what an integer column holds on every database
+            raise ValidationError(f"{self.label} {text} is too large; check the reading.", field=self.name)
         unit = f" {self.unit}" if self.unit else ""
         if self.minimum is not None and value < self.minimum:
             raise ValidationError(f"{self.label} must be at least {_number(self.minimum)}{unit}; "
@@ -139,6 +141,7 @@ def _number(value: float | int) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+_LARGEST = 2**31 - 1
 _THOUSANDS_ONLY = re.compile(r"^\d{1,3}(,\d{3})+$")
 _THOUSANDS_WITH_DECIMALS = re.compile(r"^\d{1,3}(,\d{3})+\.\d+$")
 
@@ -177,6 +180,7 @@ def _derived_fields(model: type[DispatchDetailVirtual]) -> tuple[ChecklistField,
 
 
 def _kind_of(column_type) -> tuple[FieldKind | None, int | None]:
+    column_type = getattr(column_type, "impl", column_type)  # a TypeDecorator (e.g. UTCDateTime) stores as its impl
     if isinstance(column_type, Boolean):
         return FieldKind.CHECK, None
     if isinstance(column_type, Integer):

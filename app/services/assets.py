@@ -81,8 +81,8 @@ def _checked_asset_fields(asset_tag: str, name: str, asset_type: AssetType, make
             "choose a model of the asset's type.",
             field="make_model_id",
         )
-    if odometer is not None and not odometer >= 0:  # NaN is refused too
-        raise ValidationError("The odometer reading cannot be negative.", field="odometer")
+    if odometer is not None and not 0 <= odometer < 1e9:  # NaN and infinity are refused too
+        raise ValidationError("The odometer reading must be a number from 0 up to 1,000,000,000.", field="odometer")
     return asset_tag, name
 
 

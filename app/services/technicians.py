@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from datetime import time
 
 from sqlalchemy import select
@@ -26,7 +28,21 @@ def technician_by_email(email: str) -> User:
     return user
 
 
+_NUMBERS = ("home_latitude", "current_latitude", "home_longitude", "current_longitude", "hourly_rate",
+            "overtime_multiplier", "max_concurrent_dispatches", "max_hours_per_week")
+
+
 def _validate(values: dict) -> None:
+    for name in _NUMBERS:
+        value = values.get(name)
+        if value is not None and not math.isfinite(value):
+            raise ValidationError(f"{name.replace('_', ' ').capitalize()} must be a number, not {value}.", field=name)
+    if values.get("max_concurrent_dispatches") is not None and values["max_concurrent_dispatches"] > 100:
+        raise ValidationError("At most 100 dispatches at a time can be set.", field="max_concurrent_dispatches")
+    if values.get("hourly_rate") is not None and values["hourly_rate"] > 100_000:
+        raise ValidationError("The hourly rate looks wrong: more than 100,000 an hour.", field="hourly_rate")
+    if values.get("overtime_multiplier") is not None and values["overtime_multiplier"] > 10:
+        raise ValidationError("The overtime multiplier must be at most 10.", field="overtime_multiplier")
     for name in ("home_latitude", "current_latitude"):
         if values.get(name) is not None and not -90 <= values[name] <= 90:
             raise ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -90 to 90.", field=name)

@@ -10,7 +10,9 @@ from app.services import users
 
 def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site, never to another host."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    # Browsers read a backslash as a slash: "/\\evil.example" would leave the site.
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
         return target
     return url_for("main.home")
 
