@@ -454,3 +454,10 @@ def test_derived_trailer_checklist_is_answered_and_signed_off(actor, technician)
     assert stored["coupling_checked"] is True and stored["landing_gear_checked"] is False
     assert stored["inspection_notes"] == "Kingpin greased"
     assert stored["completed_by_id"] == technician_id and stored["completed_date"] is not None
+
+
+def test_a_utc_datetime_column_is_derived_as_a_datetime_field():
+    from app.checklists.fields import _kind_of
+    from app.models.base import UTCDateTime
+
+    assert _kind_of(UTCDateTime())[0] == FieldKind.DATETIME
