@@ -321,3 +321,32 @@ def test_a_technician_does_not_see_why_a_colleague_was_taken_off_the_work(app, c
     client.post("/auth/logout")
     client.post("/auth/login", data={"email": manager.email, "password": DEFAULT_PASSWORD})
     assert "medical leave" in client.get(f"/dispatches/{dispatch.id}").text
+
+
+def test_a_click_on_an_old_page_does_not_undo_a_colleagues_reassignment(app, client, system_actor):
+    from app.extensions import db as database
+    from app.models import Dispatch
+    from app.services import dispatches as dispatch_service
+    from app.services.actors import acting_as
+    from tests.factories import DEFAULT_PASSWORD, DispatchFactory, ManagerFactory, TechnicianFactory
+
+    alice, bob, carol, manager = (TechnicianFactory(name="Alice"), TechnicianFactory(name="Bob"),
+                                  TechnicianFactory(name="Carol"), ManagerFactory())
+    dispatch = DispatchFactory()
+    with acting_as(manager):
+        dispatch_service.assign(dispatch, alice)
+    seen_version = database.session.get(Dispatch, dispatch.id).version_id
+    with acting_as(manager):  # meanwhile another manager moves it to Carol
+        dispatch_service.assign(database.session.get(Dispatch, dispatch.id), carol, reason="Closer")
+
+    client.post("/auth/login", data={"email": manager.email, "password": DEFAULT_PASSWORD})
+    response = client.post(f"/dispatches/{dispatch.id}/assign",
+                           data={"technician_id": bob.id, "version": seen_version, "reason": "Old page"})
+    assert response.status_code == 409 and "changed since you opened it" in response.text
+    database.session.expire_all()
+    assert database.session.get(Dispatch, dispatch.id).assigned_user_id == carol.id
+
+    cancel = client.post(f"/dispatches/{dispatch.id}/status", data={"status": "Cancelled", "version": seen_version})
+    assert cancel.status_code == 409
+    database.session.expire_all()
+    assert database.session.get(Dispatch, dispatch.id).status == "Assigned"

@@ -36,7 +36,7 @@ from app.models import (
     utcnow,
 )
 from app.services import actors, capacity, lifecycle
-from app.services.errors import DomainError, NotFound, TransitionNotAllowed, ValidationError
+from app.services.errors import ConcurrentUpdate, DomainError, NotFound, TransitionNotAllowed, ValidationError
 from app.services.transaction import transaction
 
 S = DispatchStatus
@@ -134,6 +134,23 @@ def try_auto_assign(dispatch: Dispatch) -> None:
             db.session.add(Event(event_type="dispatch.not_assigned", dispatch_id=dispatch.id, asset_id=dispatch.asset_id,
                                  description=f"Automatic assignment of {dispatch.dispatch_number} failed ({text}); "
                                              "it stays Created."))
+
+
+def require_unchanged(dispatch: Dispatch, seen_version: str | int | None) -> None:
+    """Refuse to act on a dispatch that changed since the user saw it (``seen_version``).
+
+    Without it a click made on an old page would silently undo someone else's change
+    (a reassignment, a cancellation). No version given means no check (command line).
+    """
+    if seen_version in (None, ""):
+        return
+    if str(seen_version).strip() != str(dispatch.version_id):
+        who = dispatch.assigned_user.name if dispatch.assigned_user is not None else "nobody"
+        raise ConcurrentUpdate(
+            f"{dispatch.dispatch_number} changed since you opened it: it is now {dispatch.status}, assigned to "
+            f"{who}. Check it and try again.",
+            field="status",
+        )
 
 
 def get_dispatch(dispatch_id: int) -> Dispatch:

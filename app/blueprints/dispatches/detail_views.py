@@ -102,6 +102,7 @@ def change_status(dispatch_id: int):
 
             raise ValidationError(first_error(form), field="status")
         number = dispatch.dispatch_number
+        dispatch_service.require_unchanged(dispatch, form.version.data)
         dispatch_service.change_status(dispatch, target, form.reason.data)
     except DomainError as error:
         db.session.rollback()
@@ -124,6 +125,7 @@ def assign(dispatch_id: int):
         return render_show(dispatch_id, error=first_error(form), status=422)
     try:
         number = dispatch.dispatch_number
+        dispatch_service.require_unchanged(dispatch, form.version.data)
         matching.assign_to(dispatch, form.technician_id.data, reason=(form.reason.data or "").strip() or "Manual assignment")
         name = dispatch.assigned_user.name
     except DomainError as error:

@@ -41,11 +41,14 @@ class StatusForm(FlaskForm):
     status = StringField("Status", validators=[InputRequired()])
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
     return_to = HiddenField()
+    #: The dispatch's version when the page was shown; a later change makes this a conflict.
+    version = HiddenField()
 
 
 class AssignForm(FlaskForm):
     technician_id = IntegerField("Technician", validators=[InputRequired(message="Choose a technician.")])
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    version = HiddenField()
 
 
 class BulkStatusForm(FlaskForm):
