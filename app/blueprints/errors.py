@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -28,9 +29,12 @@ def register(app: Flask) -> None:
         return render_template("errors/error.html", code=code, message=error.message), code
 
     @app.errorhandler(OverflowError)
-    def number_too_large(error: OverflowError):
-        # SQLite cannot even compare with an integer beyond 64 bits; no stored record has one.
+    @app.errorhandler(DataError)
+    def value_out_of_range(error: Exception):
+        # A number no column can hold (SQLite cannot bind it, PostgreSQL refuses the cast): no
+        # stored record has it, so this is the request's mistake, not the server's.
         db.session.rollback()
+        logger.warning("refused a value the database cannot hold: %s", str(error).splitlines()[0])
         message = "A number in the request is larger than any record can have; check the link or the value typed."
         return render_template("errors/error.html", code=400, message=message), 400
 

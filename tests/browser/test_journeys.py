@@ -131,6 +131,11 @@ def item_saved(page: Any, action, *, status: int = 200) -> Any:
     with page.expect_response(lambda r: r.request.method == "POST" and "/items/" in r.url) as answer:
         action()
     assert answer.value.status == status, f"{answer.value.url} answered {answer.value.status}, not {status}"
+    # The answer is swapped in after it arrives: wait until htmx has settled, so the next
+    # action works on the new item, not on the one being replaced.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
     return answer.value
 
 
