@@ -216,3 +216,23 @@ def test_deep_pages_keep_their_order(make_app):
             seen += titles_in(html(client.get(f"/dispatches/?page={page}&sort=title")))
         assert seen == [f"Job {n}" for n in range(8)]
         db.session.remove()
+
+
+def test_the_manual_picker_offers_a_bounded_choice_and_finds_the_rest_by_name(app, client, manager):
+    from app.blueprints.dispatches.panels import MANUAL_PICKER_SIZE
+
+    for n in range(MANUAL_PICKER_SIZE + 5):
+        TechnicianProfileFactory(user=TechnicianFactory(name=f"Tech {n:03d}"))
+    TechnicianProfileFactory(user=TechnicianFactory(name="Zelda Zimmermann"))
+    waiting = make_dispatch("Job waiting")
+    login(client, manager)
+
+    page = html(client.get(f"/dispatches/{waiting.id}"))
+    picker = re.search(r'<select id="assign-technician".*?</select>', page, re.S).group(0)
+    assert picker.count("<option value=\"") - picker.count('value="" disabled') == MANUAL_PICKER_SIZE
+    assert "Zelda" not in picker and "find them by name" in picker and 'id="assign-search"' in page
+
+    found = client.get(f"/dispatches/{waiting.id}?part=assign-options&assign_search=zelda",
+                       headers={"HX-Request": "true"})
+    assert found.status_code == 200 and "Zelda Zimmermann" in found.text and "Tech 001" not in found.text
+    assert "HX-Request" in found.headers["Vary"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.blueprints.dispatches import bp
@@ -75,6 +75,14 @@ def my_work():
 @bp.get("/<int:dispatch_id>")
 @login_required
 def show(dispatch_id: int):
+    if request.args.get("part") == "assign-options" and _is_manager():
+        # The manual picker's search: technicians whose name contains the text (one query).
+        search = (request.args.get("assign_search") or "").strip()[:100] or None
+        technicians, more = queries.technician_choices(search)
+        response = current_app.make_response(render_template(
+            "dispatches/_assign_options.html", technicians=technicians, more=more, search=search or ""))
+        response.vary.add("HX-Request")
+        return response
     return render_show(dispatch_id)
 
 

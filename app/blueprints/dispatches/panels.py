@@ -44,6 +44,7 @@ class Panel:
     technicians: list[tuple[int, str]]
     matcher: str
     note: str | None
+    more_technicians: bool = False
 
 
 def factors(breakdown: dict | None, weights: dict[str, float]) -> list[Factor]:
@@ -84,17 +85,26 @@ def _excluded(ranking) -> list[tuple[str, str]]:
     )
 
 
+MANUAL_PICKER_SIZE = 50
+
+
 def assignment_panel(dispatch: Dispatch, limit: int = 10) -> Panel | None:
     """The ranked candidates for an assignable dispatch (the loading is six queries, whatever the size)."""
     if dispatch.status not in ASSIGNABLE:
         return None
     ranking = matching.rank(dispatch)
     weight = weights()
-    technicians = sorted(((t.id, t.name) for t in ranking.loaded.technicians.values()), key=lambda t: t[1].lower())
+    everyone = sorted(((t.id, t.name) for t in ranking.loaded.technicians.values()), key=lambda t: t[1].lower())
+    # The manual picker offers the first names and the current technician; a search finds the rest.
+    technicians = everyone[:MANUAL_PICKER_SIZE]
+    current = next((t for t in everyone if t[0] == dispatch.assigned_user_id), None)
+    if current is not None and current not in technicians:
+        technicians.insert(0, current)
     return Panel(
         candidates=_candidates(ranking, list(ranking.outcome.ranked)[:limit], dispatch.assigned_user_id, weight),
         excluded=_excluded(ranking),
         technicians=technicians,
+        more_technicians=len(everyone) > len(technicians),
         matcher=ranking.matcher,
         note=ranking.note,
     )
