@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from app.checklists.fields import FieldKind
 from app.models import DispatchDetailVirtual, User
 from app.services import checklists
 
 
 def answer_for(item: checklists.ItemState) -> str:
     """A valid "all fine" answer for an item."""
-    kind = item.field.kind
-    if kind == FieldKind.INSPECTION:
-        return "ok"
-    if kind == FieldKind.CHECK:
-        return "true"
-    if kind in (FieldKind.NUMBER, FieldKind.INTEGER):
-        return str(int(item.field.minimum or 0) + 10)
-    return "Fine"
+    return item.field.fine_answer()
 
 
 def fill_required(detail: DispatchDetailVirtual, actor: User) -> checklists.Checklist:

@@ -461,3 +461,12 @@ def test_a_utc_datetime_column_is_derived_as_a_datetime_field():
     from app.models.base import UTCDateTime
 
     assert _kind_of(UTCDateTime())[0] == FieldKind.DATETIME
+
+
+@pytest.mark.parametrize("model", [TruckDispatchChecklist, VehicleDispatch])
+def test_the_all_fine_answer_of_every_declared_field_is_valid(model):
+    for field in checklist_fields(model):
+        if field.kind == FieldKind.INSPECTION:
+            assert field.fine_answer() == "ok"
+        else:
+            assert field.parse(field.fine_answer()) == field.fine_value(), field.name

@@ -120,6 +120,22 @@ class ChecklistField:
             raise ValidationError(f"{self.label} cannot be in the future; enter when it happened.", field=self.name)
         return value
 
+    def fine_value(self) -> Any:
+        """The stored value of an "all fine" answer (demo data and tests fill checklists with it)."""
+        if self.is_boolean:
+            return True
+        if self.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
+            return self.maximum if self.maximum is not None else int(self.minimum or 0) + 10
+        if self.kind == FieldKind.DATE:
+            return datetime.now(UTC).date()
+        if self.kind == FieldKind.DATETIME:
+            return datetime.now(UTC).replace(second=0, microsecond=0)
+        return "Fine"
+
+    def fine_answer(self) -> str:
+        """``fine_value`` as the form sends it."""
+        return INSPECTION_OK if self.kind == FieldKind.INSPECTION else self.display(self.fine_value())
+
     def display(self, value: Any) -> str:
         """The value as the form shows it (and as the browser sends it back)."""
         if value is None:

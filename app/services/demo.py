@@ -268,7 +268,6 @@ def _advance(batch: list[Dispatch], technicians: list[User], rng: random.Random)
 
 def _complete_checklists(dispatch: Dispatch, technician: User) -> None:
     """Answer every required item of the dispatch's checklists as fine, and sign them off."""
-    from app.checklists.fields import FieldKind
     from app.services import checklists
 
     for checklist in checklists.checklists_for(dispatch):
@@ -276,12 +275,7 @@ def _complete_checklists(dispatch: Dispatch, technician: User) -> None:
             for item in checklist.items.values():
                 if not item.field.required or item.answered:
                     continue
-                if item.field.is_boolean:
-                    value = True
-                elif item.field.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
-                    value = item.field.maximum if item.field.maximum is not None else (item.field.minimum or 0) + 1
-                else:
-                    value = "Demo"
+                value = item.field.fine_value()
                 setattr(checklist.detail, item.field.name, value)
                 item.value = value
             db.session.flush()

@@ -72,6 +72,15 @@ class DispatchSpec:
     id: int | None = field(default=None, init=False)
 
 
+def _one_of(dispatch: Dispatch | DispatchSpec, name: str, what: str, allowed: list[str], default: str) -> None:
+    """Fill ``name`` with its default when unset; refuse a value outside ``allowed``."""
+    if getattr(dispatch, name) is None:
+        setattr(dispatch, name, default)
+    value = getattr(dispatch, name)
+    if value not in allowed:
+        raise ValidationError(f"Unknown {what} {value!r}; choose one of {', '.join(allowed)}.", field=name)
+
+
 def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
     """The rules on a new dispatch's own fields."""
     title = (dispatch.title or "").strip()
@@ -80,12 +89,7 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
     if len(title) > TITLE_MAX:
         raise ValidationError(f"The title is {len(title)} characters long; keep it to {TITLE_MAX}.", field="title")
     dispatch.title = title
-    if dispatch.priority is None:
-        dispatch.priority = DispatchPriority.NORMAL.value
-    if dispatch.priority not in PRIORITIES:
-        raise ValidationError(
-            f"Unknown priority {dispatch.priority!r}; choose one of {', '.join(PRIORITIES)}.", field="priority"
-        )
+    _one_of(dispatch, "priority", "priority", PRIORITIES, DispatchPriority.NORMAL.value)
     if dispatch.status is None:
         dispatch.status = DispatchStatus.CREATED.value
     if dispatch.status not in [s.value for s in DispatchStatus]:
@@ -107,12 +111,7 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
                 "datetime (UTC).",
                 field=name,
             )
-    if dispatch.work_type is None:
-        dispatch.work_type = WorkType.OPERATION.value
-    if dispatch.work_type not in WORK_TYPES:
-        raise ValidationError(
-            f"Unknown work type {dispatch.work_type!r}; choose one of {', '.join(WORK_TYPES)}.", field="work_type"
-        )
+    _one_of(dispatch, "work_type", "work type", WORK_TYPES, WorkType.OPERATION.value)
     if dispatch.estimated_duration_hours is None:
         dispatch.estimated_duration_hours = 2.0
     if not dispatch.estimated_duration_hours > 0:

@@ -80,7 +80,8 @@ def show(dispatch_id: int):
         search = (request.args.get("assign_search") or "").strip()[:100] or None
         technicians, more = queries.technician_choices(search)
         response = current_app.make_response(render_template(
-            "dispatches/_assign_options.html", technicians=technicians, more=more, search=search or ""))
+            "dispatches/_technician_options.html", technicians=technicians, more_technicians=more,
+            technician_search=search or "", selected=None, for_assignment=True))
         response.vary.add("HX-Request")
         return response
     return render_show(dispatch_id)
