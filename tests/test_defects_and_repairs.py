@@ -45,8 +45,6 @@ from tests.test_checklist_rules import (
     assigned_dispatch,
     checklist_of,
     events,
-    fill_and_sign,
-    new_dispatch,
     row_state,
 )
 
