@@ -82,13 +82,13 @@ def register_extensions(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
     session_hooks.install()
 
-    @login_manager.user_loader
-    def load_user(user_id: str):  # noqa: ANN202 - Flask-Login's callback
-        from app.models import User
+    from app.services import auth_sessions, sign_in_throttle
 
-        user = db.session.get(User, int(user_id))
-        # A user deactivated by an admin is signed out at their next request.
-        return user if user is not None and user.is_active else None
+    # The cookie names a server-side session row; the row decides (and a deactivated user
+    # is signed out at their next request).
+    login_manager.user_loader(auth_sessions.user_for_request)
+    app.before_request(auth_sessions.touch_current_session)
+    sign_in_throttle.init_app(app)
 
 
 def _blocked_plugins(app: Flask) -> set[str]:

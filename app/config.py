@@ -41,6 +41,18 @@ DEFAULTS: dict[str, Any] = {
     # Notification channels in use (names provided by notifier plugins).
     "MOTORPOOL_NOTIFIERS": "console,log_file",
     "MOTORPOOL_NOTIFICATION_LOG": None,
+    # Sessions live in the database (user_sessions); the cookie only names one. A session
+    # ends after this long without a request, and this long after sign-in whatever happens.
+    "MOTORPOOL_SESSION_IDLE_MINUTES": 480,
+    "MOTORPOOL_SESSION_MAX_HOURS": 24,
+    # Failed sign-ins, counted per typed email and per address (limits notation, "; "
+    # between tiers): the short window slows guessing down, the long one blocks it.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",  # one process only; use redis://… for several workers
+    "RATELIMIT_STRATEGY": "moving-window",
+    "RATELIMIT_KEY_PREFIX": "motorpool",
+    "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS": "5 per minute; 20 per hour",
+    "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS": "20 per minute; 100 per hour",
     # Comma-separated plugin names to block; applied on top of the plugin table.
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
@@ -51,10 +63,14 @@ DEFAULTS: dict[str, Any] = {
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
     "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG",
+    "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
 )
+#: ... those read as whole numbers ...
+_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS")
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
+    "RATELIMIT_ENABLED",
 )
 
 
@@ -99,6 +115,12 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
     for name in _ENV_STRINGS:
         if environ.get(name):
             settings[name] = environ[name]
+    for name in _ENV_INTEGERS:
+        if environ.get(name):
+            try:
+                settings[name] = int(environ[name])
+            except ValueError:
+                raise ValueError(f"{name} must be a whole number, not {environ[name]!r}") from None
     for name in _ENV_BOOLEANS:
         if name in environ:
             settings[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}

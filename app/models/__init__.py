@@ -1,6 +1,7 @@
 """Every model of the data model, importable from one place."""
 
 from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
+from app.models.auth_event import AuthEvent, AuthEventKind
 from app.models.base import Base, UserCreatedBase, utcnow
 from app.models.dispatching import (
     AllDispatchDetail,
@@ -22,6 +23,7 @@ from app.models.dispatching.dispatch_metric import DispatchMetric
 from app.models.plugin_setting import PluginSetting
 from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
 from app.models.user import Role, User
+from app.models.user_session import UserSession
 
 __all__ = [
     "AllDispatchDetail",
@@ -30,6 +32,8 @@ __all__ = [
     "AssetStatus",
     "AssetType",
     "AssetTypeDispatchDetailTableSet",
+    "AuthEvent",
+    "AuthEventKind",
     "Base",
     "ChecklistDefect",
     "Dispatch",
@@ -52,6 +56,7 @@ __all__ = [
     "TruckDispatchChecklist",
     "User",
     "UserCreatedBase",
+    "UserSession",
     "VehicleDispatch",
     "WorkType",
     "utcnow",

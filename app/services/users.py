@@ -1,4 +1,4 @@
-"""Accounts: creation with validated input, argon2id password hashes, sign-in."""
+"""Accounts: creation with validated input, the password rule, argon2id hashes, sign-in."""
 
 from __future__ import annotations
 
@@ -7,16 +7,24 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from zxcvbn import zxcvbn
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Role, User, utcnow
-from app.services import capacity
+from app.models import AuthEventKind, Role, User, utcnow
+from app.services import auth_sessions, capacity
 from app.services.errors import ValidationError
 from app.services.transaction import transaction
 
 ROLES = [role.value for role in Role]
 MIN_PASSWORD_LENGTH = 10
+#: zxcvbn's score (0–4) a password must reach: 3 is "safely unguessable" for online attacks
+#: and costly offline against a slow hash.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's time grows with the length; the first characters decide the estimate anyway.
+_ESTIMATE_LENGTH = 72
+#: Parts of a name or email shorter than this are not looked for in the password.
+_MIN_PERSONAL_PART = 3
 # Deliberately loose: the address is checked by mail delivery, not by a regex.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -38,11 +46,37 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def validate_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def _personal_parts(email: str, name: str) -> list[str]:
+    """The name's words, the email and its local part's words, lower-cased."""
+    email = normalise_email(email)
+    local = email.split("@", 1)[0]
+    parts = [email, local, *re.split(r"[^\w]+", local), *re.split(r"[^\w]+", (name or "").lower())]
+    return sorted({p for p in parts if len(p) >= _MIN_PERSONAL_PART}, key=len, reverse=True)
+
+
+def validate_password(password: str, *, email: str = "", name: str = "", field: str = "password") -> None:
+    """Refuse a password that is short, contains the account's name or email, or is easy to guess.
+
+    The estimate is zxcvbn's (dictionaries of common passwords, names and words, keyboard
+    patterns, dates, repeats), told the account's name and email too.
+    """
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters.", field=field
         )
+    lowered = password.lower()
+    for part in _personal_parts(email, name):
+        if part in lowered:
+            raise ValidationError(
+                f"The password contains the account's name or email (\"{part}\"); choose one without it.", field=field
+            )
+    estimate = zxcvbn(password[:_ESTIMATE_LENGTH], user_inputs=[email, name], max_length=_ESTIMATE_LENGTH)
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        feedback = estimate["feedback"]
+        why = (feedback.get("warning") or "It follows a common pattern.").rstrip(".") + "."
+        how = " ".join(feedback.get("suggestions") or []) or "Add another word or two. Uncommon words are better."
+        raise ValidationError(f"The password is too easy to guess. {why} {how}", field=field)
 
 
 def _checked_account_fields(email: str, name: str, role: str) -> tuple[str, str]:
@@ -60,7 +94,7 @@ def _checked_account_fields(email: str, name: str, role: str) -> tuple[str, str]
 
 def create_user(*, email: str, name: str, role: str, password: str) -> User:
     email, name = _checked_account_fields(email, name, role)
-    validate_password(password)
+    validate_password(password, email=email, name=name)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise ValidationError(f"A user with the email {email} already exists.", field="email")
     with transaction():
@@ -128,7 +162,7 @@ def update_user(
                 f"{user.name} holds {held} open dispatch(es); reassign them before changing the role.", field="role"
             )
     if password:
-        validate_password(password)
+        validate_password(password, email=email, name=name)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email, User.id != user.id)):
         raise ValidationError(f"A user with the email {email} already exists.", field="email")
     with transaction():
@@ -137,7 +171,26 @@ def update_user(
         user.role = role
         if password:
             user.password_hash = hash_password(password)
+            # An admin changing their own password here keeps the session they are using.
+            keep = auth_sessions.current_session() if actor is not None and actor.id == user.id else None
+            auth_sessions.revoke_all(user, reason="password changed by an admin", keep=keep)
+            auth_sessions.record_event(AuthEventKind.PASSWORD_CHANGED, user=user, detail="by an admin")
     return user
+
+
+def change_own_password(user: User, *, current: str, new: str) -> None:
+    """The signed-in user's own change: the current password is required and the rule
+    applies. Every other session of the user ends; this one stays."""
+    if not password_matches(user, current or ""):
+        raise ValidationError("The current password is wrong; type it again.", field="current_password")
+    validate_password(new, email=user.email, name=user.name, field="new_password")
+    if password_matches(user, new):
+        raise ValidationError("The new password is the same as the current one; choose another.",
+                              field="new_password")
+    with transaction():
+        user.password_hash = hash_password(new)
+        auth_sessions.revoke_all(user, reason="password changed", keep=auth_sessions.current_session())
+        auth_sessions.record_event(AuthEventKind.PASSWORD_CHANGED, user=user)
 
 
 def set_user_active(user: User, active: bool, *, actor: User | None = None) -> None:
@@ -153,3 +206,5 @@ def set_user_active(user: User, active: bool, *, actor: User | None = None) -> N
                 raise ValidationError(f"{user.name} holds {held} open dispatch(es); reassign them first.")
     with transaction():
         user.is_active_user = active
+        if not active:
+            auth_sessions.revoke_all(user, reason="account deactivated")
