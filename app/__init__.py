@@ -151,6 +151,7 @@ def _named(contributions: list[tuple[str, Any]], what: str) -> dict[str, Any]:
 
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.navigation import navigation_links
+    from app.blueprints.account import bp as account_bp
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.checklists import bp as checklists_bp
@@ -158,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.main import bp as main_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(dispatches_bp)
     app.register_blueprint(checklists_bp)

@@ -100,10 +100,13 @@ def test_users_create_gives_up_when_the_passwords_never_match(app, runner):
     "args, password, message",
     [
         (create_args(), "short", "The password is too short: use at least 10 characters."),
+        (create_args(), "password12", "The password is too easy to guess. This is a very common password."),
+        (create_args(email="quartermaster@example.com"), "quartermaster-2026!",
+         'The password contains the account\'s name or email ("quartermaster")'),
         (create_args(email="not-an-email"), PASSWORD, "'not-an-email' is not an email address"),
         (create_args(name="   "), PASSWORD, "A name is required."),
     ],
-    ids=["short password", "bad email", "blank name"],
+    ids=["short password", "common password", "password with the email", "bad email", "blank name"],
 )
 def test_users_create_refuses_bad_input_and_writes_nothing(app, runner, args, password, message):
     result = runner.invoke(args=args, input=f"{password}\n{password}\n")

@@ -51,6 +51,10 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "static": PUBLIC,
     "auth.login": SIGNED_IN_GO_HOME,
     "auth.logout": None,
+    "account.index": EVERYONE,
+    "account.password": None,
+    "account.session_revoke": None,
+    "account.sessions_revoke_others": None,
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
     "dispatches.my_work": TECHNICIANS,
     "dispatches.show": OWN_DISPATCH,
@@ -71,13 +75,13 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
     "locations", "location_new", "location_edit", "assets", "asset_new", "asset_edit", "users", "user_new",
-    "user_edit", "technicians", "technician_profile", "detail_set", "plugins",
+    "user_edit", "technicians", "technician_profile", "detail_set", "plugins", "sign_in_activity",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = ADMIN_ONLY
 for _endpoint in (
     "asset_type_active", "make_model_active", "location_active", "asset_active", "user_active",
     "technician_availability", "technician_skill", "technician_skill_remove", "detail_set_add",
-    "detail_set_active", "detail_set_remove", "plugin_state",
+    "detail_set_active", "detail_set_remove", "plugin_state", "user_sign_out",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = None
 
@@ -129,6 +133,7 @@ def world(app, system_actor):
         "row_id": truck.dispatch_detail_table_sets[0].id,
         "name": "tires_checked",
         "filename": "css/app.css",
+        "session_id": 1,
     }
     return people, values
 

@@ -146,6 +146,10 @@ def user_for_request(user_id: str) -> User | None:
 
 def touch_current_session() -> None:
     """After the user is loaded: note activity (at most once a minute) or close an expired row."""
+    # ``g`` outlives the request when an application context was already pushed (tests, a
+    # request made from a command): what a previous request loaded must not be reused.
+    for key in ("_login_user", _CURRENT, _EXPIRED):
+        g.pop(key, None)
     if request.endpoint == "static" or SESSION_KEY not in session:
         return
     from flask_login import current_user
@@ -206,3 +210,13 @@ def revoke_own_session(user: User, session_id: int) -> None:
     with transaction():
         _revoke_where(UserSession.id == row.id, reason="signed out from another session")
         record_event(AuthEventKind.SESSIONS_REVOKED, user=user, detail="1 session: signed out from another session")
+
+
+def recent_events(*, user_id: int | None = None, kind: str | None = None, limit: int = 200) -> list[AuthEvent]:
+    """The newest sign-in events, optionally of one user or one kind (one query)."""
+    query = select(AuthEvent).options(joinedload(AuthEvent.user))
+    if user_id is not None:
+        query = query.where(AuthEvent.user_id == user_id)
+    if kind:
+        query = query.where(AuthEvent.kind == kind)
+    return list(db.session.scalars(query.order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc()).limit(limit)))

@@ -20,12 +20,16 @@ from app.blueprints.admin.forms import (
 from app.blueprints.admin.helpers import form_page, get_or_404, show_error, toggle
 from app.blueprints.security import roles_required
 from app.extensions import db
-from app.models import Role, Skill, TechnicianProfile, TechnicianSkill, User
+from app.models import AuthEventKind, Role, Skill, TechnicianProfile, TechnicianSkill, User
+from app.services import auth_sessions
 from app.services import technicians as technician_service
 from app.services import users as user_service
 from app.services.errors import DomainError
 
 # --- Users -------------------------------------------------------------------------------
+
+#: The sign-in activity page shows this many of the newest events.
+SIGN_IN_ACTIVITY_ROWS = 200
 
 
 def _users_page(error: str | None = None) -> str:
@@ -77,7 +81,31 @@ def user_edit(user_id: int):
         done=lambda u: (f"Saved {u.name}.", url_for("admin.users")),
         title=f"Edit user {user.name}", action=url_for("admin.user_edit", user_id=user.id), back=url_for("admin.users"),
         readonly=[("Last sign-in", user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never")],
+        template="admin/user_edit.html", user=user, sessions=auth_sessions.active_sessions(user),
+        current=auth_sessions.current_session(), events=auth_sessions.recent_events(user_id=user.id, limit=20),
     )
+
+
+@bp.post("/users/<int:user_id>/sessions/revoke")
+@roles_required("admin")
+def user_sign_out(user_id: int):
+    user = _editable_user(user_id)
+    keep = auth_sessions.current_session() if user.id == current_user.id else None
+    count = auth_sessions.revoke_all(user, reason="signed out everywhere by an admin", keep=keep)
+    flash(f"Signed {user.name} out of {count} session(s)." if count else f"{user.name} had no active sessions.", "info")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.get("/sign-in-activity")
+@roles_required("admin")
+def sign_in_activity():
+    kind = request.args.get("kind", "")
+    kinds = [k.value for k in AuthEventKind]
+    if kind not in kinds:
+        kind = ""
+    events = auth_sessions.recent_events(kind=kind or None, limit=SIGN_IN_ACTIVITY_ROWS)
+    return render_template("admin/sign_in_activity.html", events=events, kinds=kinds, kind=kind,
+                           limit=SIGN_IN_ACTIVITY_ROWS)
 
 
 @bp.post("/users/<int:user_id>/active")

@@ -15,6 +15,7 @@ SECTIONS = [
     ("Assets", "admin.assets", "The fleet register: tags, types, models, locations, odometers."),
     ("Locations", "admin.locations", "Depots, yards and sites that assets are based at."),
     ("Users", "admin.users", "Accounts, roles and who may sign in."),
+    ("Sign-in activity", "admin.sign_in_activity", "Failed and blocked sign-ins, sign-outs and ended sessions."),
     ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
     ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
 ]

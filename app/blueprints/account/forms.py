@@ -1,0 +1,16 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from app.services.users import MIN_PASSWORD_LENGTH
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired(message="Type your current password."), Length(max=1024)])
+    new_password = PasswordField(f"New password (at least {MIN_PASSWORD_LENGTH} characters, hard to guess)",
+                                 validators=[DataRequired(message="Type a new password."), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(message="Type the new password a second time."),
+        EqualTo("new_password", message="The two new passwords differ; type them again.")])
+    submit = SubmitField("Change password")
