@@ -78,6 +78,8 @@ def test_a_new_technician_is_sent_on_to_their_profile(client, admin):
         ({"email": "not-an-address"}, "is not an email address", "email"),
         ({"name": ""}, "A name is required.", "name"),
         ({"password": "short"}, "The password is too short", "password"),
+        ({"password": "password12"}, "The password is too easy to guess. This is a very common password.", "password"),
+        ({"password": "typed name rocks 99"}, "The password contains the account&#39;s name or email", "password"),
         ({"password": ""}, "A password is required.", "password"),
         ({"role": "superuser"}, "Not a valid choice", "role"),
     ],

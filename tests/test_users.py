@@ -67,6 +67,16 @@ def test_same_password_hashes_differently_each_time(app, session):
         ({"password": "short"}, "password", "too short: use at least 10 characters"),
         ({"password": "123456789"}, "password", "too short"),
         ({"password": ""}, "password", "too short"),
+        ({"password": "password12"}, "password",
+         "The password is too easy to guess. This is a very common password. Add another word or two."),
+        ({"password": "1234567890"}, "password", "The password is too easy to guess. This is a top-100 common password."),
+        ({"password": "qwertyuiop"}, "password", "The password is too easy to guess."),
+        ({"password": "abababababab"}, "password", "too easy to guess"),
+        ({"password": "Technician-of-the-year"}, "password",
+         'The password contains the account\'s name or email ("technician"); choose one without it.'),
+        ({"password": "i-am-TESS-and-i-fix"}, "password", 'contains the account\'s name or email ("tess")'),
+        ({"email": "quartermaster@example.com", "password": "my quartermaster pass"}, "password",
+         '("quartermaster")'),
     ],
 )
 def test_create_user_refuses_bad_input_and_writes_nothing(app, session, changes, field, message):
@@ -76,6 +86,18 @@ def test_create_user_refuses_bad_input_and_writes_nothing(app, session, changes,
     assert message in raised.value.message
     assert raised.value.field == field
     assert user_count() == before
+
+
+@pytest.mark.parametrize("password", ["correct horse battery", "motorpool-demo", "gravel lantern orbit"])
+def test_passwords_that_are_hard_to_guess_are_accepted(app, session, password):
+    user = users.create_user(**{**GOOD, "password": password})
+    assert users.password_matches(user, password)
+
+
+def test_the_name_check_ignores_parts_too_short_to_matter(app, session):
+    # "Al" and "Ng" are in many words; only parts of three or more characters are looked for.
+    user = users.create_user(email="al@example.com", name="Al Ng", role="manager", password="calendar lengthy song")
+    assert users.password_matches(user, "calendar lengthy song")
 
 
 def test_password_of_exactly_the_minimum_length_is_accepted(app, session):

@@ -66,7 +66,7 @@ class UserForm(FlaskForm):
     name = StringField("Name", validators=[_required("A name"), Length(max=200)])
     role = SelectField("Role", choices=ROLES, default="technician")
     password = PasswordField(
-        f"Password (at least {MIN_PASSWORD_LENGTH} characters)",
+        f"Password (at least {MIN_PASSWORD_LENGTH} characters, hard to guess, without the name or email)",
         validators=[_required("A password"), Length(max=1000)],
     )
     submit = SubmitField("Save")
