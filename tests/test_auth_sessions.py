@@ -328,3 +328,30 @@ def test_a_deactivated_user_is_signed_out_at_the_next_request_even_with_a_live_r
     user.is_active_user = False  # by hand, not through the service: the loader still refuses
     db.session.commit()
     assert not signed_in(client)
+
+
+def test_the_csrf_token_from_before_sign_in_is_refused_after_it(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        user = ManagerFactory()
+        other = app.test_client()
+        sign_in_page = other.get("/auth/login").get_data(as_text=True)
+        other_token = sign_in_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        other.post("/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": other_token})
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    before = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    with app.app_context():
+        response = client.post("/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
+                                                     "csrf_token": before})
+        assert response.status_code == 302
+
+        refused = client.post("/account/sessions/revoke-others", data={"csrf_token": before})
+        assert refused.status_code == 400
+        assert all(row.revoked_at is None for row in session_rows(user))  # nothing was changed
+
+        account = client.get("/account/").get_data(as_text=True)
+        after = account.split('name="csrf_token" value="')[1].split('"')[0]
+        assert after != before
+        assert client.post("/account/sessions/revoke-others", data={"csrf_token": after}).status_code == 302
+        assert [row.revoked_at is None for row in session_rows(user)] == [False, True]

@@ -7,10 +7,13 @@ from app.services.users import MIN_PASSWORD_LENGTH
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[
-        DataRequired(message="Type your current password."), Length(max=1024)])
+        DataRequired(message="Type your current password."), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(f"New password (at least {MIN_PASSWORD_LENGTH} characters, hard to guess)",
-                                 validators=[DataRequired(message="Type a new password."), Length(max=1024)])
+                                 validators=[DataRequired(message="Type a new password."), Length(max=1024)],
+                                 render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("New password again", validators=[
         DataRequired(message="Type the new password a second time."),
-        EqualTo("new_password", message="The two new passwords differ; type them again.")])
+        EqualTo("new_password", message="The two new passwords differ; type them again.")],
+        render_kw={"autocomplete": "new-password"})
     submit = SubmitField("Change password")
