@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+import hashlib
+
 import factory
 from argon2 import PasswordHasher
 from factory.alchemy import SQLAlchemyModelFactory
@@ -19,6 +21,7 @@ from app.models import (
     Asset,
     AssetType,
     AssetTypeDispatchDetailTableSet,
+    AuthEvent,
     ChecklistDefect,
     Dispatch,
     DispatchMetric,
@@ -34,6 +37,7 @@ from app.models import (
     TechnicianSkill,
     TruckDispatchChecklist,
     User,
+    UserSession,
     VehicleDispatch,
     utcnow,
 )
@@ -61,6 +65,27 @@ class UserFactory(BaseFactory):
     name = factory.Sequence(lambda n: f"User {n}")
     role = "manager"
     password_hash = _PASSWORD_HASH
+
+
+class UserSessionFactory(BaseFactory):
+    """A live session row; the token it was made from is not kept (only its hash is stored)."""
+
+    class Meta:
+        model = UserSession
+
+    user = factory.SubFactory(UserFactory)
+    token_hash = factory.Sequence(lambda n: hashlib.sha256(f"token-{n}".encode()).hexdigest())
+    address = "127.0.0.1"
+    user_agent = "factory"
+
+
+class AuthEventFactory(BaseFactory):
+    class Meta:
+        model = AuthEvent
+
+    kind = "sign-in failed"
+    email = factory.Sequence(lambda n: f"typed{n}@example.com")
+    address = "127.0.0.1"
 
 
 class AdminFactory(UserFactory):

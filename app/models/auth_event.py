@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, UserCreatedBase, utcnow
 from app.models.user import User
 
 
@@ -19,7 +19,7 @@ class AuthEventKind(StrEnum):
     SESSIONS_REVOKED = "sessions revoked"
 
 
-class AuthEvent(Base):
+class AuthEvent(UserCreatedBase, Base):
     """Something that happened to an account's sign-in, for admins to look back on.
 
     ``email`` is what was typed (failures may name no account); ``user_id`` is set when an
@@ -28,7 +28,6 @@ class AuthEvent(Base):
 
     __tablename__ = "auth_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(30), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -37,7 +36,7 @@ class AuthEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[str | None] = mapped_column(String(500))
 
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
     def __repr__(self) -> str:
         return f"<AuthEvent {self.kind} {self.email}>"

@@ -74,7 +74,7 @@ def is_expired(row: UserSession, now: datetime | None = None) -> bool:
 def _revoke_where(*conditions, reason: str) -> int:
     result = db.session.execute(
         update(UserSession).where(UserSession.revoked_at.is_(None), *conditions)
-        .values(revoked_at=utcnow(), revoked_reason=reason[:100])
+        .values(revoked_at=utcnow(), revoked_reason=reason[:100], updated_at=utcnow())
     )
     return result.rowcount
 
