@@ -281,7 +281,7 @@ def complete_new_dispatches(session: Session, dispatches: list[Dispatch]) -> Non
         if asset is not None:
             _copy_location(dispatch, asset)
             for detail_type in [] if is_repair(dispatch) else plans[plan_key(asset)]:
-                master = AllDispatchDetail(table_name=detail_type.table_name, dispatch=dispatch)
+                master = AllDispatchDetail(table_name=detail_type.table_name, label=detail_type.label, dispatch=dispatch)
                 session.add(master)
                 session.add(detail_type.model(dispatch=dispatch, detail=master))
         event = Event(**initial_event_values(dispatch), dispatch=dispatch, asset=asset, user=actor)
@@ -395,7 +395,7 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
     if pairs:
         master_ids = session.scalars(
             insert(AllDispatchDetail).returning(AllDispatchDetail.id, sort_by_parameter_order=True),
-            [{**audit, "dispatch_id": s.id, "table_name": t.table_name} for s, t in pairs],
+            [{**audit, "dispatch_id": s.id, "table_name": t.table_name, "label": t.label} for s, t in pairs],
         ).all()
         rows_by_model: dict[type, list[dict]] = defaultdict(list)
         for (spec, detail_type), master_id in zip(pairs, master_ids, strict=True):
