@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
@@ -192,12 +192,17 @@ def apply_matching_defaults(session: Session, dispatches: list[Dispatch] | list[
             dispatch.required_skill = dispatch.required_skill.strip()
     wanted = {d.required_skill for d in dispatches if d.required_skill}
     if wanted:
-        known = set(session.scalars(select(Skill.name).where(Skill.name.in_(wanted))))
-        for name in sorted(wanted - known):
+        # Skill names are unique whatever their case; the dispatch takes the skill's own spelling.
+        known = {name.lower(): name for name in session.scalars(
+            select(Skill.name).where(func.lower(Skill.name).in_({w.lower() for w in wanted})))}
+        for name in sorted(w for w in wanted if w.lower() not in known):
             raise ValidationError(
                 f"There is no skill {name!r}. Choose an existing skill, or ask an admin to add it.",
                 field="required_skill",
             )
+        for dispatch in dispatches:
+            if dispatch.required_skill:
+                dispatch.required_skill = known[dispatch.required_skill.lower()]
     sla_hours = current_app.config["MOTORPOOL_SLA_HOURS"]
     for dispatch in dispatches:
         if dispatch.sla_due_at is None:
