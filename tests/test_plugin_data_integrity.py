@@ -7,11 +7,13 @@ application started with ``MOTORPOOL_DISABLED_PLUGINS=trailers``.
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from app import create_app
 from app.extensions import db
 from app.models import AllDispatchDetail, Dispatch, DispatchStatusHistory, TruckDispatchChecklist, User, utcnow
 from app.services import checklists
@@ -21,8 +23,8 @@ from app.services.detail_sets import add_type_to_asset_type
 from app.services.errors import ValidationError
 from app.services.queries import checklist_progress
 from tests.checklist_support import fill_required
-from tests.conftest import AuthActions
-from tests.factories import AssetFactory, ManagerFactory, TechnicianFactory, configured_truck_type
+from tests.conftest import AuthActions, base_config
+from tests.factories import AssetFactory, ManagerFactory, SkillFactory, TechnicianFactory, configured_truck_type
 
 TRAILER_TYPE = "trailer_inspection"
 
@@ -175,3 +177,79 @@ def test_a_sign_off_written_through_the_orm_reaches_the_master_row(make_app, mad
         master = _trailer_master(unsigned)
         assert master.signed_off_by_id == technician_id and master.signed_off_at is not None
         assert checklists.unsigned_checklists(db.session.get(Dispatch, unsigned)) == []
+
+
+# --- Migration 0005 fills the master rows from the detail tables that exist ------------------
+
+
+@pytest.fixture
+def fresh_database_url(backend, request, tmp_path) -> str:
+    if backend == "sqlite":
+        return "sqlite:///" + str(tmp_path / "fresh.db")
+    return request.getfixturevalue("postgres_server").create_database(f"motorpool_masters_{uuid.uuid4().hex[:12]}")
+
+
+def test_migration_backfills_label_and_sign_off_of_master_rows(fresh_database_url):
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app(base_config(fresh_database_url))
+    try:
+        with app.app_context():
+            upgrade(revision="heads")
+            technician = TechnicianFactory()
+            with acting_as(system_user()):
+                asset_type = configured_truck_type("Tractor unit")
+                add_type_to_asset_type(asset_type, TRAILER_TYPE)
+                SkillFactory(name="Refrigeration")
+                dispatch_id = _in_progress_with_trailer(asset_type, technician, sign_trailer=False)
+            truck = db.session.scalar(select(TruckDispatchChecklist).where(
+                TruckDispatchChecklist.dispatch_id == dispatch_id))
+            signed_at, technician_id = truck.completed_date, technician.id
+            db.session.remove()
+
+            downgrade(revision="core@-1")  # as before 0005: no label or sign-off on master rows
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE dispatches SET required_skill = 'REFRIGERATION' WHERE id = :id"),
+                                   {"id": dispatch_id})
+            upgrade(revision="heads")
+
+            rows = {m.table_name: m for m in db.session.scalars(
+                select(AllDispatchDetail).where(AllDispatchDetail.dispatch_id == dispatch_id))}
+            truck_master, trailer_master = rows["truck_dispatch_checklists"], rows["trailer_inspections"]
+            assert (truck_master.label, truck_master.signed_off_by_id) == ("Truck dispatch checklist", technician_id)
+            assert truck_master.signed_off_at == signed_at
+            assert (trailer_master.label, trailer_master.signed_off_at) == ("Trailer inspection", None)
+            assert db.session.get(Dispatch, dispatch_id).required_skill == "Refrigeration"
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_migration_refuses_names_that_differ_only_by_case_and_lists_them(fresh_database_url, capfd):
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app(base_config(fresh_database_url))
+    try:
+        with app.app_context():
+            upgrade(revision="heads")
+            downgrade(revision="core@-1")
+            with db.engine.begin() as connection:
+                for name in ("Diesel", "DIESEL", "Welding"):
+                    connection.execute(text(
+                        "INSERT INTO skills (name, category, created_at, updated_at) VALUES (:n, 'Mechanical', "
+                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"n": name})
+                revision = connection.scalar(text("SELECT version_num FROM alembic_version "
+                                                  "WHERE version_num NOT LIKE 'trailers%'"))
+            with pytest.raises(SystemExit):  # flask db upgrade exits 1 with the message
+                upgrade(revision="heads")
+            message = capfd.readouterr().err
+            assert "differ only by case" in message and "skills: 'Diesel', 'DIESEL'" in message
+            assert "Welding" not in message
+            with db.engine.connect() as connection:
+                assert connection.scalar(text("SELECT version_num FROM alembic_version "
+                                              "WHERE version_num NOT LIKE 'trailers%'")) == revision
+                assert connection.scalar(text("SELECT count(*) FROM skills")) == 3
+    finally:
+        with app.app_context():
+            db.engine.dispose()

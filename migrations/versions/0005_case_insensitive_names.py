@@ -111,20 +111,19 @@ def upgrade():
     for name, table, columns in CASE_INSENSITIVE:
         op.create_index(name, table, [sa.text(f"lower({c})") for c in columns], unique=True)
 
-    with op.batch_alter_table('all_dispatch_details', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('label', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('signed_off_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('signed_off_by_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_all_dispatch_details_signed_off_by_id_users'), 'users',
-                                    ['signed_off_by_id'], ['id'])
+    # Plain ADD COLUMN (no table rebuild): the detail tables' foreign keys point at this table.
+    op.add_column('all_dispatch_details', sa.Column('label', sa.String(length=200), nullable=True))
+    op.add_column('all_dispatch_details', sa.Column('signed_off_at', sa.DateTime(), nullable=True))
+    op.add_column('all_dispatch_details', sa.Column('signed_off_by_id', sa.Integer(), nullable=True))
     _backfill_master_rows(connection)
 
 
 def downgrade():
-    with op.batch_alter_table('all_dispatch_details', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_all_dispatch_details_signed_off_by_id_users'), type_='foreignkey')
-        batch_op.drop_column('signed_off_by_id')
-        batch_op.drop_column('signed_off_at')
-        batch_op.drop_column('label')
+    for column in ('signed_off_by_id', 'signed_off_at', 'label'):
+        if op.get_bind().dialect.name == 'sqlite':
+            # SQLite's own DROP COLUMN: a batch rebuild would drop a table others point at.
+            op.execute(f'ALTER TABLE all_dispatch_details DROP COLUMN {column}')
+        else:
+            op.drop_column('all_dispatch_details', column)
     for name, table, _columns in reversed(CASE_INSENSITIVE):
         op.drop_index(name, table_name=table)

@@ -24,7 +24,9 @@ class AllDispatchDetail(UserCreatedBase, Base):
     #: The type's label when the row was created ("Trailer inspection"); NULL for older rows of unknown types.
     label: Mapped[str | None] = mapped_column(String(200))
     signed_off_at: Mapped[datetime | None]
-    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A copy of the concrete row's signer, whose column holds the foreign key; none here, so
+    # that SQLite can add and drop this column in place while detail tables point at this one.
+    signed_off_by_id: Mapped[int | None]
 
     dispatch: Mapped[Dispatch] = relationship(
         backref=backref("all_details", order_by="AllDispatchDetail.id")
