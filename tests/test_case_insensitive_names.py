@@ -119,3 +119,26 @@ def test_skill_given_in_another_case_takes_the_skill_s_own_spelling(system_actor
                                                 required_skill="refrigeration")
     db.session.expire_all()
     assert dispatch.required_skill == "Refrigeration"
+
+
+def _detail_model(key: str, label: str):
+    from app.models import DispatchDetailVirtual
+
+    return type(f"Model_{key}", (DispatchDetailVirtual,), {
+        "__abstract__": True, "__tablename__": f"t_{key.lower()}", "detail_type": key, "label": label})
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "says"),
+    [
+        ("Truck_Checklist", "Another checklist", "differs only by case from 'truck_checklist'"),
+        ("lorry_checklist", "TRUCK DISPATCH CHECKLIST", "the label 'TRUCK DISPATCH CHECKLIST', already used"),
+    ],
+)
+def test_detail_type_keys_and_labels_are_unique_whatever_the_case(key, label, says):
+    from app.models import TruckDispatchChecklist
+    from app.models.dispatching.build import DetailTypeError, build_detail_type_registry
+
+    with pytest.raises(DetailTypeError) as refused:
+        build_detail_type_registry([("builtin", [TruckDispatchChecklist]), ("other", [_detail_model(key, label)])])
+    assert says in str(refused.value) and "'other'" in str(refused.value)
