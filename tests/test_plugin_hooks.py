@@ -45,6 +45,7 @@ from app.models import (
     DispatchMetric,
     PluginSetting,
     TruckDispatchChecklist,
+    User,
 )
 from app.models.dispatching.build import DetailTypeError, detail_types
 from app.plugins.manager import plugin_system
@@ -1346,3 +1347,64 @@ def test_builtin_implementations_are_trylast(build):
                 assert impl.trylast, f"{impl.plugin_name}.{hook} is not trylast"
     order = [name for name, _ in system.call_each("motorpool_matchers")]
     assert order == [TRAILERS, "app.plugins.builtin.weighted_matcher"]
+
+
+class OwnFactorsMatcher:
+    """Ranks by id and explains each score with factors the built-in matcher does not have."""
+
+    def rank(self, pool, request, distances_km, settings, limit=20):
+        ids = sorted(int(i) for i in pool.technician_ids)
+        return MatchOutcome(ranked=[
+            RankedCandidate(t, 0.9 - 0.1 * n, {"road_minutes": 12.5 + n, "road_minutes_contribution": 0.25,
+                                              "skill": 0.8, "certified_hazmat": "yes", "total": 0.9 - 0.1 * n})
+            for n, t in enumerate(ids)
+        ])
+
+
+def _why_rows(page: str) -> list[tuple[str, str, str, str]]:
+    import re
+
+    rows = []
+    for table in re.findall(r'<table class="breakdown">(.*?)</table>', page, re.S):
+        for label, value, weight, contribution in re.findall(
+                r'<tr><th scope="row">(.*?)</th><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>', table):
+            rows.append((label, value, weight, contribution))
+    return rows
+
+
+def test_motorpool_matchers_own_factor_names_are_shown_in_the_why_table(plugins, build):
+    plugins.add("ownfactors", MatcherPlugin({"ownfactors": OwnFactorsMatcher()}))
+    app = build(MOTORPOOL_AUTO_ASSIGN=True, MOTORPOOL_MATCHER="ownfactors")
+    with inside(app):
+        first = ms.technician("Ada First")
+        ms.technician("Bo Second")
+        dispatch = ms.dispatch(auto_assign=None)
+        assert dispatch.assigned_user_id == first.id
+        dispatch_id = dispatch.id
+        manager_id = ManagerFactory().id
+    client = app.test_client()
+    with app.app_context():
+        AuthActions(client).login(db.session.get(User, manager_id))
+    page = client.get(f"/dispatches/{dispatch_id}").get_data(as_text=True)
+    rows = _why_rows(page)
+    # The stored metric's breakdown, then each ranked candidate's: every factor the matcher gave.
+    assert ("Skill", "0.80", "40 %", "0.320") in rows  # a known factor keeps its label and weight
+    assert ("Road minutes", "12.50", "—", "0.250") in rows
+    assert ("Road minutes", "13.50", "—", "0.250") in rows
+    assert ("Certified hazmat", "yes", "—", "—") in rows
+    assert not any(label in ("Total", "Road minutes contribution") for label, *_ in rows)
+
+
+def test_motorpool_matchers_the_example_nearest_matcher_s_distance_is_shown(build):
+    app = build(MOTORPOOL_AUTO_ASSIGN=True, MOTORPOOL_MATCHER="nearest")
+    with inside(app):
+        near, _far = _near_unskilled_and_far_expert()
+        dispatch = ms.dispatch(auto_assign=None)
+        assert dispatch.assigned_user_id == near.id
+        dispatch_id = dispatch.id
+        manager_id = ManagerFactory().id
+    client = app.test_client()
+    with app.app_context():
+        AuthActions(client).login(db.session.get(User, manager_id))
+    rows = _why_rows(client.get(f"/dispatches/{dispatch_id}").get_data(as_text=True))
+    assert ("Distance km", "1.00", "—", "—") in rows

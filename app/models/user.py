@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UserCreatedBase
@@ -42,3 +42,7 @@ class User(UserMixin, UserCreatedBase, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.email} ({self.role})>"
+
+
+# Unique whatever the case: "Refrigeration" and "refrigeration" are one name.
+Index("uq_users_lower_email", func.lower(User.email), unique=True)

@@ -21,20 +21,23 @@ def _required(value: str | None, field: str, what: str) -> str:
 
 
 def _known_skill(name: str | None) -> str | None:
+    """The skill's own spelling ("refrigeration" gives "Refrigeration"), or None for no skill."""
     name = (name or "").strip() or None
-    if name is not None and not db.session.scalar(select(func.count()).select_from(Skill).where(Skill.name == name)):
+    if name is None:
+        return None
+    stored = db.session.scalar(select(Skill.name).where(func.lower(Skill.name) == name.lower()))
+    if stored is None:
         raise ValidationError(f"There is no skill {name!r}; add it first or leave this empty.", field="default_skill")
-    return name
+    return stored
 
 
 def _unique(model: type, column, value, field: str, message: str) -> None:
-    if db.session.scalar(select(func.count()).select_from(model).where(column == value)):
-        raise ValidationError(message, field=field)
+    _unique_except(model, column, value, None, field, message)
 
 
 def create_asset_type(name: str, description: str | None = None, default_skill: str | None = None) -> AssetType:
     name = _required(name, "name", "A name")
-    _unique(AssetType, AssetType.name, name, "name", f"An asset type named {name!r} already exists.")
+    _unique(AssetType, AssetType.name, name, "name", "An asset type named {!r} already exists.")
     default_skill = _known_skill(default_skill)
     with transaction():
         asset_type = AssetType(name=name, description=(description or "").strip() or None, default_skill=default_skill)
@@ -45,10 +48,7 @@ def create_asset_type(name: str, description: str | None = None, default_skill: 
 def create_make_model(make: str, model: str, asset_type: AssetType) -> MakeModel:
     make = _required(make, "make", "A make")
     model = _required(model, "model", "A model")
-    if db.session.scalar(
-        select(func.count()).select_from(MakeModel).where(MakeModel.make == make, MakeModel.model == model)
-    ):
-        raise ValidationError(f"{make} {model} already exists.", field="model")
+    _unique_make_model(make, model, None)
     with transaction():
         make_model = MakeModel(make=make, model=model, asset_type=asset_type)
         db.session.add(make_model)
@@ -63,7 +63,7 @@ def create_location(
         raise ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude")
     if longitude is not None and not -180 <= longitude <= 180:
         raise ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude")
-    _unique(MajorLocation, MajorLocation.name, name, "name", f"A location named {name!r} already exists.")
+    _unique(MajorLocation, MajorLocation.name, name, "name", "A location named {!r} already exists.")
     with transaction():
         location = MajorLocation(name=name, address=address, latitude=latitude, longitude=longitude)
         db.session.add(location)
@@ -96,7 +96,7 @@ def create_asset(
     odometer: float | None = None,
 ) -> Asset:
     asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
-    _unique(Asset, Asset.asset_tag, asset_tag, "asset_tag", f"An asset tagged {asset_tag!r} already exists.")
+    _unique(Asset, Asset.asset_tag, asset_tag, "asset_tag", "An asset tagged {!r} already exists.")
     with transaction():
         asset = Asset(
             asset_tag=asset_tag,
@@ -120,11 +120,26 @@ def create_asset(
 
 
 def _unique_except(model: type, column, value, own_id: int | None, field: str, message: str) -> None:
-    query = select(func.count()).select_from(model).where(column == value)
+    """Refuse ``value`` when another row holds it in any case; ``message`` gets that row's spelling.
+
+    Names are unique whatever their case (a unique index on lower() holds it in the database).
+    """
+    query = select(column).where(func.lower(column) == value.lower()).limit(1)
     if own_id is not None:
         query = query.where(model.id != own_id)
-    if db.session.scalar(query):
-        raise ValidationError(message, field=field)
+    existing = db.session.scalar(query)
+    if existing is not None:
+        raise ValidationError(message.format(existing), field=field)
+
+
+def _unique_make_model(make: str, model: str, own_id: int | None) -> None:
+    query = select(MakeModel).where(func.lower(MakeModel.make) == make.lower(),
+                                    func.lower(MakeModel.model) == model.lower()).limit(1)
+    if own_id is not None:
+        query = query.where(MakeModel.id != own_id)
+    existing = db.session.scalar(query)
+    if existing is not None:
+        raise ValidationError(f"{existing.make} {existing.model} already exists.", field="model")
 
 
 def _count(model: type, *conditions) -> int:
@@ -143,7 +158,7 @@ def update_asset_type(
     asset_type: AssetType, *, name: str, description: str | None = None, default_skill: str | None = None
 ) -> AssetType:
     name = _required(name, "name", "A name")
-    _unique_except(AssetType, AssetType.name, name, asset_type.id, "name", f"An asset type named {name!r} already exists.")
+    _unique_except(AssetType, AssetType.name, name, asset_type.id, "name", "An asset type named {!r} already exists.")
     default_skill = _known_skill(default_skill)
     with transaction():
         asset_type.name = name
@@ -168,11 +183,7 @@ def set_asset_type_active(asset_type: AssetType, active: bool) -> None:
 def update_make_model(make_model: MakeModel, *, make: str, model: str, asset_type: AssetType) -> MakeModel:
     make = _required(make, "make", "A make")
     model = _required(model, "model", "A model")
-    clash = select(func.count()).select_from(MakeModel).where(
-        MakeModel.make == make, MakeModel.model == model, MakeModel.id != make_model.id
-    )
-    if db.session.scalar(clash):
-        raise ValidationError(f"{make} {model} already exists.", field="model")
+    _unique_make_model(make, model, make_model.id)
     if asset_type.id != make_model.asset_type_id:
         if not asset_type.is_active:
             raise ValidationError(f"The asset type {asset_type.name} is inactive; reactivate it first.", field="asset_type_id")
@@ -215,7 +226,7 @@ def update_location(
 ) -> MajorLocation:
     name = _required(name, "name", "A name")
     _check_coordinates(latitude, longitude)
-    _unique_except(MajorLocation, MajorLocation.name, name, location.id, "name", f"A location named {name!r} already exists.")
+    _unique_except(MajorLocation, MajorLocation.name, name, location.id, "name", "A location named {!r} already exists.")
     with transaction():
         location.name = name
         location.address = (address or "").strip() or None
@@ -260,7 +271,7 @@ def update_asset(
     """Change an asset's register entry. Its status (In/Out of Service) is not changed here."""
     asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
     _check_asset_refs(asset, asset_type, make_model, location)
-    _unique_except(Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag", f"An asset tagged {asset_tag!r} already exists.")
+    _unique_except(Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag", "An asset tagged {!r} already exists.")
     with transaction():
         asset.asset_tag = asset_tag
         asset.name = name

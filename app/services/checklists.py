@@ -99,6 +99,7 @@ class Checklist:
     detail: DispatchDetailVirtual
     items: dict[str, ItemState]
     defects: list[ChecklistDefect] = field(default_factory=list)
+    loaded = True  # its type's plugin is loaded (see UnloadedChecklist)
 
     @property
     def label(self) -> str:
@@ -147,29 +148,98 @@ class Checklist:
 # --- Reading ------------------------------------------------------------------------------
 
 
+@dataclass
+class UnloadedChecklist:
+    """A checklist row whose type no loaded plugin provides (disabled, downgraded, uninstalled).
+
+    Its answers stay in the plugin's table, which Motorpool cannot read without the plugin;
+    the master row still says what it was and whether it was signed off, so it is shown
+    read-only and still keeps its dispatch from being Completed while unsigned.
+    """
+
+    master: AllDispatchDetail
+    defects: list[ChecklistDefect] = field(default_factory=list)
+    loaded = False
+
+    @property
+    def id(self) -> int:
+        return self.master.id
+
+    @property
+    def label(self) -> str:
+        return self.master.display_label
+
+    @property
+    def table_name(self) -> str:
+        return self.master.table_name
+
+    @property
+    def dispatch(self) -> Dispatch:
+        return self.master.dispatch
+
+    @property
+    def signed_off(self) -> bool:
+        return self.master.signed_off_at is not None
+
+    @property
+    def signed_off_at(self) -> datetime | None:
+        return self.master.signed_off_at
+
+    @property
+    def signed_off_by_id(self) -> int | None:
+        return self.master.signed_off_by_id
+
+    @property
+    def explanation(self) -> str:
+        return (f"The plugin that provides this {self.label.lower()} (table {self.table_name}) is not loaded, "
+                "so its answers cannot be shown or changed. An admin can enable or reinstall the plugin "
+                "(Admin → Plugins, then restart Motorpool).")
+
+
+class ChecklistUnavailable(ConcurrentUpdate):
+    """The checklist exists but its type's plugin is not loaded; nothing can change it."""
+
+    def __init__(self, checklist: UnloadedChecklist) -> None:
+        super().__init__(checklist.explanation)
+        self.checklist = checklist
+
+
 def details_of(dispatch_ids: list[int]) -> dict[int, list[DispatchDetailVirtual]]:
-    """The concrete checklist rows of these dispatches: one query per detail table in use."""
+    """The concrete checklist rows of these dispatches whose type is loaded: one query per table in use."""
+    return {dispatch_id: [row for row in rows if isinstance(row, DispatchDetailVirtual)]
+            for dispatch_id, rows in _rows_of(dispatch_ids).items()}
+
+
+def _rows_of(dispatch_ids: list[int]) -> dict[int, list[DispatchDetailVirtual | AllDispatchDetail]]:
+    """Every detail row of these dispatches in master-row order: the concrete row when its
+    type is loaded, else the master row (one query for the master rows, one per loaded table)."""
     if not dispatch_ids:
         return {}
-    tables = db.session.execute(
-        select(AllDispatchDetail.table_name).where(AllDispatchDetail.dispatch_id.in_(dispatch_ids)).distinct()
-    ).scalars().all()
+    masters = db.session.scalars(
+        select(AllDispatchDetail).where(AllDispatchDetail.dispatch_id.in_(dispatch_ids)).order_by(AllDispatchDetail.id)
+    ).all()
     registry = detail_types()
-    found: dict[int, list[DispatchDetailVirtual]] = defaultdict(list)
-    for table_name in sorted(tables):
+    concrete: dict[int, DispatchDetailVirtual] = {}
+    for table_name in sorted({m.table_name for m in masters}):
         detail_type = registry.by_table_name(table_name)
-        if detail_type is None:  # its plugin is gone; the rows stay in the database
+        if detail_type is None:  # its plugin is not loaded; the master row stands in for it
             continue
         model = detail_type.model
-        for row in db.session.scalars(select(model).where(model.dispatch_id.in_(dispatch_ids)).order_by(model.id)):
-            found[row.dispatch_id].append(row)
+        for row in db.session.scalars(select(model).where(model.dispatch_id.in_(dispatch_ids))):
+            concrete[row.detail_id] = row
+    found: dict[int, list[DispatchDetailVirtual | AllDispatchDetail]] = defaultdict(list)
+    for master in masters:
+        found[master.dispatch_id].append(concrete.get(master.id, master))
     return found
 
 
-def checklists_of(dispatch_ids: list[int]) -> dict[int, list[Checklist]]:
-    """Checklists (answers, defects, progress) of several dispatches in a constant number of queries."""
-    details = details_of(dispatch_ids)
-    master_ids = [d.detail_id for rows in details.values() for d in rows]
+def checklists_of(dispatch_ids: list[int]) -> dict[int, list[Checklist | UnloadedChecklist]]:
+    """Checklists (answers, defects, progress) of several dispatches in a constant number of queries.
+
+    A row whose type's plugin is not loaded comes as an ``UnloadedChecklist``.
+    """
+    rows = _rows_of(dispatch_ids)
+    master_ids = [r.detail_id if isinstance(r, DispatchDetailVirtual) else r.id for rs in rows.values() for r in rs]
     defects: dict[int, list[ChecklistDefect]] = defaultdict(list)
     if master_ids:
         for defect in db.session.scalars(
@@ -177,8 +247,12 @@ def checklists_of(dispatch_ids: list[int]) -> dict[int, list[Checklist]]:
         ):
             defects[defect.detail_id].append(defect)
     return {
-        dispatch_id: [_checklist(detail, defects.get(detail.detail_id, [])) for detail in rows]
-        for dispatch_id, rows in details.items()
+        dispatch_id: [
+            _checklist(row, defects.get(row.detail_id, [])) if isinstance(row, DispatchDetailVirtual)
+            else UnloadedChecklist(row, defects.get(row.id, []))
+            for row in found
+        ]
+        for dispatch_id, found in rows.items()
     }
 
 
@@ -191,16 +265,24 @@ def _checklist(detail: DispatchDetailVirtual, defects: list[ChecklistDefect]) ->
     return Checklist(detail=detail, items=items, defects=defects)
 
 
-def checklists_for(dispatch: Dispatch) -> list[Checklist]:
+def checklists_for(dispatch: Dispatch) -> list[Checklist | UnloadedChecklist]:
     return checklists_of([dispatch.id]).get(dispatch.id, [])
 
 
 def get_checklist(detail_id: int) -> Checklist:
-    """A checklist by its master row id (``AllDispatchDetail.id``), as the pages address it."""
+    """A checklist by its master row id (``AllDispatchDetail.id``), as the pages address it.
+
+    Raises ``ChecklistUnavailable`` (with the row) when its type's plugin is not loaded.
+    """
     master = db.session.get(AllDispatchDetail, detail_id)
-    detail_type = detail_types().by_table_name(master.table_name) if master is not None else None
-    if detail_type is None:
+    if master is None:
         raise NotFound(f"Checklist #{detail_id} does not exist.")
+    detail_type = detail_types().by_table_name(master.table_name)
+    if detail_type is None:
+        defects = db.session.scalars(
+            select(ChecklistDefect).where(ChecklistDefect.detail_id == detail_id).order_by(ChecklistDefect.id)
+        ).all()
+        raise ChecklistUnavailable(UnloadedChecklist(master, list(defects)))
     model = detail_type.model
     detail = db.session.scalar(
         select(model).where(model.detail_id == detail_id).options(selectinload(model.dispatch))
@@ -212,8 +294,23 @@ def get_checklist(detail_id: int) -> Checklist:
 
 
 def unsigned_checklists(dispatch: Dispatch) -> list[str]:
-    """Labels of the dispatch's checklists that are not signed off yet."""
-    return [row.label for row in details_of([dispatch.id]).get(dispatch.id, []) if not row.is_signed_off]
+    """Names of the dispatch's checklists that are not signed off yet, loaded or not (one query).
+
+    It reads the master rows only: they exist for every detail row whatever plugin is loaded.
+    """
+    registry = detail_types()
+    names = []
+    for table_name, label in db.session.execute(
+        select(AllDispatchDetail.table_name, AllDispatchDetail.label)
+        .where(AllDispatchDetail.dispatch_id == dispatch.id, AllDispatchDetail.signed_off_at.is_(None))
+        .order_by(AllDispatchDetail.id)
+    ):
+        detail_type = registry.by_table_name(table_name)
+        if detail_type is not None:
+            names.append(detail_type.label)
+        else:
+            names.append(f"{label or table_name} (its plugin is not loaded)")
+    return names
 
 
 # --- Permissions ----------------------------------------------------------------------------
@@ -444,6 +541,12 @@ def sign_off(detail: DispatchDetailVirtual | Checklist, actor: User) -> Dispatch
         if written != 1:
             raise ValidationError(f"This {row.label.lower()} was already signed off; it cannot be signed off twice.",
                                   field="sign_off")
+        # The master row carries the sign-off too: the completion rule reads only master rows.
+        db.session.execute(
+            update(AllDispatchDetail).where(AllDispatchDetail.id == row.detail_id)
+            .values(signed_off_at=now, signed_off_by_id=actor.id, updated_at=now, updated_by_id=actor.id)
+            .execution_options(synchronize_session=False)
+        )
         # The row is now locked against answers: decide on what it holds now, not on what was
         # read before, so an answer or defect saved at the last moment is never skipped.
         checklist = _reread(row)

@@ -271,6 +271,8 @@ def _complete_checklists(dispatch: Dispatch, technician: User) -> None:
     from app.services import checklists
 
     for checklist in checklists.checklists_for(dispatch):
+        if not checklist.loaded:
+            continue  # cannot be answered without its plugin; completion then refuses, as it should
         with transaction():
             for item in checklist.items.values():
                 if not item.field.required or item.answered:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
@@ -192,12 +192,17 @@ def apply_matching_defaults(session: Session, dispatches: list[Dispatch] | list[
             dispatch.required_skill = dispatch.required_skill.strip()
     wanted = {d.required_skill for d in dispatches if d.required_skill}
     if wanted:
-        known = set(session.scalars(select(Skill.name).where(Skill.name.in_(wanted))))
-        for name in sorted(wanted - known):
+        # Skill names are unique whatever their case; the dispatch takes the skill's own spelling.
+        known = {name.lower(): name for name in session.scalars(
+            select(Skill.name).where(func.lower(Skill.name).in_({w.lower() for w in wanted})))}
+        for name in sorted(w for w in wanted if w.lower() not in known):
             raise ValidationError(
                 f"There is no skill {name!r}. Choose an existing skill, or ask an admin to add it.",
                 field="required_skill",
             )
+        for dispatch in dispatches:
+            if dispatch.required_skill:
+                dispatch.required_skill = known[dispatch.required_skill.lower()]
     sla_hours = current_app.config["MOTORPOOL_SLA_HOURS"]
     for dispatch in dispatches:
         if dispatch.sla_due_at is None:
@@ -281,7 +286,7 @@ def complete_new_dispatches(session: Session, dispatches: list[Dispatch]) -> Non
         if asset is not None:
             _copy_location(dispatch, asset)
             for detail_type in [] if is_repair(dispatch) else plans[plan_key(asset)]:
-                master = AllDispatchDetail(table_name=detail_type.table_name, dispatch=dispatch)
+                master = AllDispatchDetail(table_name=detail_type.table_name, label=detail_type.label, dispatch=dispatch)
                 session.add(master)
                 session.add(detail_type.model(dispatch=dispatch, detail=master))
         event = Event(**initial_event_values(dispatch), dispatch=dispatch, asset=asset, user=actor)
@@ -395,7 +400,7 @@ def bulk_create_dispatches(session: Session, specs: list[DispatchSpec]) -> list[
     if pairs:
         master_ids = session.scalars(
             insert(AllDispatchDetail).returning(AllDispatchDetail.id, sort_by_parameter_order=True),
-            [{**audit, "dispatch_id": s.id, "table_name": t.table_name} for s, t in pairs],
+            [{**audit, "dispatch_id": s.id, "table_name": t.table_name, "label": t.label} for s, t in pairs],
         ).all()
         rows_by_model: dict[type, list[dict]] = defaultdict(list)
         for (spec, detail_type), master_id in zip(pairs, master_ids, strict=True):

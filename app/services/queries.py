@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, or_, select, union_all
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
@@ -296,23 +296,19 @@ class Progress:
 
 
 def checklist_progress(dispatch_ids: list[int]) -> dict[int, Progress]:
-    """Signed-off and total checklists per dispatch: one query over every detail table."""
-    from app.models.dispatching.build import detail_types
+    """Signed-off and total checklists per dispatch: one query over the master rows.
+
+    The master rows carry the sign-off, so rows whose plugin is not loaded count too.
+    """
+    from app.models import AllDispatchDetail
 
     ids = sorted(set(dispatch_ids))
-    models = [detail_type.model for detail_type in detail_types()]
-    if not ids or not models:
+    if not ids:
         return {}
-    parts = [
-        select(
-            model.dispatch_id.label("dispatch_id"),
-            case((getattr(model, model.signed_off_at_column).is_not(None), 1), else_=0).label("signed"),
-        ).where(model.dispatch_id.in_(ids))
-        for model in models
-    ]
-    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     result = db.session.execute(
-        select(rows.c.dispatch_id, func.count(), func.coalesce(func.sum(rows.c.signed), 0)).group_by(rows.c.dispatch_id)
+        select(AllDispatchDetail.dispatch_id, func.count(), func.count(AllDispatchDetail.signed_off_at))
+        .where(AllDispatchDetail.dispatch_id.in_(ids))
+        .group_by(AllDispatchDetail.dispatch_id)
     )
     return {dispatch_id: Progress(int(signed), int(total)) for dispatch_id, total, signed in result}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from app.models import Dispatch, User, UserCreatedBase
+from app.models import Dispatch, DispatchDetailVirtual, User, UserCreatedBase
 from app.services import actors
 from app.services.detail_sets import validate_table_set_rows
 from app.services.dispatch_creation import complete_new_dispatches
@@ -42,12 +42,35 @@ def _stamp_audit_columns(session: Session) -> None:
             obj.updated_by_id = actor_id
 
 
+def _mirror_sign_offs(session: Session) -> None:
+    """Copy a sign-off written on a concrete detail row to its master row.
+
+    The completion rule reads the master rows only (they exist whether or not the type's
+    plugin is loaded), so an ORM write of the sign-off columns must reach them too.
+    """
+    for obj in [*session.new, *session.dirty]:
+        if not isinstance(obj, DispatchDetailVirtual):
+            continue
+        state = inspect(obj)
+        at_column, by_column = obj.signed_off_at_column, obj.signed_off_by_column
+        if obj in session.dirty and not (state.attrs[at_column].history.has_changes()
+                                         or state.attrs[by_column].history.has_changes()):
+            continue
+        master = obj.detail
+        if master is None:
+            continue
+        signed_at, signed_by = getattr(obj, at_column), getattr(obj, by_column)
+        if (master.signed_off_at, master.signed_off_by_id) != (signed_at, signed_by):
+            master.signed_off_at, master.signed_off_by_id = signed_at, signed_by
+
+
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     validate_table_set_rows(session)
     new_dispatches = [obj for obj in session.new if isinstance(obj, Dispatch)]
     if new_dispatches:
         complete_new_dispatches(session, new_dispatches)
     validate_status_changes(session)
+    _mirror_sign_offs(session)
     _stamp_audit_columns(session)
 
 

@@ -6,7 +6,7 @@ import math
 
 from datetime import time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Role, Skill, TechnicianProfile, TechnicianSkill, User
@@ -103,8 +103,10 @@ def add_skill(name: str, category: str) -> Skill:
     name, category = (name or "").strip(), (category or "").strip()
     if not name or not category:
         raise ValidationError("A skill needs a name and a category (skills in one category count as related).")
-    if db.session.scalar(select(Skill).where(Skill.name == name)):
-        raise ValidationError(f"The skill {name!r} already exists.", field="name")
+    existing = db.session.scalar(select(Skill.name).where(func.lower(Skill.name) == name.lower()))
+    if existing is not None:  # names are unique whatever their case (an index on lower(name) holds it too)
+        raise ValidationError(f"A skill named {existing!r} already exists; use it rather than adding {name!r}.",
+                              field="name")
     with transaction():
         skill = Skill(name=name, category=category)
         db.session.add(skill)
@@ -114,7 +116,7 @@ def add_skill(name: str, category: str) -> Skill:
 def set_skill(technician: User, skill_name: str, level: int) -> TechnicianSkill:
     if not 1 <= int(level) <= 5:
         raise ValidationError(f"A skill level is 1 to 5, not {level}.", field="level")
-    skill = db.session.scalar(select(Skill).where(Skill.name == (skill_name or "").strip()))
+    skill = db.session.scalar(select(Skill).where(func.lower(Skill.name) == (skill_name or "").strip().lower()))
     if skill is None:
         raise ValidationError(f"There is no skill {skill_name!r}; add it first.", field="skill")
     profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))

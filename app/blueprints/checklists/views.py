@@ -28,15 +28,25 @@ def checklist_helpers() -> dict:
 
 
 def _visible_checklist(detail_id: int) -> checklists.Checklist:
-    """The checklist, if the user may see it: technicians only see their own dispatches'."""
+    """The checklist, if the user may see it: technicians only see their own dispatches'.
+
+    One whose plugin is not loaded raises ``ChecklistUnavailable`` (409 with its explanation)
+    for those who may see it; ``show`` renders it read-only instead.
+    """
     try:
         checklist = checklists.get_checklist(detail_id)
     except NotFound:
         abort(404)
-    dispatch = checklist.detail.dispatch
+    except checklists.ChecklistUnavailable as unavailable:
+        _require_visible(unavailable.checklist.dispatch)
+        raise
+    _require_visible(checklist.detail.dispatch)
+    return checklist
+
+
+def _require_visible(dispatch) -> None:
     if current_user.role == Role.TECHNICIAN and dispatch.assigned_user_id != current_user.id:
         abort(404)
-    return checklist
 
 
 def _submitted(item: checklists.ItemState) -> tuple[str | None, str | None]:
@@ -63,7 +73,11 @@ def _render(template: str, status: int = 200, **context):
 @bp.get("/<int:detail_id>")
 @login_required
 def show(detail_id: int):
-    checklist = _visible_checklist(detail_id)
+    try:
+        checklist = _visible_checklist(detail_id)
+    except checklists.ChecklistUnavailable as unavailable:
+        return _render("checklists/unloaded.html", checklist=unavailable.checklist,
+                       dispatch=unavailable.checklist.dispatch)
     return _render("checklists/show.html", checklist=checklist, dispatch=checklist.detail.dispatch, errors={})
 
 

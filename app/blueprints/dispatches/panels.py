@@ -22,9 +22,24 @@ ASSIGNABLE = (DispatchStatus.CREATED, DispatchStatus.ASSIGNED)
 class Factor:
     name: str
     label: str
-    value: float
-    weight: float
-    contribution: float
+    value: float | str
+    weight: float | None  # None: a factor of another matcher, whose weight is not known here
+    contribution: float | None
+
+    @property
+    def value_text(self) -> str:
+        return f"{self.value:.2f}" if isinstance(self.value, float) else str(self.value)
+
+
+def _number(value) -> float | str:
+    """A breakdown value as a number when it is one, else as the matcher gave it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return float(value)
+
+
+def _humanised(name: str) -> str:
+    return str(name).replace("_", " ").strip().capitalize() or str(name)
 
 
 @dataclass
@@ -48,13 +63,31 @@ class Panel:
 
 
 def factors(breakdown: dict | None, weights: dict[str, float]) -> list[Factor]:
-    """A stored or fresh score breakdown as rows: value, weight and contribution of each factor."""
-    breakdown = breakdown or {}
-    return [
-        Factor(name, label, float(breakdown[name]), weights.get(name, 0.0),
-               float(breakdown.get(f"{name}_contribution", breakdown[name] * weights.get(name, 0.0))))
-        for name, label in FACTOR_LABELS.items() if name in breakdown
-    ]
+    """A stored or fresh score breakdown as rows: value, weight and contribution of each factor.
+
+    Whatever factors the matcher returned are shown: the built-in ones first with their labels
+    and weights, then any others in the matcher's order, named from their key. ``<name>_contribution``
+    keys give a factor's contribution; ``total`` is the score, shown elsewhere.
+    """
+    breakdown = breakdown if isinstance(breakdown, dict) else {}
+    names = [name for name in FACTOR_LABELS if name in breakdown]
+    names += [name for name in breakdown
+              if name not in FACTOR_LABELS and name != "total"
+              and not (str(name).endswith("_contribution") and str(name)[: -len("_contribution")] in breakdown)]
+    rows = []
+    for name in names:
+        value = _number(breakdown[name])
+        given = breakdown.get(f"{name}_contribution")
+        if name in FACTOR_LABELS:
+            weight = weights.get(name, 0.0)
+            contribution = _number(given) if given is not None else (value * weight if isinstance(value, float) else None)
+            rows.append(Factor(name, FACTOR_LABELS[name], value, weight,
+                               contribution if isinstance(contribution, float) else None))
+        else:
+            contribution = _number(given) if given is not None else None
+            rows.append(Factor(str(name), _humanised(name), value, None,
+                               contribution if isinstance(contribution, float) else None))
+    return rows
 
 
 def weights() -> dict[str, float]:

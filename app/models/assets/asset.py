@@ -3,7 +3,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase
@@ -49,3 +49,7 @@ class Asset(UserCreatedBase, Base):
 
     def __repr__(self) -> str:
         return f"<Asset {self.asset_tag}>"
+
+
+# Unique whatever the case: "Refrigeration" and "refrigeration" are one name.
+Index("uq_assets_lower_asset_tag", func.lower(Asset.asset_tag), unique=True)

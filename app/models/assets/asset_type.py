@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UserCreatedBase
@@ -28,3 +28,7 @@ class AssetType(UserCreatedBase, Base):
 
     def __repr__(self) -> str:
         return f"<AssetType {self.name}>"
+
+
+# Unique whatever the case: "Refrigeration" and "refrigeration" are one name.
+Index("uq_asset_types_lower_name", func.lower(AssetType.name), unique=True)

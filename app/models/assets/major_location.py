@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UserCreatedBase
@@ -25,3 +25,7 @@ class MajorLocation(UserCreatedBase, Base):
 
     def __repr__(self) -> str:
         return f"<MajorLocation {self.name}>"
+
+
+# Unique whatever the case: "Refrigeration" and "refrigeration" are one name.
+Index("uq_major_locations_lower_name", func.lower(MajorLocation.name), unique=True)

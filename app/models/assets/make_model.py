@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase
@@ -35,3 +35,7 @@ class MakeModel(UserCreatedBase, Base):
 
     def __repr__(self) -> str:
         return f"<MakeModel {self.make} {self.model}>"
+
+
+# Unique whatever the case: "Refrigeration" and "refrigeration" are one name.
+Index("uq_make_models_lower_make_model", func.lower(MakeModel.make), func.lower(MakeModel.model), unique=True)

@@ -57,6 +57,14 @@ class DetailTypeRegistry:
             raise DetailTypeError(
                 f"detail type {key!r} from plugin {plugin!r} is already provided by plugin {existing.plugin!r}"
             )
+        # Keys and labels are names people pick in the admin pages: unique whatever their case.
+        for other in self._by_key.values():
+            if other.key.lower() == key.lower():
+                raise DetailTypeError(f"detail type {key!r} from plugin {plugin!r} differs only by case from "
+                                      f"{other.key!r}, provided by plugin {other.plugin!r}")
+            if other.label.lower() == model.label.lower():
+                raise DetailTypeError(f"detail type {key!r} from plugin {plugin!r} has the label {model.label!r}, "
+                                      f"already used by {other.key!r} from plugin {other.plugin!r}")
         detail_type = DetailType(key=key, model=model, plugin=plugin)
         self._by_key[key] = detail_type
         self._by_table[detail_type.table_name] = detail_type

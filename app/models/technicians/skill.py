@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UserCreatedBase
@@ -16,3 +16,7 @@ class Skill(UserCreatedBase, Base):
 
     def __repr__(self) -> str:
         return f"<Skill {self.name} ({self.category})>"
+
+
+# Unique whatever the case: "Refrigeration" and "refrigeration" are one name.
+Index("uq_skills_lower_name", func.lower(Skill.name), unique=True)
