@@ -350,7 +350,7 @@ def make_dispatch(title: str, status: str = "Created", technician=None, asset=No
         return dispatch
     with as_user(by):
         if status == "Cancelled":
-            dispatches.change_status(dispatch, "Cancelled")
+            dispatches.change_status(dispatch, "Cancelled", "Not needed")
             return dispatch
         dispatches.assign(dispatch, technician)
         for step in {"Assigned": [], "En Route": ["En Route"], "In Progress": ["In Progress"],
