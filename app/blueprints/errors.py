@@ -12,6 +12,7 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -79,6 +80,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        if is_htmx_request() and not current_user.is_authenticated:
+            # The session ended and its CSRF token with it: the problem is signing in again.
+            return not_signed_in()
         message = "The form had expired or was sent from elsewhere. Reload the page and try again."
         return error_response(400, message)
 

@@ -49,11 +49,17 @@ function showProblem(elt, text) {
   slot.replaceChildren(box);
 }
 
+// The element that made the request (an event's own detail.elt is the element it fires on: the target).
+function requester(detail) {
+  return (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+}
+
 document.addEventListener("htmx:beforeSwap", (event) => {
   const detail = event.detail;
   const xhr = detail.xhr;
+  const source = requester(detail);
   if (xhr.status < 400) {
-    clearAlertSlot(detail.elt);
+    clearAlertSlot(source);
     return;
   }
   const signIn = xhr.getResponseHeader("HX-Sign-In");
@@ -64,7 +70,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     return;
   }
   if (xhr.getResponseHeader("HX-Reselect") === ".htmx-alert") {
-    detail.target = alertSlotFor(detail.elt);
+    detail.target = alertSlotFor(source);
     detail.swapOverride = "innerHTML";
     detail.shouldSwap = true;
     detail.isError = false;
@@ -73,17 +79,17 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   if (xhr.status >= 500) {
     // Not our answer (a proxy's error page): do not swap it into the page.
     detail.shouldSwap = false;
-    showProblem(detail.elt, `The server did not answer properly (${xhr.status}); nothing was saved. Try again in a moment.`);
+    showProblem(source, `The server did not answer properly (${xhr.status}); nothing was saved. Try again in a moment.`);
   }
   // Other 4xx answers are the page's own re-rendering with the refusal (409 conflicts, 422
   // invalid input): swapped like a success, as htmx.config.responseHandling says.
 });
 
 document.addEventListener("htmx:sendError", (event) => {
-  showProblem(event.detail.elt, "Motorpool could not be reached: check the connection. Nothing was saved; try again.");
+  showProblem(requester(event.detail), "Motorpool could not be reached: check the connection. Nothing was saved; try again.");
 });
 document.addEventListener("htmx:timeout", (event) => {
-  showProblem(event.detail.elt, "Motorpool took too long to answer. Nothing was saved; try again.");
+  showProblem(requester(event.detail), "Motorpool took too long to answer. Nothing was saved; try again.");
 });
 
 // --- A session that ended while something was being typed ---------------------------------------
@@ -93,7 +99,7 @@ document.addEventListener("htmx:timeout", (event) => {
 const PENDING_PREFIX = "motorpool:pending:";
 
 function keepPending(detail) {
-  const elt = detail.elt;
+  const elt = requester(detail);
   if (!elt || !elt.id || !window.sessionStorage) return;
   const values = {};
   Object.entries(htmx.values(elt)).forEach(([name, value]) => {
