@@ -233,3 +233,14 @@ def test_a_page_without_a_session_still_goes_to_sign_in_and_back(app, client):
     response = client.get("/dispatches/mine?x=1")
     assert response.status_code == 302
     assert response.headers["Location"] == "/auth/login?next=%2Fdispatches%2Fmine%3Fx%3D1"
+
+
+def test_an_htmx_post_after_the_session_ended_leads_to_sign_in_even_with_csrf_checks(make_app):
+    """An ended session takes its CSRF token with it: the answer is sign in, not 'the form expired'."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/checklists/1/items/checklist_notes", headers={
+        **HTMX, "HX-Current-URL": "http://localhost/checklists/1"}, data={"checklist_notes": "Typed"})
+    assert response.status_code == 401 and response.headers["HX-Sign-In"] == "/auth/login?next=/checklists/1"
+    # Without htmx a stale form is still explained as such.
+    assert client.post("/checklists/1/items/checklist_notes", data={}).status_code == 400
