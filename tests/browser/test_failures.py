@@ -133,3 +133,19 @@ def test_a_title_of_one_long_word_in_a_title_keeps_the_table_on_screen(new_conte
             assert measures["table"] <= measures["box"], measures  # every column in sight
         else:
             assert measures["cell"] <= 200, measures  # the title wraps instead of widening the table
+
+
+def test_a_request_that_cannot_reach_the_server_says_so_in_place(phone, live_server, live_data, page_watch, shot):
+    tess = live_data.technician(name="Tess Tech")
+    job = live_data.dispatch(title="Check the tail lights", status="Assigned", technician=tess)
+    sign_in(phone, tess)
+    phone.goto("/dispatches/mine")
+    # The dropped request itself, and htmx's own log line for a request that got no answer.
+    page_watch.allow_console_error(r"net::ERR_|^htmx:(sendError|afterRequest),")
+    phone.route("**/status", lambda route: route.abort("internetdisconnected"))
+    card = phone.get_by_role("article", name=job.title)
+    card.get_by_role("button", name="Start work").click()
+    expect(card.get_by_role("alert")).to_contain_text("could not be reached: check the connection. Nothing was saved")
+    shot(phone, "offline")
+    with live_server.database() as session:
+        assert session.get(Dispatch, job.id).status == "Assigned"
