@@ -46,5 +46,5 @@ def status_of(dispatch_id: int) -> str:
 
 def titles_in(body: str) -> list[str]:
     """Dispatch titles in list order (the list shows each title in its own cell)."""
-    return re.findall(r"<td>(Job [^<]*)</td>", body)
+    return re.findall(r'<td><span class="long-text">(Job [^<]*)</span>', body)
 

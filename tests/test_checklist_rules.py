@@ -435,7 +435,7 @@ def test_checklist_of_a_final_dispatch_cannot_change(final, truck_job, technicia
     if final == DispatchStatus.COMPLETED:
         fill_and_sign(truck_job, technician)
         dispatches.change_status(truck_job, DispatchStatus.IN_PROGRESS.value)
-    dispatches.change_status(truck_job, final)
+    dispatches.change_status(truck_job, final, "Not needed")
     number = truck_job.dispatch_number
     before = row_state(TruckDispatchChecklist, detail_id)
 

@@ -345,7 +345,7 @@ def test_set_priority_refuses_unknown_priorities_and_final_dispatches(app, actor
     dispatch = ms.dispatch()
     with pytest.raises(ValidationError, match="Unknown priority 'Urgent'"):
         matching.set_priority(dispatch, "Urgent")
-    dispatch_service.change_status(dispatch, "Cancelled")
+    dispatch_service.change_status(dispatch, "Cancelled", "Not needed")
     with pytest.raises(ValidationError, match="is Cancelled; its priority can no longer change"):
         matching.set_priority(dispatch, "High")
     assert fresh(dispatch).priority == "Normal"
@@ -450,7 +450,7 @@ def test_ending_or_unassigning_a_dispatch_releases_capacity(app, actor, path):
     matching.assign_to(dispatch, technician.id)
     assert ms.profile_of(technician).active_dispatch_count == 1
     for status in path:
-        dispatch_service.change_status(dispatch, status)
+        dispatch_service.change_status(dispatch, status, "Not needed" if status == "Cancelled" else None)
     assert ms.profile_of(technician).active_dispatch_count == 0 == ms.open_dispatch_count(technician)
     matching.assign_to(ms.dispatch(), technician.id)  # the slot is free again
 

@@ -63,6 +63,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "dispatches.preview": MANAGERS,
     "dispatches.assign": None,
     "dispatches.change_status": None,
+    "dispatches.cancel": MANAGERS,
     "dispatches.bulk_status": None,
     "checklists.show": OWN_DISPATCH,
     "checklists.save_all": None,

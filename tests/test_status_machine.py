@@ -82,7 +82,7 @@ def dispatch_in(status: str, technician) -> Dispatch:
         if step == "assign":
             dispatches.assign(dispatch, technician, "to Tess")
         else:
-            dispatches.change_status(dispatch, step)
+            dispatches.change_status(dispatch, step, "Not needed" if step == CANCELLED else None)
     assert dispatch.status == status
     return dispatch
 

@@ -160,6 +160,27 @@ def get_dispatch(dispatch_id: int) -> Dispatch:
     return dispatch
 
 
+def not_yours_message(dispatch: Dispatch, technician: User) -> str:
+    """Why a technician can no longer act on ``dispatch``, for the refusal they see.
+
+    Someone who had the job (the assignment record names them) learns who took it back and
+    how, from the status history; the reason given stays private. Anyone else only learns
+    that it is not theirs.
+    """
+    number = dispatch.dispatch_number
+    had_it = db.session.scalar(select(DispatchMetric.id).where(
+        DispatchMetric.dispatch_id == dispatch.id, DispatchMetric.technician_id == technician.id).limit(1))
+    last = db.session.scalars(select(DispatchStatusHistory).where(DispatchStatusHistory.dispatch_id == dispatch.id)
+                              .order_by(DispatchStatusHistory.id.desc()).limit(1)).first()
+    if had_it is None or last is None:
+        return f"{number} is not assigned to you. Refresh My work to see the jobs you have."
+    how = {S.CREATED: "took it back (unassigned)", S.CANCELLED: "cancelled it",
+           S.ASSIGNED: "reassigned it to another technician"}.get(last.status_to, f"moved it to {last.status_to}")
+    when = last.changed_date.strftime("%d %b %H:%M")
+    return (f"{number} is no longer assigned to you: {last.changed_by.name} {how} at {when} UTC. "
+            "Nothing was changed. Refresh My work to see the jobs you have now.")
+
+
 def _record(dispatch: Dispatch, status_from: str, reason: str | None, actor: User) -> None:
     lifecycle.queue(
         "motorpool_dispatch_status_changed",
@@ -201,6 +222,8 @@ def change_status(dispatch: Dispatch, target: str, reason: str | None = None) ->
     check_transition(dispatch.status, target)
     if target == S.ASSIGNED:
         raise ValidationError("Assigning needs a technician: use assign with the technician.", field="status")
+    if target == S.CANCELLED:
+        require_cancel_reason(reason)
     if target == S.CREATED:
         return unassign(dispatch, reason)
     _check_operation_rules(dispatch, target)
@@ -220,6 +243,13 @@ def change_status(dispatch: Dispatch, target: str, reason: str | None = None) ->
         if target == S.COMPLETED:
             capacity.record_completion(dispatch)
     return dispatch
+
+
+def require_cancel_reason(reason: str | None) -> None:
+    """Cancelling cannot be undone, so the history must say why (pages, bulk, CLI alike)."""
+    if not (reason or "").strip():
+        raise ValidationError("Cancelling a work order cannot be undone: give the reason for cancelling it.",
+                              field="reason")
 
 
 def _check_operation_rules(dispatch: Dispatch, target: str) -> None:
@@ -361,6 +391,8 @@ def bulk_change_status(ids: list[int], target: str, reason: str | None = None) -
             f"{target!r} cannot be set on several dispatches at once; choose one of {', '.join(BULK_TARGETS)}.",
             field="status",
         )
+    if target == S.CANCELLED:
+        require_cancel_reason(reason)  # refused once for the whole selection, before any row changes
     wanted = list(dict.fromkeys(int(i) for i in ids))
     if not wanted:
         raise ValidationError("Select at least one dispatch.", field="dispatch_ids")

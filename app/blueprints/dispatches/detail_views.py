@@ -7,14 +7,14 @@ from flask_login import current_user, login_required
 
 from app.blueprints.dispatches import bp
 from app.blueprints.dispatches.forms import AssignForm, StatusForm
-from app.blueprints.dispatches.helpers import error_status, first_error
+from app.blueprints.dispatches.helpers import error_status, first_error, is_htmx
 from app.blueprints.dispatches.panels import assignment_panel, current_metric, factors, fallback_names, weights
 from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import DispatchStatus, Role
 from app.services import dispatches as dispatch_service
 from app.services import matching, queries
-from app.services.errors import DomainError
+from app.services.errors import DomainError, NotFound
 
 S = DispatchStatus
 #: The steps a technician takes on their own dispatches.
@@ -35,7 +35,8 @@ def status_buttons(dispatch) -> list[str]:
     return allowed
 
 
-def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200, reason: str = ""):
+def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200, reason: str = "",
+                cancel_error: str | None = None, confirm_cancel: bool = False):
     dispatch = queries.dispatch_for_page(dispatch_id, current_user)
     panel = assignment_panel(dispatch) if _is_manager() and not dispatch.is_final else None
     metric = current_metric(dispatch)
@@ -43,6 +44,8 @@ def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200
         "dispatch": dispatch,
         "error": error,
         "reason": reason,
+        "cancel_error": cancel_error,
+        "confirm_cancel": confirm_cancel or cancel_error is not None,
         "buttons": status_buttons(dispatch),
         "labels": BUTTON_LABELS,
         "is_manager": _is_manager(),
@@ -91,7 +94,7 @@ def _load_for_change(dispatch_id: int):
     """The dispatch a POST acts on; technicians only reach their own (others: 404)."""
     dispatch = dispatch_service.get_dispatch(dispatch_id)
     if current_user.role == Role.TECHNICIAN and dispatch.assigned_user_id != current_user.id:
-        abort(404)
+        raise NotFound(dispatch_service.not_yours_message(dispatch, current_user))
     return dispatch
 
 
@@ -105,6 +108,7 @@ def change_status(dispatch_id: int):
     if not _is_manager() and target not in TECHNICIAN_TARGETS:
         abort(403)
     back_to_my_work = form.return_to.data == "my_work" and current_user.role == Role.TECHNICIAN
+    from_confirmation = form.return_to.data == "cancel" and target == S.CANCELLED
     try:
         if not form.validate_on_submit():
             from app.services.errors import ValidationError
@@ -117,11 +121,38 @@ def change_status(dispatch_id: int):
         db.session.rollback()
         if back_to_my_work:
             return render_my_work(error=error.message, status=error_status(error))
+        if from_confirmation:
+            return render_cancel(dispatch_id, error=error.message, status=error_status(error),
+                                 reason=form.reason.data or "")
         return render_show(dispatch_id, error=error.message, status=error_status(error), reason=form.reason.data or "")
     flash(f"{number} is now {target}." if target != S.CREATED else f"{number} was unassigned.", "info")
     if back_to_my_work:
         return redirect(url_for("dispatches.my_work"), code=303)
     return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)
+
+
+def render_cancel(dispatch_id: int, *, error: str | None = None, status: int = 200, reason: str = ""):
+    """The cancellation's confirmation: in place on the dispatch page (htmx), or its own page."""
+    if is_htmx():
+        # The confirmation form swaps #dispatch-detail: the page again, with the panel still open.
+        return render_show(dispatch_id, cancel_error=error, confirm_cancel=True, status=status, reason=reason)
+    dispatch = queries.dispatch_for_page(dispatch_id, current_user)
+    return render_template("dispatches/cancel.html", dispatch=dispatch, cancel_error=error, reason=reason), status
+
+
+@bp.get("/<int:dispatch_id>/cancel")
+@roles_required("admin", "manager")
+def cancel(dispatch_id: int):
+    """Ask before cancelling: a reason, then "Cancel work order" or "Keep it"."""
+    dispatch = dispatch_service.get_dispatch(dispatch_id)
+    dispatch_service.check_transition(dispatch.status, S.CANCELLED)  # a final one says so (409)
+    if is_htmx():
+        response = current_app.make_response(render_template(
+            "dispatches/_cancel_confirm.html", dispatch=dispatch, cancel_error=None, reason=""))
+    else:
+        response = current_app.make_response(render_cancel(dispatch_id))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.post("/<int:dispatch_id>/assign")

@@ -9,13 +9,158 @@ document.addEventListener("DOMContentLoaded", () => {
       box.checked = toggle.checked;
     });
   });
+  // After htmx has processed the page (its own DOMContentLoaded listener runs first).
+  setTimeout(restorePending, 0);
 });
 
-// A refused htmx request (4xx with a fragment) still shows its message: swap 400/409/422 bodies.
+// --- Refused htmx requests: say what happened, next to the control that was used ---------------
+// The server answers an htmx refusal with a small ".htmx-alert" fragment and HX-Retarget (the
+// flash area). Here it is moved next to the element that made the request, which stays as it was.
+
+function alertSlotFor(elt) {
+  if (!elt || !elt.isConnected || !elt.parentNode) return document.getElementById("flashes");
+  const previous = elt.previousElementSibling;
+  if (previous && previous.classList.contains("htmx-alert-slot")) return previous;
+  const slot = document.createElement("div");
+  slot.className = "htmx-alert-slot";
+  slot.setAttribute("aria-live", "assertive");
+  elt.parentNode.insertBefore(slot, elt);
+  return slot;
+}
+
+function clearAlertSlot(elt) {
+  const previous = elt && elt.previousElementSibling;
+  if (previous && previous.classList.contains("htmx-alert-slot")) previous.replaceChildren();
+}
+
+function showProblem(elt, text) {
+  const slot = alertSlotFor(elt);
+  const box = document.createElement("div");
+  box.className = "htmx-alert refusal";
+  box.setAttribute("role", "alert");
+  const message = document.createElement("p");
+  message.textContent = text;
+  const again = document.createElement("p");
+  const link = document.createElement("a");
+  link.href = window.location.pathname + window.location.search;
+  link.textContent = "Refresh the page";
+  again.append(link, " to see the current state.");
+  box.append(message, again);
+  slot.replaceChildren(box);
+}
+
+// The element that made the request (an event's own detail.elt is the element it fires on: the target).
+function requester(detail) {
+  return (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+}
+
 document.addEventListener("htmx:beforeSwap", (event) => {
-  const status = event.detail.xhr.status;
-  if (status === 400 || status === 409 || status === 422) {
-    event.detail.shouldSwap = true;
-    event.detail.isError = false;
+  const detail = event.detail;
+  const xhr = detail.xhr;
+  const source = requester(detail);
+  if (xhr.status < 400) {
+    clearAlertSlot(source);
+    return;
   }
+  const signIn = xhr.getResponseHeader("HX-Sign-In");
+  if (xhr.status === 401 && signIn) {
+    detail.shouldSwap = false;
+    keepPending(detail);
+    window.location.assign(signIn);
+    return;
+  }
+  if (xhr.getResponseHeader("HX-Reselect") === ".htmx-alert") {
+    detail.target = alertSlotFor(source);
+    detail.swapOverride = "innerHTML";
+    detail.shouldSwap = true;
+    detail.isError = false;
+    return;
+  }
+  if (xhr.status >= 500) {
+    // Not our answer (a proxy's error page): do not swap it into the page.
+    detail.shouldSwap = false;
+    showProblem(source, `The server did not answer properly (${xhr.status}); nothing was saved. Try again in a moment.`);
+  }
+  // Other 4xx answers are the page's own re-rendering with the refusal (409 conflicts, 422
+  // invalid input): swapped like a success, as htmx.config.responseHandling says.
 });
+
+document.addEventListener("htmx:sendError", (event) => {
+  showProblem(requester(event.detail), "Motorpool could not be reached: check the connection. Nothing was saved; try again.");
+});
+document.addEventListener("htmx:timeout", (event) => {
+  showProblem(requester(event.detail), "Motorpool took too long to answer. Nothing was saved; try again.");
+});
+
+// --- A session that ended while something was being typed ---------------------------------------
+// Before going to sign in, the values the request carried are kept in sessionStorage under the
+// page's path; back on that page, they are put back into their fields and sent again.
+
+const PENDING_PREFIX = "motorpool:pending:";
+
+function keepPending(detail) {
+  const elt = requester(detail);
+  if (!elt || !elt.id || !window.sessionStorage) return;
+  const values = {};
+  Object.entries(htmx.values(elt)).forEach(([name, value]) => {
+    if (name !== "csrf_token") values[name] = value;
+  });
+  const key = PENDING_PREFIX + window.location.pathname;
+  let pending = {};
+  try { pending = JSON.parse(sessionStorage.getItem(key) || "{}"); } catch (error) { pending = {}; }
+  const triggering = detail.requestConfig && detail.requestConfig.triggeringEvent;
+  pending[elt.id] = { values, event: triggering ? triggering.type : "change" };
+  sessionStorage.setItem(key, JSON.stringify(pending));
+}
+
+function fieldsNamed(root, name) {
+  return Array.from(root.querySelectorAll("input, textarea, select")).filter((field) => field.name === name);
+}
+
+function putBack(root, values) {
+  const named = new Set([...root.querySelectorAll("input, textarea, select")].map((field) => field.name));
+  named.forEach((name) => {
+    if (!name || name === "csrf_token") return;
+    const given = values[name];
+    const list = given === undefined ? [] : [].concat(given).map(String);
+    fieldsNamed(root, name).forEach((field) => {
+      if (field.disabled) return;
+      if (field.type === "checkbox" || field.type === "radio") {
+        field.checked = list.includes(field.value);
+      } else if (given !== undefined) {
+        field.value = list[0];
+      }
+    });
+  });
+}
+
+function restorePending() {
+  if (!window.sessionStorage || typeof htmx === "undefined") return;
+  const key = PENDING_PREFIX + window.location.pathname;
+  const stored = sessionStorage.getItem(key);
+  if (!stored) return;
+  sessionStorage.removeItem(key); // once only, whatever happens next
+  let pending;
+  try { pending = JSON.parse(stored); } catch (error) { return; }
+  Object.entries(pending).forEach(([id, entry]) => {
+    const elt = document.getElementById(id);
+    if (!elt) return;
+    putBack(elt, entry.values || {});
+    elt.addEventListener("htmx:afterRequest", (event) => {
+      if (event.detail.successful) {
+        say("Your unsaved answer was restored and saved.");
+      }
+    }, { once: true });
+    htmx.trigger(elt, entry.event || "change");
+  });
+}
+
+function say(text) {
+  const flashes = document.getElementById("flashes");
+  if (!flashes) return;
+  const message = document.createElement("p");
+  message.className = "flash flash-info";
+  message.setAttribute("role", "status");
+  message.textContent = text;
+  flashes.append(message);
+}
