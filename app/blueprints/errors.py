@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.extensions import db
 from app.services.errors import ConcurrentUpdate, DomainError, NotFound, PermissionDenied
@@ -28,14 +28,24 @@ def register(app: Flask) -> None:
             else 409 if isinstance(error, ConcurrentUpdate) else 400
         return render_template("errors/error.html", code=code, message=error.message), code
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = (f"What was sent is larger than the {limit // 1024} KB a form may be; "
+                   "shorten the text (or send fewer items) and try again.")
+        if request.headers.get("HX-Request") == "true":
+            return render_template("errors/_too_large.html", code=413, message=message), 413
+        return render_template("errors/error.html", code=413, message=message), 413
+
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
     def value_out_of_range(error: Exception):
-        # A number no column can hold (SQLite cannot bind it, PostgreSQL refuses the cast): no
-        # stored record has it, so this is the request's mistake, not the server's.
+        # Numbers and text are checked where they enter (app.services.numbers and text), so
+        # this is a last line: a value the database refused to store. Nothing was saved.
         db.session.rollback()
-        logger.warning("refused a value the database cannot hold: %s", str(error).splitlines()[0])
-        message = "A number in the request is larger than any record can have; check the link or the value typed."
+        logger.warning("the database refused a value: %s", str(error).splitlines()[0])
+        message = ("A value in the request cannot be stored (out of range, or a character the database "
+                   "refuses); check what was typed and try again. Nothing was saved.")
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
