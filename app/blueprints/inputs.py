@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
-from werkzeug.routing import BaseConverter, ValidationError as NoMatch
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
 from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import StopValidation, ValidationError as FormError
 
@@ -41,7 +42,10 @@ class DatabaseIdConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         number = canonical_int(value, self.minimum, self.maximum)
         if number is None:
-            raise NoMatch()
+            # Not found, and final: "no match" would let the router answer 405 when a rule of the
+            # same shape takes another method (GET /checklists/<id> next to POST /checklists/<id>).
+            raise NotFound(f"There is no record {value[:30]!r}: an id is written with the digits 0–9, "
+                           "without leading zeros.")
         return number
 
     def to_url(self, value: Any) -> str:
