@@ -81,6 +81,8 @@ def refuse_control_characters() -> None:
         sources.append(("form field", request.form))
     for what, values in sources:
         for name, value in values.items(multi=True):
+            if name == "next" and what == "query parameter":
+                continue  # a redirect target is never stored; an unsafe one just goes home (safe_path)
             problem = text_rules.control_character(name) or text_rules.control_character(value)
             if problem is not None:
                 shown = name if text_rules.control_character(name) is None else repr(name)
