@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the models import this module to declare their fields
     from app.models import DispatchDetailVirtual
 
 
-_ASCII_NUMBER = re.compile(r"-?[0-9]*[.,]?[0-9]+", re.ASCII)
+_ASCII_NUMBER = re.compile(r"-?[0-9]*[.,]?[0-9]+([eE][-+]?[0-9]+)?", re.ASCII)  # the form echoes 1.25e-05
 
 
 class FieldKind(StrEnum):
@@ -92,7 +92,7 @@ class ChecklistField:
         if _THOUSANDS_WITH_DECIMALS.match(text):
             text = text.replace(",", "")
         if not _ASCII_NUMBER.fullmatch(text):
-            # int() and float() also read other scripts' digits, "1_000" and "1e3": a reading is 0–9 only.
+            # int() and float() also read other scripts' digits and "1_000": a reading is 0–9 only.
             raise ValidationError(f"{self.label} must be {what}, written with the digits 0–9, not {text!r}.",
                                   field=self.name)
         try:
