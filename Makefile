@@ -37,7 +37,7 @@ migrate: install
 run: migrate
 	$(BIN)/flask seed-demo --if-empty
 	@echo "Motorpool is running on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(BIN)/waitress-serve --listen=$(HOST):$(PORT) --threads=8 wsgi:app
+	$(BIN)/waitress-serve --listen=$(HOST):$(PORT) --threads=8 --ident= wsgi:app
 
 ## Install what the tests need (Python packages, PostgreSQL's server) and run the whole suite.
 test: install-test system-packages

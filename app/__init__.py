@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Engine
 
@@ -19,17 +18,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 logger = logging.getLogger(__name__)
 
 
-class DatabaseIdConverter(IntegerConverter):
-    """``<int:…>`` in URLs: a number no database integer holds is simply not found (404)."""
-
-    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
-
-
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, instance config, environment, then ``test_config``."""
+    from app.blueprints.inputs import DatabaseIdConverter
+
     app = Flask(__name__, instance_relative_config=True)
+    # Every <int:…> in a URL, plugins' included: canonical ASCII digits within INTEGER, else 404.
     app.url_map.converters["int"] = DatabaseIdConverter
     os.makedirs(app.instance_path, exist_ok=True)
 
@@ -166,7 +160,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     from app.models import utcnow
 
-    app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow})
+    from app.blueprints.security import static_url
+
+    app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow, "static_url": static_url})
     register_plugin_blueprints(app)
 
 
@@ -208,8 +204,10 @@ def _plugin_migration_branches(config: Any) -> Any:
 
 
 def register_security(app: Flask) -> None:
+    from app.blueprints.inputs import refuse_control_characters
     from app.blueprints.security import add_security_headers
 
+    app.before_request(refuse_control_characters)
     app.after_request(add_security_headers)
 
 

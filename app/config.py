@@ -21,6 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a form left open for hours still saves
     "DISPATCHES_PER_PAGE": 50,
+    # Request bodies: no form of Motorpool comes near these (a work order's longest text is
+    # 5,000 characters); anything bigger is refused with 413 before it is read into memory.
+    "MAX_CONTENT_LENGTH": 512 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+    "MAX_FORM_PARTS": 1000,
     # Password hashing (argon2id). Lower costs are used by the test suite only.
     "PASSWORD_TIME_COST": 3,
     "PASSWORD_MEMORY_COST": 65536,

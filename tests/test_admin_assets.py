@@ -74,7 +74,7 @@ def test_create_edit_deactivate_and_reactivate_an_asset_type(client, admin):
         ({"name": ""}, "A name is required."),
         ({"name": "   "}, "A name is required."),
         ({"name": "Truck"}, "An asset type named &#39;Truck&#39; already exists."),
-        ({"name": "x" * 101}, "Field cannot be longer than 100 characters."),
+        ({"name": "x" * 101}, "Name is 101 characters long; the limit is 100."),
         ({"name": "Crane", "default_skill": "Welding"}, "Not a valid choice"),
     ],
 )
@@ -202,8 +202,9 @@ def test_create_edit_and_deactivate_a_location(client, admin):
     [
         ({"latitude": "95"}, "Latitude 95.0 is outside -90 to 90.", "latitude"),
         ({"longitude": "-200"}, "Longitude -200.0 is outside -180 to 180.", "longitude"),
-        ({"latitude": "nan"}, "Latitude nan is outside -90 to 90.", "latitude"),
-        ({"latitude": "north"}, "Not a valid float value.", "latitude"),
+        ({"latitude": "nan"}, "must be a number written with the digits 0–9", "latitude"),
+        ({"latitude": "north"}, "must be a number written with the digits 0–9", "latitude"),
+        ({"latitude": "٣"}, "must be a number written with the digits 0–9", "latitude"),
         ({"name": ""}, "A name is required.", "name"),
         ({"name": "Depot A"}, "A location named &#39;Depot A&#39; already exists.", "name"),
     ],
@@ -274,8 +275,9 @@ def test_create_and_edit_an_asset_with_its_status_read_only(client, admin, regis
     [
         ({"asset_tag": "TRK-0009"}, "An asset tagged &#39;TRK-0009&#39; already exists.", "asset_tag"),
         ({"odometer": "-5"}, "The odometer reading must be a number from 0", "odometer"),
-        ({"odometer": "inf"}, "The odometer reading must be a number from 0", "odometer"),
-        ({"odometer": "lots"}, "Not a valid float value.", "odometer"),
+        ({"odometer": "inf"}, "must be a number written with the digits 0–9", "odometer"),
+        ({"odometer": "lots"}, "must be a number written with the digits 0–9", "odometer"),
+        ({"odometer": "1e3"}, "must be a number written with the digits 0–9", "odometer"),
         ({"asset_tag": ""}, "An asset tag is required.", "asset_tag"),
         ({"name": ""}, "A name is required.", "name"),
         ({"asset_type_id": "0"}, "Choose the asset type.", "asset_type_id"),

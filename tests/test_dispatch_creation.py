@@ -604,7 +604,7 @@ def test_empty_title_is_refused(system_actor):
 def test_title_longer_than_two_hundred_characters_is_refused(system_actor):
     asset = make_asset((TRUCK,))
     for name, create in ALL_PATHS.items():
-        with refused(ValidationError, "201 characters long", "keep it to 200", field="title", path=name):
+        with refused(ValidationError, "201 characters long", "the limit is 200", field="title", path=name):
             create(asset, title="x" * 201)
 
 

@@ -49,7 +49,7 @@ def test_manager_creates_a_dispatch_with_its_checklist(app, session, client, aut
         ({"title": ""}, "Say in a few words what is to be done."),
         ({"asset_id": "0"}, "Choose the asset to work on."),
         ({"priority": "Urgent"}, "Not a valid choice"),
-        ({"estimated_duration_hours": "0"}, "Between 0.1 and 1000 hours."),
+        ({"estimated_duration_hours": "0"}, "Estimated hours must be from 0.1 to 1000, not 0."),
         ({"due_date": "2020-01-01T10:00"}, "is before the dispatch is created"),
         ({"due_date": "tomorrow"}, "Not a valid datetime value"),
     ],

@@ -72,8 +72,11 @@ def test_filters(app, client, manager, fleet):
     assert listed(client, "?q=100%25") == []  # LIKE wildcards are taken literally
     # filters combine
     assert listed(client, f"?status=Assigned&technician={fleet['tess'].id}&priority=High") == ["Job assigned"]
-    # nonsense is ignored rather than failing
-    assert len(listed(client, "?status=Bogus&priority=Urgent&asset_type=x&technician=abc&due=soon&sort=password")) == 5
+    # an unknown choice is ignored rather than failing; a malformed number is refused and says which
+    assert len(listed(client, "?status=Bogus&priority=Urgent&due=soon&sort=password")) == 5
+    for query, name in (("?asset_type=x", "asset_type"), ("?technician=abc", "technician"), ("?page=%C2%B2", "page")):
+        refused = client.get("/dispatches/" + query)
+        assert refused.status_code == 400 and f"The filter &#39;{name}&#39; must be a whole number" in html(refused)
     body = html(client.get("/dispatches/?status=Assigned&priority=High"))
     assert '<option value="Assigned" selected>' in body and '<option value="High" selected>' in body
 

@@ -48,6 +48,7 @@ SIGNED_IN_GO_HOME = dict(zip(ROLES, (200, 302, 302, 302, 302), strict=True))
 GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "main.home": EVERYONE,
     "main.healthz": PUBLIC,
+    "main.favicon": PUBLIC,
     "static": PUBLIC,
     "auth.login": SIGNED_IN_GO_HOME,
     "auth.logout": None,

@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.extensions import db, login_manager
 from app.services.errors import ConcurrentUpdate, DomainError, NotFound, PermissionDenied
@@ -93,14 +93,22 @@ def register(app: Flask) -> None:
             else 409 if isinstance(error, ConcurrentUpdate) else 400
         return error_response(code, error.message)
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = (f"What was sent is larger than the {limit // 1024} KB a form may be; "
+                   "shorten the text (or send fewer items) and try again.")
+        return error_response(413, message)
+
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
     def value_out_of_range(error: Exception):
-        # A number no column can hold (SQLite cannot bind it, PostgreSQL refuses the cast): no
-        # stored record has it, so this is the request's mistake, not the server's.
+        # Numbers and text are checked where they enter (app.services.numbers and text), so
+        # this is a last line: a value the database refused to store. Nothing was saved.
         db.session.rollback()
-        logger.warning("refused a value the database cannot hold: %s", str(error).splitlines()[0])
-        message = "A number in the request is larger than any record can have; check the link or the value typed."
+        logger.warning("the database refused a value: %s", str(error).splitlines()[0])
+        message = ("A value in the request cannot be stored (out of range, or a character the database "
+                   "refuses); check what was typed and try again. Nothing was saved.")
         return error_response(400, message)
 
     @app.errorhandler(HTTPException)

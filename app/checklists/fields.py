@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # the models import this module to declare their fields
     from app.models import DispatchDetailVirtual
 
 
+_ASCII_NUMBER = re.compile(r"-?[0-9]*[.,]?[0-9]+([eE][-+]?[0-9]+)?", re.ASCII)  # the form echoes 1.25e-05
+
+
 class FieldKind(StrEnum):
     #: A vehicle inspection item: "OK", or a defect that needs a description (49 CFR 396.11).
     INSPECTION = "inspection"
@@ -88,6 +91,10 @@ class ChecklistField:
                                   f"({text.replace(',', '')}) or with a decimal point.", field=self.name)
         if _THOUSANDS_WITH_DECIMALS.match(text):
             text = text.replace(",", "")
+        if not _ASCII_NUMBER.fullmatch(text):
+            # int() and float() also read other scripts' digits and "1_000": a reading is 0–9 only.
+            raise ValidationError(f"{self.label} must be {what}, written with the digits 0–9, not {text!r}.",
+                                  field=self.name)
         try:
             value: float | int = int(text) if self.kind == FieldKind.INTEGER else float(text.replace(",", "."))
         except ValueError:

@@ -46,11 +46,24 @@ from app.services import actors
 from app.models.dispatching.build import DetailType
 from app.services.detail_sets import configured_keys, merge_keys, resolve_keys
 from app.services.dispatch_numbers import format_dispatch_number, reserve_dispatch_numbers
+from app.services import text as text_rules
 from app.services.errors import ValidationError
 
 PRIORITIES = [p.value for p in DispatchPriority]
 WORK_TYPES = [w.value for w in WorkType]
-TITLE_MAX = 200
+TITLE_MAX = text_rules.column_limit(text_rules.column_of(Dispatch, "title"))
+#: How far ahead a date a person enters may be (a due date in year 9999 is a typo, and
+#: would overflow the SLA and travel arithmetic).
+DATE_HORIZON_YEARS = 5
+
+
+def date_horizon(now: datetime) -> datetime:
+    """The latest date a person may enter, from ``now``."""
+    return now + timedelta(days=365 * DATE_HORIZON_YEARS + DATE_HORIZON_YEARS // 4 + 1)
+
+
+def horizon_hint() -> str:
+    return f"At most {DATE_HORIZON_YEARS} years ahead."
 
 
 @dataclass
@@ -86,8 +99,8 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
     title = (dispatch.title or "").strip()
     if not title:
         raise ValidationError("A title is required: say in a few words what is to be done.", field="title")
-    if len(title) > TITLE_MAX:
-        raise ValidationError(f"The title is {len(title)} characters long; keep it to {TITLE_MAX}.", field="title")
+    text_rules.check(Dispatch, "title", title)
+    text_rules.check(Dispatch, "description", dispatch.description)
     dispatch.title = title
     _one_of(dispatch, "priority", "priority", PRIORITIES, DispatchPriority.NORMAL.value)
     if dispatch.status is None:
@@ -127,6 +140,12 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
         raise ValidationError(
             f"The due date {dispatch.due_date:%Y-%m-%d %H:%M} UTC is before the dispatch is created "
             f"({dispatch.created_date:%Y-%m-%d %H:%M} UTC); choose a later due date.",
+            field="due_date",
+        )
+    if dispatch.due_date is not None and dispatch.due_date > date_horizon(now):
+        raise ValidationError(
+            f"The due date {dispatch.due_date:%Y-%m-%d} is more than {DATE_HORIZON_YEARS} years ahead; "
+            f"choose a date before {date_horizon(now):%Y-%m-%d}.",
             field="due_date",
         )
 

@@ -10,6 +10,8 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
+from app.services.numbers import canonical_int, parse_int
+from app.services.text import check_text
 from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchStatus, Role, User, utcnow
 
 OPEN_STATUSES = (DispatchStatus.CREATED, DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
@@ -114,19 +116,23 @@ class DispatchFilters:
 
     @classmethod
     def from_args(cls, args) -> DispatchFilters:
+        """The filters of a query string; a malformed number or an over-long text is refused
+        (``ValidationError``: a 400 saying which parameter), an unknown choice is ignored."""
+
         def text(name: str, limit: int = 200) -> str | None:
             value = (args.get(name) or "").strip()
-            return value[:limit] or None
+            check_text(value, label=f"The filter {name!r}", limit=limit, multiline=False, field=name)
+            return value or None
 
         def integer(name: str) -> int | None:
-            value = text(name, 20)
-            return int(value) if value and value.isdigit() and len(value) < 12 else None
+            value = args.get(name)
+            return parse_int(value, label=f"The filter {name!r}", field=name) if value else None
 
         status = text("status")
         priority = text("priority")
         technician = text("technician", 20)
-        if technician not in (None, "none") and not (technician.isdigit() and len(technician) < 12):
-            technician = None
+        if technician not in (None, "none"):
+            technician = str(integer("technician"))
         due = text("due")
         sort = text("sort") or DEFAULT_SORT
         return cls(
@@ -138,7 +144,7 @@ class DispatchFilters:
             due=due if due in DUE_FILTERS else None,
             q=text("q"),
             sort=sort if sort.lstrip("-") in SORT_COLUMNS else DEFAULT_SORT,
-            page=max(1, integer("page") or 1),
+            page=integer("page") or 1,
         )
 
     def args(self, **changes) -> dict:
@@ -257,7 +263,7 @@ def technician_choices(search: str | None = None, selected: str | None = None,
 
     Returns the rows and whether more technicians match than are shown.
     """
-    chosen = int(selected) if selected and selected.isdigit() else None
+    chosen = canonical_int(selected) if selected else None
     conditions = [User.role == Role.TECHNICIAN.value, User.is_system.is_(False)]
     wanted = [_contains(User.name, search)] if search else []
     if chosen is not None and wanted:

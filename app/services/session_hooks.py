@@ -12,6 +12,7 @@ from app.services import actors
 from app.services.detail_sets import validate_table_set_rows
 from app.services.dispatch_creation import complete_new_dispatches
 from app.services.dispatches import validate_status_changes
+from app.services.text import validate_session_text
 
 
 def _audit_actor_id(session: Session) -> int | None:
@@ -70,6 +71,7 @@ def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     if new_dispatches:
         complete_new_dispatches(session, new_dispatches)
     validate_status_changes(session)
+    validate_session_text(session)
     _mirror_sign_offs(session)
     _stamp_audit_columns(session)
 

@@ -14,6 +14,7 @@ from app.blueprints.admin.forms import (
     MakeModelForm,
 )
 from app.blueprints.admin.helpers import form_page, get_or_404, render_htmx, toggle
+from app.blueprints.inputs import query_int, query_text
 from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import Asset, AssetType, MajorLocation, MakeModel, Skill
@@ -204,10 +205,10 @@ def location_active(location_id: int):
 def _asset_filters() -> dict:
     show = request.args.get("show", "active")
     return {
-        "q": (request.args.get("q") or "").strip()[:100],
-        "asset_type_id": request.args.get("asset_type_id", 0, type=int) or 0,
+        "q": query_text("q", limit=100, label="The search"),
+        "asset_type_id": query_int("asset_type_id", label="The asset type", minimum=0) or 0,
         "show": show if show in {"active", "inactive", "all"} else "active",
-        "page": request.args.get("page", 1, type=int) or 1,
+        "page": query_int("page", label="The page") or 1,
     }
 
 

@@ -3,8 +3,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
-    FloatField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -20,6 +18,8 @@ from wtforms.validators import (
     Optional,
 )
 
+from app.blueprints.inputs import ColumnText, DecimalField, IdSelectField, WholeNumberField
+from app.models import Asset, AssetType, MajorLocation, MakeModel, TechnicianProfile, User
 from app.services.users import MIN_PASSWORD_LENGTH, ROLES
 
 
@@ -27,43 +27,48 @@ def _required(what: str) -> DataRequired:
     return DataRequired(message=f"{what} is required.")
 
 
+def _text(model: type, name: str, label: str, *validators, **kwargs):
+    """A text field bound by its column's rule, with the limit as its hint."""
+    rule = ColumnText(model, name)
+    field_class = kwargs.pop("field_class", StringField)
+    return field_class(label, description=rule.hint, validators=[*validators, rule], **kwargs)
+
+
 class AssetTypeForm(FlaskForm):
-    name = StringField("Name", validators=[_required("A name"), Length(max=100)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    name = _text(AssetType, "name", "Name", _required("A name"))
+    description = _text(AssetType, "description", "Description", Optional(), field_class=TextAreaField)
     default_skill = SelectField("Default skill for its dispatches", validators=[Optional()])
     submit = SubmitField("Save")
 
 
 class MakeModelForm(FlaskForm):
-    make = StringField("Make", validators=[_required("A make"), Length(max=100)])
-    model = StringField("Model", validators=[_required("A model"), Length(max=100)])
-    asset_type_id = SelectField("Asset type", coerce=int,
-                                validators=[DataRequired(message="Choose the asset type.")])
+    make = _text(MakeModel, "make", "Make", _required("A make"))
+    model = _text(MakeModel, "model", "Model", _required("A model"))
+    asset_type_id = IdSelectField("Asset type", validators=[DataRequired(message="Choose the asset type.")])
     submit = SubmitField("Save")
 
 
 class LocationForm(FlaskForm):
-    name = StringField("Name", validators=[_required("A name"), Length(max=200)])
-    address = StringField("Address", validators=[Optional(), Length(max=500)])
-    latitude = FloatField("Latitude (−90 to 90)", validators=[Optional()])
-    longitude = FloatField("Longitude (−180 to 180)", validators=[Optional()])
+    name = _text(MajorLocation, "name", "Name", _required("A name"))
+    address = _text(MajorLocation, "address", "Address", Optional())
+    latitude = DecimalField("Latitude (−90 to 90)", validators=[Optional()])
+    longitude = DecimalField("Longitude (−180 to 180)", validators=[Optional()])
     submit = SubmitField("Save")
 
 
 class AssetForm(FlaskForm):
-    asset_tag = StringField("Asset tag", validators=[_required("An asset tag"), Length(max=50)])
-    name = StringField("Name", validators=[_required("A name"), Length(max=200)])
-    asset_type_id = SelectField("Asset type", coerce=int,
-                                validators=[DataRequired(message="Choose the asset type.")])
-    make_model_id = SelectField("Make / model", coerce=int)
-    major_location_id = SelectField("Location", coerce=int)
-    odometer = FloatField("Odometer", validators=[Optional()])
+    asset_tag = _text(Asset, "asset_tag", "Asset tag", _required("An asset tag"))
+    name = _text(Asset, "name", "Name", _required("A name"))
+    asset_type_id = IdSelectField("Asset type", validators=[DataRequired(message="Choose the asset type.")])
+    make_model_id = IdSelectField("Make / model")
+    major_location_id = IdSelectField("Location")
+    odometer = DecimalField("Odometer", validators=[Optional()])
     submit = SubmitField("Save")
 
 
 class UserForm(FlaskForm):
-    email = EmailField("Email", validators=[_required("An email address"), Length(max=254)])
-    name = StringField("Name", validators=[_required("A name"), Length(max=200)])
+    email = _text(User, "email", "Email", _required("An email address"), field_class=EmailField)
+    name = _text(User, "name", "Name", _required("A name"))
     role = SelectField("Role", choices=ROLES, default="technician")
     password = PasswordField(
         f"Password (at least {MIN_PASSWORD_LENGTH} characters, hard to guess, without the name or email)",
@@ -78,29 +83,29 @@ class UserEditForm(UserForm):
 
 
 class TechnicianProfileForm(FlaskForm):
-    home_latitude = FloatField("Home latitude", validators=[Optional()])
-    home_longitude = FloatField("Home longitude", validators=[Optional()])
-    hourly_rate = FloatField("Hourly rate", validators=[InputRequired(message="An hourly rate is required.")])
-    overtime_multiplier = FloatField("Overtime multiplier",
-                                     validators=[InputRequired(message="An overtime multiplier is required.")])
-    shift_days = StringField("Shift days (1 = Monday … 7 = Sunday, e.g. 12345)",
-                             validators=[_required("Shift days"), Length(max=7)])
+    home_latitude = DecimalField("Home latitude", validators=[Optional()])
+    home_longitude = DecimalField("Home longitude", validators=[Optional()])
+    hourly_rate = DecimalField("Hourly rate", validators=[InputRequired(message="An hourly rate is required.")])
+    overtime_multiplier = DecimalField("Overtime multiplier",
+                                       validators=[InputRequired(message="An overtime multiplier is required.")])
+    shift_days = _text(TechnicianProfile, "shift_days", "Shift days (1 = Monday … 7 = Sunday, e.g. 12345)",
+                       _required("Shift days"))
     shift_start = TimeField("Shift start (UTC)", validators=[InputRequired(message="A shift start is required.")])
     shift_end = TimeField("Shift end (UTC)", validators=[InputRequired(message="A shift end is required.")])
-    max_concurrent_dispatches = IntegerField(
+    max_concurrent_dispatches = WholeNumberField(
         "Maximum dispatches at a time", validators=[InputRequired(message="A maximum is required.")])
-    max_hours_per_week = FloatField("Maximum hours per week",
-                                    validators=[InputRequired(message="A maximum is required.")])
+    max_hours_per_week = DecimalField("Maximum hours per week",
+                                      validators=[InputRequired(message="A maximum is required.")])
     submit = SubmitField("Save profile")
 
 
 class SkillLevelForm(FlaskForm):
     skill = SelectField("Skill", validators=[DataRequired(message="Choose a skill.")])
-    level = IntegerField("Level (1–5)", validators=[InputRequired(message="A level is required."),
-                                                    NumberRange(min=1, max=5, message="A level is 1 to 5.")])
+    level = WholeNumberField("Level (1–5)", validators=[InputRequired(message="A level is required."),
+                                                        NumberRange(min=1, max=5, message="A level is 1 to 5.")])
     submit = SubmitField("Set skill")
 
 
 class UnavailableForm(FlaskForm):
-    unavailable_reason = StringField("Reason", validators=[_required("A reason"), Length(max=500)])
+    unavailable_reason = _text(TechnicianProfile, "unavailable_reason", "Reason", _required("A reason"))
     submit = SubmitField("Make unavailable")

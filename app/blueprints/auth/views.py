@@ -1,21 +1,16 @@
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm
+from app.blueprints.security import safe_path
 from app.extensions import db
 from app.services import auth_sessions, sign_in_throttle, users
 
 
 def _safe_next(target: str | None) -> str:
-    """Only redirect to a path on this site, never to another host."""
-    # Browsers read a backslash as a slash: "/\\evil.example" would leave the site.
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
-    return url_for("main.home")
+    """Only redirect to a plain path on this site (``safe_path``), else home."""
+    return safe_path(target) or url_for("main.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from app.blueprints.dispatches import bp
 from app.blueprints.dispatches.forms import AssignForm, StatusForm
 from app.blueprints.dispatches.helpers import error_status, first_error, is_htmx
 from app.blueprints.dispatches.panels import assignment_panel, current_metric, factors, fallback_names, weights
+from app.blueprints.inputs import query_text
 from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import DispatchStatus, Role
@@ -80,7 +81,7 @@ def my_work():
 def show(dispatch_id: int):
     if request.args.get("part") == "assign-options" and _is_manager():
         # The manual picker's search: technicians whose name contains the text (one query).
-        search = (request.args.get("assign_search") or "").strip()[:100] or None
+        search = query_text("assign_search", limit=100, label="The technician search") or None
         technicians, more = queries.technician_choices(search)
         response = current_app.make_response(render_template(
             "dispatches/_technician_options.html", technicians=technicians, more_technicians=more,

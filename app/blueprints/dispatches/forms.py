@@ -1,37 +1,40 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
-    FloatField,
     HiddenField,
-    IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
-from app.models import DispatchPriority, WorkType
+from app.blueprints.inputs import ColumnText, DecimalField, IdMultipleField, IdSelectField, WholeNumberField
+from app.models import Dispatch, DispatchPriority, DispatchStatusHistory, WorkType
+from app.services.dispatch_creation import horizon_hint
 from app.services.dispatches import BULK_TARGETS
 
 WORK_TYPE_CHOICES = [SelectChoice(WorkType.OPERATION.value, "Operation"), SelectChoice(WorkType.REPAIR.value, "Repair")]
 
 
+_TITLE = ColumnText(Dispatch, "title")
+_DESCRIPTION = ColumnText(Dispatch, "description")
+_REASON = ColumnText(DispatchStatusHistory, "change_reason", multiline=False)
+
+
 class DispatchForm(FlaskForm):
-    asset_id = SelectField("Asset", coerce=int, validators=[DataRequired(message="Choose the asset to work on.")],
-                           validate_choice=False)
-    title = StringField("Title", validators=[DataRequired(message="Say in a few words what is to be done."),
-                                             Length(max=200)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    asset_id = IdSelectField("Asset", validators=[DataRequired(message="Choose the asset to work on.")],
+                             validate_choice=False)
+    title = StringField("Title", description=_TITLE.hint,
+                        validators=[DataRequired(message="Say in a few words what is to be done."), _TITLE])
+    description = TextAreaField("Description", description=_DESCRIPTION.hint, validators=[Optional(), _DESCRIPTION])
     work_type = SelectField("Work type", choices=WORK_TYPE_CHOICES, default=WorkType.OPERATION.value)
     priority = SelectField("Priority", choices=[p.value for p in DispatchPriority], default="Normal")
-    due_date = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    due_date = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", description=horizon_hint(),
+                                  validators=[Optional()])
     required_skill = SelectField("Required skill", validators=[Optional()])
-    estimated_duration_hours = FloatField(
-        "Estimated hours", validators=[Optional(), NumberRange(min=0.1, max=1000, message="Between 0.1 and 1000 hours.")]
-    )
+    estimated_duration_hours = DecimalField("Estimated hours", minimum=0.1, maximum=1000, validators=[Optional()])
     submit = SubmitField("Create work order")
 
 
@@ -39,22 +42,22 @@ class StatusForm(FlaskForm):
     """One status button of the dispatch page or of My work."""
 
     status = StringField("Status", validators=[InputRequired()])
-    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    reason = StringField("Reason", description=_REASON.hint, validators=[Optional(), _REASON])
     return_to = HiddenField()
     #: The dispatch's version when the page was shown; a later change makes this a conflict.
     version = HiddenField()
 
 
 class AssignForm(FlaskForm):
-    technician_id = IntegerField("Technician", validators=[InputRequired(message="Choose a technician.")])
-    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    technician_id = WholeNumberField("Technician", minimum=1, validators=[InputRequired(message="Choose a technician.")])
+    reason = StringField("Reason", description=_REASON.hint, validators=[Optional(), _REASON])
     version = HiddenField()
 
 
 class BulkStatusForm(FlaskForm):
-    dispatch_ids = SelectMultipleField("Dispatches", coerce=int, validate_choice=False,
-                                       validators=[DataRequired(message="Select at least one dispatch.")])
+    dispatch_ids = IdMultipleField("Dispatches", validate_choice=False,
+                                   validators=[DataRequired(message="Select at least one dispatch.")])
     status = SelectField("New status", choices=[str(s) for s in BULK_TARGETS],
                          validators=[InputRequired(message="Choose the new status.")])
-    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    reason = StringField("Reason", description=_REASON.hint, validators=[Optional(), _REASON])
     next = HiddenField()

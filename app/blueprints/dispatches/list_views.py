@@ -14,6 +14,7 @@ from app.blueprints.dispatches.helpers import (
     is_htmx,
     safe_list_url,
 )
+from app.blueprints.inputs import query_text
 from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import DispatchPriority, DispatchStatus, Role
@@ -51,7 +52,7 @@ def _render_list(filters: queries.DispatchFilters, *, fragment: bool, results=No
 
 
 def _technician_search() -> str | None:
-    return (request.args.get("technician_search") or "").strip()[:100] or None
+    return query_text("technician_search", limit=100, label="The technician search") or None
 
 
 def _technician_options():

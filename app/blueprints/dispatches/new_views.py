@@ -12,9 +12,11 @@ from app.blueprints.dispatches import bp
 from app.blueprints.dispatches.forms import DispatchForm
 from app.blueprints.dispatches.helpers import is_htmx
 from app.blueprints.dispatches.panels import Panel, suggestions
+from app.blueprints.inputs import query_int, query_text
 from app.blueprints.security import roles_required
 from app.extensions import db
-from app.models import Asset, Skill, WorkType
+from app.models import Asset, Skill, WorkType, utcnow
+from app.services.dispatch_creation import date_horizon
 from app.services import matching, queries
 from app.services.detail_sets import configured_keys, planned_detail_types
 from app.services.dispatches import create_dispatch
@@ -64,6 +66,8 @@ def build_preview(form: DispatchForm) -> Preview | None:
             preview.checklist_error = error.message
     duration = form.estimated_duration_hours.data
     due = form.due_date.data.replace(tzinfo=UTC) if form.due_date.data else None
+    if due is not None and due > date_horizon(utcnow()):
+        due = None  # refused when the form is sent; the preview ranks as if no due date was given
     ranking = matching.rank_unsaved(
         asset,
         priority=form.priority.data,
@@ -130,8 +134,8 @@ def preview():
 @roles_required("admin", "manager")
 def asset_options():
     """``<option>``s of the active assets whose tag or name contains the search text."""
-    search = (request.args.get("asset_search") or "").strip()[:100]
-    selected = request.args.get("asset_id", type=int)
+    search = query_text("asset_search", limit=100, label="The asset search")
+    selected = query_int("asset_id", label="The asset", minimum=0)
     assets = queries.active_assets(search or None, limit=ASSET_SEARCH_LIMIT)
     return render_template("dispatches/_asset_options.html", assets=assets, selected=selected, search=search,
                            limit=ASSET_SEARCH_LIMIT)

@@ -1,4 +1,4 @@
-from flask import render_template
+from flask import current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -33,3 +33,11 @@ def home():
 def healthz():
     db.session.execute(select(1))
     return {"status": "ok"}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: answer with the site's icon."""
+    response = send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

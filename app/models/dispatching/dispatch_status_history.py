@@ -21,7 +21,7 @@ class DispatchStatusHistory(UserCreatedBase, Base):
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id"), index=True)
     status_from: Mapped[str | None] = mapped_column(String(50))
     status_to: Mapped[str] = mapped_column(String(50))
-    change_reason: Mapped[str | None] = mapped_column(Text)
+    change_reason: Mapped[str | None] = mapped_column(Text, info={"max_length": 500, "label": "The reason"})
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     changed_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -53,7 +53,7 @@ class TechnicianProfile(UserCreatedBase, Base):
     max_concurrent_dispatches: Mapped[int] = mapped_column(default=3)
     max_hours_per_week: Mapped[float] = mapped_column(default=40.0)
     availability: Mapped[str] = mapped_column(String(20), default=Availability.AVAILABLE.value, index=True)
-    unavailable_reason: Mapped[str | None] = mapped_column(Text)
+    unavailable_reason: Mapped[str | None] = mapped_column(Text, info={"max_length": 500, "label": "The reason"})
     unavailable_until: Mapped[datetime | None]
 
     active_dispatch_count: Mapped[int] = mapped_column(default=0)
