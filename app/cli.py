@@ -224,7 +224,7 @@ def create_dispatch(asset_tag, title, priority, description, due, required_skill
                                due_date=_parse_due(due), required_skill=required_skill,
                                estimated_duration_hours=estimated_duration_hours, auto_assign=auto_assign)
     db.session.refresh(dispatch)
-    checklists = ", ".join(d.table_name for d in dispatch.all_details) or "none"
+    checklists = ", ".join(d.display_label for d in dispatch.all_details) or "none"
     click.echo(f"Created {dispatch.dispatch_number} ({dispatch.status}); checklists: {checklists}.")
     if dispatch.assigned_user is not None:
         click.echo(f"Assigned to {dispatch.assigned_user.name}.")

@@ -676,17 +676,18 @@ def test_flask_dispatch_create_creates_a_dispatch_for_an_asset_tag(app, actor, r
     AssetFactory(asset_tag="TRK-0042", asset_type=configured_truck_type())
     ms.skill("diesel")
     tech = ms.technician("Dana Diesel")
+    due = (utcnow() + timedelta(days=30)).replace(hour=14, minute=0, second=0, microsecond=0)
 
     result = runner.invoke(args=["dispatch", "create", "--asset", "TRK-0042", "--title", "Replace injector",
                                  "--priority", "High", "--skill", "diesel", "--hours", "3",
-                                 "--due", "2099-12-01T14:00"])
+                                 "--due", due.strftime("%Y-%m-%dT%H:%M")])
     assert result.exit_code == 0, result.output
     dispatch = db.session.scalar(select(Dispatch))
     assert result.output == (f"Created {dispatch.dispatch_number} (Created); "
-                             "checklists: truck_dispatch_checklists.\n")
+                             "checklists: Truck dispatch checklist.\n")
     assert (dispatch.title, dispatch.priority, dispatch.required_skill, dispatch.estimated_duration_hours) == (
         "Replace injector", "High", "diesel", 3.0)
-    assert dispatch.due_date.isoformat() == "2099-12-01T14:00:00+00:00"
+    assert dispatch.due_date == due
 
     assigned = runner.invoke(args=["dispatch", "create", "--asset", "TRK-0042", "--title", "Second",
                                    "--auto-assign"])
