@@ -82,6 +82,16 @@ def test_cancel_without_a_reason_from_the_page_is_refused_and_asks_again(app, cl
     assert status_of(dispatch.id) == "Assigned" and history_count(dispatch.id) == before
 
 
+def test_a_cancel_reason_over_its_limit_is_refused_whole_not_cut(app, client, manager):
+    dispatch = make_dispatch("Job", "Assigned", TechnicianFactory(), by=manager)
+    before = history_count(dispatch.id)
+    login(client, manager)
+    data = {"status": "Cancelled", "reason": "x" * 501, "return_to": "cancel", "version": dispatch.version_id}
+    response = client.post(f"/dispatches/{dispatch.id}/status", data=data)
+    assert response.status_code in (400, 422) and "500" in html(response)
+    assert status_of(dispatch.id) == "Assigned" and history_count(dispatch.id) == before
+
+
 def test_the_confirmation_page_works_without_javascript(app, client, manager):
     dispatch = make_dispatch("Job", "Assigned", TechnicianFactory(), by=manager)
     login(client, manager)
@@ -91,7 +101,7 @@ def test_the_confirmation_page_works_without_javascript(app, client, manager):
     body = html(response)
     assert response.status_code == 200 and 'class="topbar"' in body
     assert f"Cancel {dispatch.dispatch_number}?" in body and "cannot be reopened" in body
-    assert re.search(r'<input id="cancel-reason-\d+" name="reason" maxlength="500" required', body)
+    assert re.search(r'<input id="cancel-reason-\d+" name="reason" required', body)
     assert '<button type="submit" class="status-cancelled">Cancel work order</button>' in body
     assert f'<a class="button" href="/dispatches/{dispatch.id}">Keep it</a>' in body
     assert status_of(dispatch.id) == "Assigned"  # asking changes nothing
