@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app.blueprints.security import safe_path
 from app.extensions import db, login_manager
 from app.services.errors import ConcurrentUpdate, DomainError, NotFound, PermissionDenied
 
@@ -37,9 +38,10 @@ def current_page_path() -> str:
     """The path (and query) of the page the user is on: for htmx the page, not the fragment's URL."""
     current = request.headers.get("HX-Current-URL") if is_htmx_request() else None
     if current:
-        parts = urlsplit(current)
-        if parts.path.startswith("/") and not parts.path.startswith("//") and "\\" not in current:
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+        parts = urlsplit(current)  # an absolute URL: keep its path and query, by the sign-in's rule
+        page = safe_path(parts.path + (f"?{parts.query}" if parts.query else ""))
+        if page:
+            return page
     return request.full_path.rstrip("?") if request.method == "GET" else request.path
 
 

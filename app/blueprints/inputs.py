@@ -96,42 +96,45 @@ def _form_label(field: Any) -> str:
     return field.label.text if field.label is not None else field.name
 
 
-class WholeNumberField(IntegerField):
+class _ParsedByRule:
+    """A form field whose typed text is read by one of ``app.services.numbers``' parsers.
+
+    The parser's message becomes the field's error; an empty field is ``None``.
+    """
+
+    def _parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
+        if not valuelist or valuelist[0] == "":
+            return
+        try:
+            self.data = self._parse(valuelist[0])
+        except ValidationError as error:
+            raise ValueError(error.message) from None
+
+
+class WholeNumberField(_ParsedByRule, IntegerField):
     """An integer typed in a form: ASCII digits only, between ``minimum`` and ``maximum``."""
 
     def __init__(self, *args: Any, minimum: int = 0, maximum: int = DB_INT_MAX, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.minimum, self.maximum = minimum, maximum
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or valuelist[0] == "":
-            self.data = None
-            return
-        self.data = None
-        try:
-            self.data = parse_int(valuelist[0], label=_form_label(self), minimum=self.minimum,
-                                  maximum=self.maximum)
-        except ValidationError as error:
-            raise ValueError(error.message) from None
+    def _parse(self, text: str) -> int:
+        return parse_int(text, label=_form_label(self), minimum=self.minimum, maximum=self.maximum)
 
 
-class DecimalField(FloatField):
+class DecimalField(_ParsedByRule, FloatField):
     """A decimal number typed in a form (``12.5``, ``-3``), ASCII digits only, optionally bounded."""
 
     def __init__(self, *args: Any, minimum: float | None = None, maximum: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.minimum, self.maximum = minimum, maximum
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or valuelist[0] == "":
-            self.data = None
-            return
-        self.data = None
-        try:
-            self.data = parse_decimal(valuelist[0], label=_form_label(self), minimum=self.minimum,
-                                      maximum=self.maximum)
-        except ValidationError as error:
-            raise ValueError(error.message) from None
+    def _parse(self, text: str) -> float:
+        return parse_decimal(text, label=_form_label(self), minimum=self.minimum, maximum=self.maximum)
 
 
 def _id_or_zero(value: Any) -> int:

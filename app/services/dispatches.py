@@ -173,12 +173,12 @@ def not_yours_message(dispatch: Dispatch, technician: User) -> str:
     last = db.session.scalars(select(DispatchStatusHistory).where(DispatchStatusHistory.dispatch_id == dispatch.id)
                               .order_by(DispatchStatusHistory.id.desc()).limit(1)).first()
     if had_it is None or last is None:
-        return f"{number} is not assigned to you. Refresh My work to see the jobs you have."
+        return f"{number} is not assigned to you. My work lists the jobs you have."
     how = {S.CREATED: "took it back (unassigned)", S.CANCELLED: "cancelled it",
            S.ASSIGNED: "reassigned it to another technician"}.get(last.status_to, f"moved it to {last.status_to}")
     when = last.changed_date.strftime("%d %b %H:%M")
     return (f"{number} is no longer assigned to you: {last.changed_by.name} {how} at {when} UTC. "
-            "Nothing was changed. Refresh My work to see the jobs you have now.")
+            "Nothing was changed; My work lists the jobs you have now.")
 
 
 def _record(dispatch: Dispatch, status_from: str, reason: str | None, actor: User) -> None:

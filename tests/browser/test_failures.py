@@ -109,11 +109,11 @@ LONG_WORD = "X" * 200  # the longest title there can be
 
 
 def _table_measures(page):
-    return page.evaluate("""() => {
+    return page.evaluate("""(word) => {
         const scroller = document.querySelector('#dispatch-table .scroll');
-        const cell = [...document.querySelectorAll('.dispatch-list td')].find((td) => td.textContent.includes('XXXX'));
+        const cell = [...document.querySelectorAll('.dispatch-list td')].find((td) => td.textContent.includes(word));
         return {table: scroller.scrollWidth, box: scroller.clientWidth, cell: cell.getBoundingClientRect().width};
-    }""")
+    }""", LONG_WORD)
 
 
 def test_a_title_of_one_long_word_in_a_title_keeps_the_table_on_screen(new_context, live_server, live_data, shot):

@@ -44,7 +44,7 @@ function showProblem(elt, text) {
   const link = document.createElement("a");
   link.href = window.location.pathname + window.location.search;
   link.textContent = "Refresh the page";
-  again.append(link, " to see the current state.");
+  again.append(link);
   box.append(message, again);
   slot.replaceChildren(box);
 }
