@@ -161,6 +161,9 @@ def register_blueprints(app: Flask) -> None:
     from app.models import utcnow
 
     from app.blueprints.security import static_url
+    from app.blueprints.timeformat import register as register_time_format
+
+    register_time_format(app)
 
     app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow, "static_url": static_url})
     register_plugin_blueprints(app)
