@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", settings.default_database_url(app.instance_path))
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["MOTORPOOL_CURRENCY"] = settings.check_currency(app.config["MOTORPOOL_CURRENCY"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
 
@@ -161,9 +162,9 @@ def register_blueprints(app: Flask) -> None:
     from app.models import utcnow
 
     from app.blueprints.security import static_url
-    from app.blueprints.timeformat import register as register_time_format
+    from app.blueprints.formatting import register as register_formatting
 
-    register_time_format(app)
+    register_formatting(app)
 
     app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow, "static_url": static_url})
     register_plugin_blueprints(app)

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     # auto-assignment of new dispatches, and the engine's weights and costs.
     "MOTORPOOL_SLA_HOURS": {"Critical": 4, "High": 8, "Normal": 24, "Low": 72},
     "MOTORPOOL_MATCHER": "weighted",
+    # ISO 4217 code of the currency rates and costs are kept in; pages name it.
+    "MOTORPOOL_CURRENCY": "USD",
     "MOTORPOOL_AUTO_ASSIGN": True,
     "MOTORPOOL_MATCH_WEIGHTS": {
         "skill": 0.40, "distance": 0.25, "availability": 0.15,
@@ -67,7 +69,7 @@ DEFAULTS: dict[str, Any] = {
 #: Environment variables read as they are (strings) ...
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
-    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG",
+    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
     "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
 )
 #: ... those read as whole numbers ...
@@ -77,6 +79,20 @@ _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
     "RATELIMIT_ENABLED",
 )
+
+
+def check_currency(code: str) -> str:
+    """The ISO 4217 code in upper case; an unknown code stops start-up with what to set."""
+    from babel.numbers import UnknownCurrencyError, validate_currency
+
+    normalised = str(code).strip().upper()
+    try:
+        validate_currency(normalised)
+    except UnknownCurrencyError:
+        raise ValueError(
+            f"MOTORPOOL_CURRENCY must be an ISO 4217 currency code such as USD, EUR or GBP, not {code!r}"
+        ) from None
+    return normalised
 
 
 def normalise_database_url(url: str) -> str:
