@@ -166,7 +166,11 @@ def register_blueprints(app: Flask) -> None:
 
     register_formatting(app)
 
+    from app.blueprints.maps import map_url
+
     app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow, "static_url": static_url})
+    # Globals, not context: the macros in _macros.html are imported without the page's context.
+    app.jinja_env.globals.update(static_url=static_url, map_url=map_url)
     register_plugin_blueprints(app)
 
 

@@ -59,6 +59,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
     "dispatches.my_work": TECHNICIANS,
     "dispatches.show": OWN_DISPATCH,
+    "dispatches.print_view": OWN_DISPATCH,
     "dispatches.new": MANAGERS,
     "dispatches.asset_options": MANAGERS,
     "dispatches.preview": MANAGERS,

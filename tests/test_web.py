@@ -393,7 +393,8 @@ def test_technician_home_says_when_there_is_nothing_to_do(app, client, manager):
 
 
 def status_counts_in(body: str) -> dict[str, int]:
-    return {status: int(count) for count, status in re.findall(r"<strong>(\d+)</strong> ([A-Za-z ]+)</a>", body)}
+    cards = r'<a class="stat-card" [^>]*><strong>(\d+)</strong> <span class="badge[^"]*">([A-Za-z ]+)</span></a>'
+    return {status: int(count) for count, status in re.findall(cards, body)}
 
 
 def test_manager_home_shows_counts_per_status(app, client, manager):

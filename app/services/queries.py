@@ -80,7 +80,7 @@ def my_open_work(user: User, limit: int = 50) -> list[Dispatch]:
         db.session.scalars(
             select(Dispatch)
             .where(Dispatch.assigned_user_id == user.id, Dispatch.status.in_(OPEN_STATUSES))
-            .options(joinedload(Dispatch.asset))
+            .options(joinedload(Dispatch.asset), joinedload(Dispatch.dispatch_location))
             .order_by(Dispatch.due_date.is_(None), Dispatch.due_date, Dispatch.id)
             .limit(limit)
         )

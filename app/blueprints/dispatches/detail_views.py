@@ -91,6 +91,14 @@ def show(dispatch_id: int):
     return render_show(dispatch_id)
 
 
+@bp.get("/<int:dispatch_id>/print")
+@login_required
+def print_view(dispatch_id: int):
+    """The work order as a sheet for the cab; who may see the dispatch page may print it."""
+    dispatch = queries.dispatch_for_page(dispatch_id, current_user)
+    return render_template("dispatches/print.html", dispatch=dispatch)
+
+
 def _load_for_change(dispatch_id: int):
     """The dispatch a POST acts on; technicians only reach their own (others: 404)."""
     dispatch = dispatch_service.get_dispatch(dispatch_id)

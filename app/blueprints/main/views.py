@@ -6,7 +6,7 @@ from app.blueprints.main import bp
 from app.extensions import db
 from app.models import Asset, AssetType, Role, User
 from app.plugins.manager import EXTENSION_KEY as PLUGINS_KEY
-from app.services import queries
+from app.services import attention, queries
 
 
 @bp.get("/")
@@ -26,7 +26,8 @@ def home():
         }
         plugins = current_app.extensions[PLUGINS_KEY].records.values()
         return render_template("main/home_admin.html", counts=counts, totals=totals, plugins=plugins)
-    return render_template("main/home_manager.html", counts=counts)
+    return render_template("main/home_manager.html", counts=counts, overdue=attention.overdue_open(),
+                           unassigned=attention.unassigned_open())
 
 
 @bp.get("/healthz")

@@ -9,9 +9,36 @@ document.addEventListener("DOMContentLoaded", () => {
       box.checked = toggle.checked;
     });
   });
+  setUpMenu();
+  // <button data-print>: the print view's "Print this sheet" (the browser's own Print works too).
+  document.querySelectorAll("[data-print]").forEach((button) => button.addEventListener("click", () => window.print()));
   // After htmx has processed the page (its own DOMContentLoaded listener runs first).
   setTimeout(restorePending, 0);
 });
+
+// --- The main menu on a phone ------------------------------------------------------------------
+// Without this file the menu is always open. With it, below 720 px (see app.css) the header
+// shows a Menu button that opens and closes it; Escape closes it and gives focus back.
+
+function setUpMenu() {
+  const header = document.querySelector("[data-menu]");
+  const toggle = header && header.querySelector(".menu-toggle");
+  const menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+  if (!menu) return;
+  const setOpen = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    header.classList.toggle("menu-open", open);
+  };
+  toggle.hidden = false;
+  header.classList.add("menu-ready");
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  header.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && header.classList.contains("menu-open")) {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+}
 
 // --- Refused htmx requests: say what happened, next to the control that was used ---------------
 // The server answers an htmx refusal with a small ".htmx-alert" fragment and HX-Retarget (the
