@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 ICONS = (
-    "arrow-left", "circle-check", "clipboard-list", "clock", "house", "list-checks", "log-out",
+    "clipboard-list", "clock", "house", "list-checks", "log-out",
     "map-pin", "menu", "plus", "printer", "settings", "triangle-alert", "truck", "user", "user-x",
-    "wrench", "x",
+    "wrench",
 )
 
 STROKE = 'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"'

@@ -337,7 +337,21 @@ def sign_in(page: Any, person: Person, *, path: str = "/auth/login") -> None:
         page.get_by_role("button", name="Sign in").click()
 
 
+def open_menu(page: Any) -> None:
+    """On a phone the main menu folds behind the "Menu" button: open it (nothing on a desktop)."""
+    toggle = page.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+def main_nav(page: Any) -> Any:
+    """The main navigation, opened first on a phone."""
+    open_menu(page)
+    return page.get_by_role("navigation", name="Main")
+
+
 def sign_out(page: Any) -> None:
+    open_menu(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
 

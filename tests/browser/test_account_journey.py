@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import both_sizes, horizontal_overflow, sign_in
+from tests.browser.support import both_sizes, horizontal_overflow, open_menu, sign_in
 
 NEW_PASSWORD = "Tram-lines over Kirkstall 42"
 
@@ -20,6 +20,7 @@ def test_a_manager_signs_out_another_browser_and_changes_the_password(page, new_
     sign_in(elsewhere, manager)
     sign_in(page, manager)
 
+    open_menu(page)
     page.get_by_role("link", name=re.compile("Morgan Manager")).click()
     expect(page.get_by_role("heading", name="Your account", level=1)).to_be_visible()
     sessions = page.get_by_role("row").filter(has=page.get_by_role("cell"))

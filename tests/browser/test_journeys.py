@@ -25,6 +25,7 @@ from tests.browser.support import (
     LiveServer,
     Person,
     horizontal_overflow,
+    main_nav,
     sign_in,
     sign_out,
 )
@@ -159,7 +160,7 @@ def choose_asset(page: Any, search: str, asset: AssetRef) -> None:
 
 
 def new_work_order(page: Any, asset: AssetRef, title: str, *, priority: str = "Normal", description: str = "") -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="New work order").click()
+    main_nav(page).get_by_role("link", name="New work order").click()
     expect(page.get_by_role("heading", name="New work order", level=1)).to_be_visible()
     choose_asset(page, asset.asset_tag, asset)
     page.get_by_label("Title").fill(title)
@@ -192,7 +193,7 @@ def test_manager_creates_a_truck_work_order_and_assigns_it(page, live_server, sh
     _tess, ravi, _olga = fleet.technicians
     sign_in(page, fleet.manager)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="New work order").click()
+    main_nav(page).get_by_role("link", name="New work order").click()
     expect(page.get_by_role("heading", name="New work order", level=1)).to_be_visible()
     expect(page.get_by_role("heading", name="Before you save")).to_have_count(0)
     shot(page, "empty-form")
@@ -265,7 +266,7 @@ def test_technician_works_the_dispatch_on_a_phone_and_reports_a_defect(phone, de
     page = phone
 
     sign_in(page, tess)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My work").click()
+    main_nav(page).get_by_role("link", name="My work").click()
     expect(page.get_by_role("heading", name="My work", level=1)).to_be_visible()
     card = page.get_by_role("article", name=job.title)
     expect(card).to_contain_text("Assigned")
@@ -402,7 +403,7 @@ def test_technician_works_the_dispatch_on_a_phone_and_reports_a_defect(phone, de
     # The manager, on a desktop: the repair work order, the truck out of service.
     manager = desktop
     sign_in(manager, fleet.manager)
-    manager.get_by_role("navigation", name="Main").get_by_role("link", name="Dispatches").click()
+    main_nav(manager).get_by_role("link", name="Dispatches").click()
     repair_row = manager.get_by_role("row").filter(has_text="Repair TRK-0100: brakes")
     expect(repair_row).to_have_count(1)
     expect(repair_row).to_contain_text("High")
@@ -415,7 +416,7 @@ def test_technician_works_the_dispatch_on_a_phone_and_reports_a_defect(phone, de
     expect(manager.get_by_role("region", name="Checklists")).to_contain_text("Repair work orders have no checklists.")
     shot(manager, "repair-work-order")
 
-    manager.get_by_role("navigation", name="Main").get_by_role("link", name="Out of service").click()
+    main_nav(manager).get_by_role("link", name="Out of service").click()
     out = manager.get_by_role("region", name="TRK-0100 — Volvo FH16 #100")
     expect(out).to_contain_text("Brakes: Pedal goes almost to the floor")
     expect(out.get_by_role("link", name="Certify repair of TRK-0100")).to_be_visible()
@@ -444,7 +445,7 @@ def test_manager_certifies_no_repair_needed_and_the_truck_returns_to_service(pag
     repair_number = report_brake_defect(live_server, job, tess)
     sign_in(page, fleet.manager)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Out of service").click()
+    main_nav(page).get_by_role("link", name="Out of service").click()
     expect(page.get_by_role("heading", name="Assets out of service")).to_be_visible()
     out = page.get_by_role("region", name="TRK-0100 — Volvo FH16 #100")
     expect(out).to_contain_text(f"repair {repair_number}")
@@ -476,7 +477,7 @@ def test_manager_certifies_no_repair_needed_and_the_truck_returns_to_service(pag
     expect(page.get_by_role("region", name="TRK-0100 — Volvo FH16 #100")).to_have_count(0)
     shot(page, "back-in-service")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dispatches").click()
+    main_nav(page).get_by_role("link", name="Dispatches").click()
     expect(page.get_by_role("row").filter(has_text=repair_number)).to_contain_text("Cancelled")
 
     new_work_order(page, fleet.truck, "Second run to Hull")
@@ -498,7 +499,7 @@ def test_admin_adds_a_model_checklist_and_new_dispatches_get_it(page, live_serve
     fleet = truck_fleet(live_server, model_addition=False)
     sign_in(page, fleet.admin)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    main_nav(page).get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Makes and models").click()
     expect(page.get_by_role("heading", name="Makes and models")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="FH16")

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.browser.support import both_sizes, horizontal_overflow, sign_in, sign_out
+from tests.browser.support import both_sizes, horizontal_overflow, main_nav, sign_in, sign_out
 
 
 def _fleet(live_data):
@@ -68,8 +68,8 @@ def test_manager_signs_in_filters_the_dispatch_list_and_signs_out(page, live_dat
     expect(rows.filter(has_text=working.title)).to_have_count(0)
     shot(page, "searched-brake")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dispatches").click()
+    main_nav(page).get_by_role("link", name="Home").click()
+    main_nav(page).get_by_role("link", name="Dispatches").click()
     expect(page).to_have_url(re.compile(r"/dispatches/$"))
     expect(rows.filter(has_text=waiting.title)).to_have_count(1)
 
