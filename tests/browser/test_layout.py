@@ -151,8 +151,7 @@ def test_desktop_pages_manager_home_work_order_and_admin(page, new_context, live
     shot(admin_tab, "admin-index-1280")
 
 
-def test_print_view_hides_the_navigation_and_has_boxes_and_signature_lines(page, live_server, live_data, shot,
-                                                                           artifacts_dir):
+def test_print_view_hides_the_navigation_and_has_boxes_and_signature_lines(page, live_server, live_data, shot):
     manager, _tess, working, _waiting, _cancelled = _fleet(live_server, live_data)
     sign_in(page, manager)
     page.goto(f"/dispatches/{working.id}")
@@ -172,7 +171,5 @@ def test_print_view_hides_the_navigation_and_has_boxes_and_signature_lines(page,
     assert sheet.locator(".blank-box").count() >= 6, "unanswered checklist items print as blank boxes"
     expect(sheet.get_by_role("table").first).to_contain_text("Brakes")
     assert horizontal_overflow(page) == 0
-    shot(page, "print-view")
-    folder = artifacts_dir / "browser" / "print-view"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.pdf(path=str(folder / "work-order.pdf"), format="A4")  # what the printer gets
+    picture = shot(page, "print-view")
+    page.pdf(path=str(picture.with_name("work-order.pdf")), format="A4")  # what the printer gets
