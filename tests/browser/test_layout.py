@@ -142,6 +142,17 @@ def test_desktop_pages_manager_home_work_order_and_admin(page, new_context, live
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
 
+    # A refused form: the field with the error has a red 2 px border and its message below.
+    page.goto("/dispatches/new")
+    page.locator("form.dispatch-form .primary").click()
+    title = page.get_by_label("Title")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    border = title.evaluate("e => [getComputedStyle(e).borderTopWidth, getComputedStyle(e).borderTopColor]")
+    assert border == ["2px", "rgb(180, 35, 24)"], border
+    message = page.locator(f"#{title.get_attribute('id')}-error")
+    expect(message).to_be_visible()
+    shot(page, "form-errors-1280")
+
     admin_tab = new_context("desktop").new_page()
     sign_in(admin_tab, admin)
     expect(admin_tab.get_by_role("heading", name="Administration", level=1)).to_be_visible()
