@@ -25,7 +25,27 @@ if TYPE_CHECKING:
     from app.models import Dispatch, User
     from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
     from app.models.dispatching.dispatch_metric import DispatchMetric
-    from app.plugins.contracts import DistanceProvider, Matcher, NavLink, Notifier
+    from app.plugins.contracts import DistanceProvider, Matcher, NavLink, Notifier, Setting
+
+
+# --- Configuration ------------------------------------------------------------------------
+
+
+@hookspec
+def motorpool_settings() -> Sequence[Setting]:
+    """Declare the plugin's settings.
+
+    Returns: ``app.plugins.contracts.Setting(name, default, type, help)`` items. Names start
+    with ``MOTORPOOL_PLUGIN_<PLUGIN NAME>_`` (``app.plugins.settings.prefix_for``); ``type``
+    is ``str``, ``int``, ``float`` or ``bool``. All results are collected. Each value comes
+    from, highest first: the mapping given to ``create_app``, the environment variable of
+    that name, ``instance/config.py``, the default; it is converted to the type and put in
+    ``app.config`` (read it with ``app.plugins.settings.plugin_setting(name)``). A value
+    that does not convert stops start-up with a message naming the setting; a name without
+    the prefix, or declared twice, is refused like any broken contribution.
+
+    Fires: once, while the application is created, before every other hook.
+    """
 
 
 # --- Data model ---------------------------------------------------------------------------
