@@ -413,6 +413,33 @@ def test_motorpool_dispatch_detail_types_plugin_type_is_configurable_and_created
         assert rows[0].coupling_checked is False and rows[0].completed_date is None
 
 
+def test_motorpool_dispatch_detail_types_plugin_checklist_answered_and_signed_off_as_documented(build):
+    """The plugins guide's snippet: get_checklist, save_answer, sign_off on a plugin's type."""
+    from motorpool_trailers.models import TrailerInspection
+
+    from app.services.checklists import get_checklist, save_answer
+
+    app = build()
+    with inside(app):
+        trailer = ms.asset_type("Trailer")
+        add_type_to_asset_type(trailer, TRAILER_TYPE)
+        dispatch = new_dispatch(AssetFactory(asset_type=trailer), title="Couple trailer")
+        manager = ManagerFactory()
+        detail_id = dispatch.all_details[0].id
+
+        checklist = get_checklist(detail_id)
+        state = save_answer(checklist, "coupling_checked", "on", seen="", actor=manager)
+        assert state.value is True
+        sign_off(get_checklist(detail_id), manager)
+
+        db.session.expire_all()
+        row = db.session.scalar(select(TrailerInspection).where(TrailerInspection.detail_id == detail_id))
+        assert row.coupling_checked is True and row.completed_by_id == manager.id
+        assert row.completed_date is not None and row.completed_date.tzinfo is not None  # UTCDateTime: aware
+        master = db.session.get(AllDispatchDetail, detail_id)
+        assert (master.signed_off_by_id, master.signed_off_at) == (manager.id, row.completed_date)
+
+
 def test_motorpool_dispatch_detail_types_configured_from_the_plugin_cli_command(build):
     app = build()
     with inside(app):
