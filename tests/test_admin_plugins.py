@@ -32,12 +32,12 @@ def settings():
 
 
 def row_of(page: str, name: str) -> str:
-    return page.split(f"<code>{name}</code>", 1)[1].split("</tr>", 1)[0]
+    return page.split(f'<tr data-plugin="{name}"', 1)[1].split("</tr>", 1)[0]
 
 
 def provided(row: str) -> dict[str, str]:
     """``{kind: names}`` from a row's Provides list."""
-    return dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", row))
+    return dict(re.findall(r"<li><strong>(.*?):</strong> (.*?)</li>", row))
 
 
 def test_the_page_lists_every_loaded_plugin(client, admin):
