@@ -644,6 +644,31 @@ def test_motorpool_migration_directories_still_asked_of_disabled_plugins(fresh_d
             db.engine.dispose()
 
 
+def test_motorpool_migration_directories_new_branch_without_depends_on_is_refused(build, plugins, tmp_path):
+    """Flask-Migrate has no --depends-on: -x depends_on=REV sets it, and a new branch without it is refused."""
+    versions = tmp_path / "probe_versions"
+    versions.mkdir()
+
+    class Probe:  # a plugin about to write its first revision: its directory is still empty
+        @hookimpl
+        def motorpool_migration_directories(self):
+            return [str(versions)]
+
+    plugins.add("probe", Probe())
+    app = build()
+    args = ["db", "migrate", "--head", "base", "--branch-label", "probe", "--version-path", str(versions),
+            "--rev-id", "probe_0001", "-m", "probe"]
+    refused = cli(app, *args)
+    assert refused.exit_code == 1, refused.output
+    assert ("A new migration branch must say which core revision its tables need: "
+            "add -x depends_on=0001_initial (or a later core revision) after 'flask db'.") in refused.output
+    assert list(versions.iterdir()) == []  # nothing written
+    # With it, the command goes on (and finds no change to write: the database is up to date).
+    accepted = cli(app, "db", "-x", "depends_on=0001_initial", *args[1:])
+    assert accepted.exit_code == 0, accepted.output
+    assert "No changes in schema detected." in accepted.output
+
+
 def test_motorpool_migration_directories_of_the_example_are_applied_on_the_test_database(build):
     app = build()
     assert "trailer_inspections" in _tables(app)

@@ -154,14 +154,6 @@ def test_your_first_plugin_walkthrough_runs_as_written(tmp_path, walkthrough_dat
     env = clean_environment(tmp_path, walkthrough_database)
     url = walkthrough_database
 
-    def before_migrate(command: str) -> None:
-        # The same command without depends_on is refused and writes nothing.
-        refused = run(command.replace("-x depends_on=0001_initial ", ""), project, env)
-        assert refused.returncode == 1, refused.stdout + refused.stderr
-        assert "A new migration branch must say which core revision its tables need: add -x depends_on=0001_initial" in (
-            refused.stderr + refused.stdout)
-        assert list((project / VERSIONS).iterdir()) == []
-
     def after_migrate(command: str) -> None:
         source = (project / MIGRATION).read_text(encoding="utf-8")
         for line in ("revision = 'tyres_0001'", "down_revision = None", "branch_labels = ('tyres',)",
@@ -170,6 +162,7 @@ def test_your_first_plugin_walkthrough_runs_as_written(tmp_path, walkthrough_dat
         assert "op.create_table('tyre_checks'," in source
         assert "import app" not in source and "from app" not in source  # the file stands alone
         assert "tyre_checks" not in tables(url)
+        assert [path.name for path in (project / VERSIONS).iterdir()] == [MIGRATION.name]
 
     def after_upgrade(command: str) -> None:
         if (project / MIGRATION).exists():
@@ -183,7 +176,7 @@ def test_your_first_plugin_walkthrough_runs_as_written(tmp_path, walkthrough_dat
         assert "tyres_0001" not in revisions(url)
 
     checks: dict[str, tuple[Callable | None, Callable]] = {
-        "flask db -x depends_on=0001_initial migrate": (before_migrate, after_migrate),
+        "flask db -x depends_on=0001_initial migrate": (None, after_migrate),
         "flask db upgrade": (None, after_upgrade),
         "flask db downgrade tyres@base": (None, after_downgrade),
     }
