@@ -182,3 +182,19 @@ def test_refusals_change_nothing(client, admin, data, status, message):
     assert message in html(response)
     assert "<i>nope</i>" not in html(response)
     assert settings() == []
+
+
+def test_flask_plugins_list_works_before_the_database_is_migrated(tmp_path):
+    """The inventory reads the stored plugin states only when their table exists."""
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import base_config
+
+    app = create_app(base_config("sqlite:///" + str(tmp_path / "empty.db")))
+    try:
+        result = app.test_cli_runner().invoke(args=["plugins", "list"])
+        assert result.exit_code == 0, result.output
+        assert f"{MATCHER}  {metadata.version('motorpool')}  built in  enabled" in result.output.splitlines()
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -374,6 +374,9 @@ def test_motorpool_settings_core_name_is_refused_and_core_keeps_its_value(plugin
         ([Setting(LIMIT, 3, int), Setting(LIMIT, 4, int)], f"{LIMIT}, already declared by plugin 'tuner'"),
         ([Setting(LIMIT, "three", int)], f"{LIMIT} (from the default declared by plugin 'tuner') must be a whole number"),
         ([Setting(LIMIT, 3, list)], "use str, int, float or bool"),
+        ([Setting(LIMIT, 3, [int])], "use str, int, float or bool"),
+        ([Setting(42, 3, int)], "declared a setting named 42; a name is text"),
+        (["MOTORPOOL_PLUGIN_TUNER_X"], "declare app.plugins.contracts.Setting objects"),
     ],
 )
 def test_motorpool_settings_wrong_declarations_are_refused(plugins, build, instance_dir, settings, message):

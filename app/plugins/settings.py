@@ -49,6 +49,8 @@ def _check_declaration(plugin: str, setting: Any, declared: Mapping[str, Declare
     if not isinstance(setting, Setting):
         raise PluginSettingError(f"plugin {plugin!r} declared {setting!r}; declare app.plugins.contracts.Setting objects")
     name, prefix = setting.name, prefix_for(plugin)
+    if not isinstance(name, str):
+        raise PluginSettingError(f"plugin {plugin!r} declared a setting named {name!r}; a name is text, {prefix}…")
     if name in core_names and not name.startswith(PREFIX):
         raise PluginSettingError(
             f"plugin {plugin!r} declared the setting {name}, which is a core setting; "
@@ -63,7 +65,7 @@ def _check_declaration(plugin: str, setting: Any, declared: Mapping[str, Declare
         raise PluginSettingError(
             f"plugin {plugin!r} declared the setting {name}, already declared by plugin {declared[name].plugin!r}"
         )
-    if setting.type not in TYPES:
+    if not (isinstance(setting.type, type) and setting.type in TYPES):
         raise PluginSettingError(f"plugin {plugin!r} declared {name} of type {setting.type!r}; use str, int, float or bool")
     if setting.default is not None:
         _convert(setting, setting.default, f"the default declared by plugin {plugin!r}")
