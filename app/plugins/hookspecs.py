@@ -69,7 +69,9 @@ def motorpool_migration_directories() -> Sequence[str]:
 
     Returns: absolute paths. All results are collected. Each directory's first revision
     should have ``down_revision = None``, a ``branch_labels`` tuple naming the plugin and
-    ``depends_on = "0001_initial"`` (or a later core revision it needs).
+    ``depends_on = "0001_initial"`` (or a later core revision it needs); ``flask db -x
+    depends_on=0001_initial migrate --head base --branch-label NAME --version-path DIR``
+    writes it (see docs/plugins.md, "Your first plugin").
 
     Fires: whenever Alembic is configured (``flask db upgrade`` and friends). It is asked of
     every *installed* plugin, enabled or not, so that disabling a plugin never hides
