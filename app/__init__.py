@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_extensions(app)
     register_cli(app)  # before the plugins, so that a plugin command cannot shadow a core one
-    register_plugins(app)
+    register_plugins(app, given=set(test_config or ()))
     register_blueprints(app)  # core first, then plugins': a plugin cannot take a core route
     register_security(app)
     register_error_handlers(app)
@@ -103,44 +103,69 @@ def _blocked_plugins(app: Flask) -> set[str]:
     return blocked
 
 
-def register_plugins(app: Flask) -> None:
-    """Load plugins and collect what they contribute into the app's registries."""
+def register_plugins(app: Flask, given: set[str] | None = None) -> None:
+    """Load plugins and collect what they contribute into the app's registries.
+
+    ``given`` names the settings passed to ``create_app``, which win over the environment
+    for plugin settings as they do for core's. Each plugin's record notes what it provides.
+    """
     from app.models.dispatching.build import EXTENSION_KEY as DETAIL_TYPES_KEY
     from app.models.dispatching.build import build_detail_type_registry
     from app.plugins.manager import load_plugins
+    from app.plugins.settings import EXTENSION_KEY as SETTINGS_KEY
+    from app.plugins.settings import apply_plugin_settings
     from app.services.matching import DISTANCE_KEY, MATCHERS_KEY
     from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
 
     system = load_plugins(app, _blocked_plugins(app))
-    def skip_bad_type(plugin: str, error: Exception) -> None:
-        logger.error("plugin %s: %s; the detail type was left out", plugin, error)
-        system.records[plugin].error = str(error)
 
-    app.extensions[DETAIL_TYPES_KEY] = build_detail_type_registry(
-        system.call_each("motorpool_dispatch_detail_types"), None if system.strict else skip_bad_type
-    )
-    app.extensions[MATCHERS_KEY] = _named(system.call_each("motorpool_matchers"), "matcher")
-    app.extensions[NOTIFIERS_KEY] = _named(system.call_each("motorpool_notifiers"), "notifier")
-    provider = system.first_result("motorpool_distance_provider")
-    app.extensions[DISTANCE_KEY] = provider[1] if provider else None
+    def skip(what: str) -> Any:
+        def on_error(plugin: str, error: Exception) -> None:
+            logger.error("plugin %s: %s; the %s was left out", plugin, error, what)
+            system.records[plugin].error = str(error)
+        return None if system.strict else on_error
 
-    for plugin, commands in system.call_each("motorpool_cli_commands"):
-        for command in commands:
-            if command.name in app.cli.commands:
-                app.logger.error("plugin %s: command %r already exists and was not added", plugin, command.name)
-                continue
-            app.cli.add_command(command)
+    # Inside an application context, so that hooks can read settings (current_app.config);
+    # settings first, so that the other hooks find them.
+    with app.app_context():
+        core_names = set(settings.DEFAULTS) | set(app.default_config) | {"SQLALCHEMY_DATABASE_URI"}
+        declared = apply_plugin_settings(
+            app, system.call_each("motorpool_settings"), os.environ, given or set(), core_names, skip("setting")
+        )
+        app.extensions[SETTINGS_KEY] = declared
+        for name, item in declared.items():
+            system.records[item.plugin].provide("settings", name)
+
+        registry = build_detail_type_registry(system.call_each("motorpool_dispatch_detail_types"), skip("detail type"))
+        app.extensions[DETAIL_TYPES_KEY] = registry
+        for detail_type in registry:
+            system.records[detail_type.plugin].provide("detail types", f"{detail_type.label} ({detail_type.table_name})")
+        app.extensions[MATCHERS_KEY] = _named(system, "motorpool_matchers", "matcher", "matchers")
+        app.extensions[NOTIFIERS_KEY] = _named(system, "motorpool_notifiers", "notifier", "notification channels")
+        provider = system.first_result("motorpool_distance_provider")
+        app.extensions[DISTANCE_KEY] = provider[1] if provider else None
+        if provider:
+            system.records[provider[0]].provide("distance provider", type(provider[1]).__name__)
+
+        for plugin, commands in system.call_each("motorpool_cli_commands"):
+            for command in commands:
+                if command.name in app.cli.commands:
+                    app.logger.error("plugin %s: command %r already exists and was not added", plugin, command.name)
+                    continue
+                app.cli.add_command(command)
+                system.records[plugin].provide("commands", f"flask {command.name}")
 
 
-def _named(contributions: list[tuple[str, Any]], what: str) -> dict[str, Any]:
+def _named(system: Any, hook: str, what: str, kind: str) -> dict[str, Any]:
     """Merge ``{name: object}`` contributions; the first plugin to claim a name keeps it."""
     merged: dict[str, Any] = {}
-    for plugin, mapping in contributions:
+    for plugin, mapping in system.call_each(hook):
         for name, obj in dict(mapping).items():
             if name in merged:
                 logger.warning("plugin %s: %s %r is already provided; ignored", plugin, what, name)
                 continue
             merged[name] = obj
+            system.records[plugin].provide(kind, name)
     return merged
 
 
@@ -190,6 +215,8 @@ def register_plugin_blueprints(app: Flask) -> None:
                 logger.exception("plugin %s: blueprint %r was not registered", plugin, blueprint.name)
                 system.records[plugin].error = f"blueprint {blueprint.name!r}: {error}"
                 continue
+            prefix = blueprint.url_prefix or "/"
+            system.records[plugin].provide("blueprints", f"{blueprint.name} ({prefix})")
             taken = [r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith(f"{blueprint.name}.")
                      and r.rule in core_rules]
             if taken:

@@ -150,12 +150,17 @@ plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")
 
 @plugins_cli.command("list")
 def list_plugins() -> None:
-    """Name, version, origin, hooks, enabled, and any load error of every plugin."""
-    from app.services.plugins import list_plugins
+    """Each plugin's name, package, version and state, what it provides, its hooks and any error."""
+    from app.services.plugins import plugin_inventory
 
-    for record in list_plugins():
+    for entry in plugin_inventory():
+        record = entry.record
         state = "enabled" if record.enabled else "disabled"
-        click.echo(f"{record.name}  {record.version or '-'}  [{record.origin}]  {state}")
+        if entry.restart_needed:
+            state += f" ({entry.next_state} at the next restart)"
+        click.echo(f"{record.name}  {record.version or '-'}  {record.package}  {state}")
+        for kind, names in entry.provides:
+            click.echo(f"    {kind}: {', '.join(names)}")
         click.echo(f"    hooks: {', '.join(record.hooks) or '-'}")
         if record.error:
             click.echo(f"    error: {record.error}")

@@ -4,6 +4,7 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.util import CommandError
 from flask import current_app
 
 config = context.config
@@ -36,13 +37,22 @@ def run_migrations_offline():
 
 
 def run_migrations_online():
-    def process_revision_directives(context, revision, directives):
+    def process_revision_directives(migration_context, revision, directives):
+        script = directives[0]
+        # Flask-Migrate has no --depends-on; a plugin's branch names the core revision its
+        # tables need with -x depends_on=REV, so that `flask db upgrade` creates core first.
+        depends_on = context.get_x_argument(as_dictionary=True).get("depends_on")
+        if depends_on:
+            script.depends_on = depends_on
+        elif script.head == "base":  # a new root: a plugin branch starting here
+            raise CommandError(
+                "A new migration branch must say which core revision its tables need: "
+                "add -x depends_on=0001_initial (or a later core revision) after 'flask db'."
+            )
         # Do not write an empty migration when nothing changed.
-        if getattr(config.cmd_opts, "autogenerate", False):
-            script = directives[0]
-            if script.upgrade_ops.is_empty():
-                directives[:] = []
-                logger.info("No changes in schema detected.")
+        if getattr(config.cmd_opts, "autogenerate", False) and script.upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)

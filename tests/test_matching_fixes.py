@@ -62,6 +62,22 @@ def test_overnight_shift_belongs_to_the_day_it_starts(now, days, expected):
         assert hours_left[0] == pytest.approx(3.0 if now.hour == 3 else 7.0)
 
 
+@pytest.mark.parametrize("hour", [6, 12, 23, 0, 3, 5])
+def test_a_shift_whose_start_equals_its_end_lasts_24_hours(hour):
+    # Wednesday 06:00 to Thursday 06:00, for a Wednesday-only shift.
+    now = datetime(2026, 11, 25 if hour >= 6 else 26, hour, 0, tzinfo=UTC)
+    columns = {"shift_days": ("3",), "shift_start": (time(6, 0),), "shift_end": (time(6, 0),)}
+    on_shift, hours_left = _shift_state(columns, now)
+    assert bool(on_shift[0]) is True
+    assert hours_left[0] == pytest.approx((6 - hour) % 24 or 24)
+
+
+def test_a_24_hour_shift_ends_after_24_hours():
+    columns = {"shift_days": ("3",), "shift_start": (time(6, 0),), "shift_end": (time(6, 0),)}
+    on_shift, _ = _shift_state(columns, datetime(2026, 11, 26, 6, 0, tzinfo=UTC))  # Thursday 06:00
+    assert bool(on_shift[0]) is False
+
+
 def test_a_profile_created_late_counts_dispatches_already_assigned(app, actor):
     tech = TechnicianFactory()
     first, second = ms.dispatch(skill_name=None), ms.dispatch(skill_name=None)

@@ -53,7 +53,8 @@ from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
 from app.plugins import hookimpl, hookspecs
 from app.plugins import manager as plugin_manager
 from app.plugins.builtin.haversine import HaversineProvider
-from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate
+from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate, Setting
+from app.plugins.settings import PluginSettingError, plugin_setting
 from app.services import dispatches as dispatch_service
 from app.services import matching
 from app.services.actors import acting_as, system_user
@@ -64,6 +65,7 @@ from app.services.matching import DISTANCE_KEY, MATCHERS_KEY
 from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
 from app.services.transaction import transaction
 from tests.checklist_support import fill_required
+from tests.plugin_support import Plugins
 from tests import matching_support as ms
 from tests.conftest import AuthActions, base_config
 from tests.factories import AssetFactory, ManagerFactory, TechnicianFactory, configured_truck_type
@@ -74,50 +76,6 @@ HOOKS = sorted(name for name in vars(hookspecs) if name.startswith("motorpool_")
 
 
 # --- Making plugins discoverable ---------------------------------------------------------------
-
-
-class _LoaderMetadata:
-    """``importlib.metadata`` as the plugin loader sees it, with entry points added or hidden."""
-
-    def __init__(self) -> None:
-        self.extra: list[metadata.EntryPoint] = []
-        self.hidden: set[str] = set()
-
-    def entry_points(self, **params):
-        found = [ep for ep in metadata.entry_points(**params) if ep.name not in self.hidden]
-        if params.get("group") == plugin_manager.ENTRY_POINT_GROUP:
-            found += self.extra
-        return found
-
-    def __getattr__(self, name: str):
-        return getattr(metadata, name)
-
-
-class Plugins:
-    """Installs test plugins as entry points of group ``motorpool`` (for apps built afterwards)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._monkeypatch = monkeypatch
-        self._metadata = _LoaderMetadata()
-        monkeypatch.setattr(plugin_manager, "metadata", self._metadata)
-
-    def add(self, name: str, plugin: object) -> object:
-        """An entry point ``name = <module>:plugin`` whose module holds ``plugin``."""
-        module_name = f"motorpool_test_plugin_{uuid.uuid4().hex[:10]}"
-        module = types.ModuleType(module_name)
-        module.plugin = plugin
-        self._monkeypatch.setitem(sys.modules, module_name, module)
-        self.add_entry_point(name, f"{module_name}:plugin")
-        return plugin
-
-    def add_entry_point(self, name: str, value: str) -> None:
-        self._metadata.extra.append(
-            metadata.EntryPoint(name=name, value=value, group=plugin_manager.ENTRY_POINT_GROUP)
-        )
-
-    def hide(self, name: str) -> None:
-        """As if the distribution providing entry point ``name`` were not installed."""
-        self._metadata.hidden.add(name)
 
 
 @pytest.fixture
@@ -293,6 +251,142 @@ class NotifierPlugin:
         return self.notifiers
 
 
+# --- motorpool_settings ------------------------------------------------------------------------
+
+LIMIT, VERBOSE = "MOTORPOOL_PLUGIN_TUNER_LIMIT", "MOTORPOOL_PLUGIN_TUNER_VERBOSE"
+
+
+class Tuner:
+    """A plugin with settings; ``seen`` is what its matchers hook read, proving settings come first."""
+
+    def __init__(self, settings=None) -> None:
+        self.settings = settings if settings is not None else [
+            Setting(LIMIT, 3, int, "How many technicians to propose."),
+            Setting(VERBOSE, False, bool, "Log every ranking."),
+        ]
+        self.seen = None
+
+    @hookimpl
+    def motorpool_settings(self):
+        return self.settings
+
+    @hookimpl
+    def motorpool_matchers(self):
+        from flask import current_app
+
+        self.seen = current_app.config.get(LIMIT)
+        return {}
+
+
+@pytest.fixture
+def instance_dir(tmp_path, monkeypatch) -> Path:
+    """The app's instance folder (``instance/config.py``), in a directory of the test's own."""
+    from flask import Flask
+
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(folder))
+    return folder
+
+
+def test_motorpool_settings_default_is_in_app_config_and_listed(plugins, build, instance_dir):
+    tuner = plugins.add("tuner", Tuner())
+    app = build()
+    with app.app_context():
+        assert plugin_setting(LIMIT) == 3 and app.config[LIMIT] == 3
+        assert plugin_setting(VERBOSE) is False
+        assert tuner.seen == 3  # declared before any other hook runs
+        with pytest.raises(KeyError, match="MOTORPOOL_PLUGIN_TUNER_OTHER is not a declared plugin setting"):
+            plugin_setting("MOTORPOOL_PLUGIN_TUNER_OTHER")
+    assert plugin_system(app).records["tuner"].provides["settings"] == [LIMIT, VERBOSE]
+    assert f"    settings: {LIMIT}, {VERBOSE}" in cli(app, "plugins", "list").output
+
+
+def test_motorpool_settings_instance_config_then_environment_then_create_app_mapping(
+    plugins, build, instance_dir, monkeypatch
+):
+    plugins.add("tuner", Tuner())
+    (instance_dir / "config.py").write_text(f"{LIMIT} = 7\n{VERBOSE} = True\n")
+    app = build()
+    with app.app_context():
+        assert (plugin_setting(LIMIT), plugin_setting(VERBOSE)) == (7, True)
+        assert app.extensions["motorpool.plugin_settings"][LIMIT].source == "instance/config.py"
+
+    monkeypatch.setenv(LIMIT, " 11 ")
+    monkeypatch.setenv(VERBOSE, "off")
+    app = build()
+    with app.app_context():
+        assert (plugin_setting(LIMIT), plugin_setting(VERBOSE)) == (11, False)  # converted from text
+
+    app = build(**{LIMIT: 2})  # the mapping given to create_app wins, as for core settings
+    with app.app_context():
+        assert plugin_setting(LIMIT) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        (LIMIT, "eleven", f"{LIMIT} (from the environment) must be a whole number, not 'eleven'"),
+        (VERBOSE, "maybe", f"{VERBOSE} (from the environment) must be true or false (1/0, yes/no, on/off), not 'maybe'"),
+    ],
+)
+def test_motorpool_settings_bad_environment_value_stops_start_up_naming_the_setting(
+    plugins, build, instance_dir, monkeypatch, name, raw, message
+):
+    plugins.add("tuner", Tuner())
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(PluginSettingError) as refused:
+        build(MOTORPOOL_STRICT_PLUGINS=False)  # the operator's mistake: refused even when not strict
+    dispose_half_built_app(refused)
+    assert str(refused.value) == message
+
+
+def test_motorpool_settings_bad_instance_config_value_is_refused(plugins, build, instance_dir):
+    plugins.add("tuner", Tuner())
+    (instance_dir / "config.py").write_text(f"{LIMIT} = 2.5\n")
+    with pytest.raises(PluginSettingError, match=rf"{LIMIT} \(from instance/config.py\) must be a whole number, not 2.5"
+                       ) as refused:
+        build()
+    dispose_half_built_app(refused)
+
+
+def test_motorpool_settings_core_name_is_refused_and_core_keeps_its_value(plugins, build, instance_dir, caplog):
+    plugins.add("hijack", Tuner([Setting("MOTORPOOL_MATCHER", "nearest", str)]))
+    with pytest.raises(PluginSettingError) as refused:
+        build()
+    dispose_half_built_app(refused)
+    assert str(refused.value) == (
+        "plugin 'hijack' declared the setting MOTORPOOL_MATCHER, which is a core setting; "
+        "plugin settings are named MOTORPOOL_PLUGIN_HIJACK_…")
+
+    app = build(MOTORPOOL_STRICT_PLUGINS=False)
+    assert app.config["MOTORPOOL_MATCHER"] == "weighted"
+    record = plugin_system(app).records["hijack"]
+    assert "which is a core setting" in record.error and "settings" not in record.provides
+    assert "the setting was left out" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ([Setting("TUNER_LIMIT", 3, int)], "its settings must be named MOTORPOOL_PLUGIN_TUNER_…"),
+        ([Setting("MOTORPOOL_PLUGIN_OTHER_LIMIT", 3, int)], "its settings must be named MOTORPOOL_PLUGIN_TUNER_…"),
+        ([Setting(LIMIT, 3, int), Setting(LIMIT, 4, int)], f"{LIMIT}, already declared by plugin 'tuner'"),
+        ([Setting(LIMIT, "three", int)], f"{LIMIT} (from the default declared by plugin 'tuner') must be a whole number"),
+        ([Setting(LIMIT, 3, list)], "use str, int, float or bool"),
+        ([Setting(LIMIT, 3, [int])], "use str, int, float or bool"),
+        ([Setting(42, 3, int)], "declared a setting named 42; a name is text"),
+        (["MOTORPOOL_PLUGIN_TUNER_X"], "declare app.plugins.contracts.Setting objects"),
+    ],
+)
+def test_motorpool_settings_wrong_declarations_are_refused(plugins, build, instance_dir, settings, message):
+    plugins.add("tuner", Tuner(settings))
+    with pytest.raises(PluginSettingError) as refused:
+        build()
+    dispose_half_built_app(refused)
+    assert message in str(refused.value)
+
+
 # --- motorpool_dispatch_detail_types -----------------------------------------------------------
 
 
@@ -320,6 +414,33 @@ def test_motorpool_dispatch_detail_types_plugin_type_is_configurable_and_created
         assert len(rows) == 1
         assert rows[0].detail.table_name == "trailer_inspections"
         assert rows[0].coupling_checked is False and rows[0].completed_date is None
+
+
+def test_motorpool_dispatch_detail_types_plugin_checklist_answered_and_signed_off_as_documented(build):
+    """The plugins guide's snippet: get_checklist, save_answer, sign_off on a plugin's type."""
+    from motorpool_trailers.models import TrailerInspection
+
+    from app.services.checklists import get_checklist, save_answer
+
+    app = build()
+    with inside(app):
+        trailer = ms.asset_type("Trailer")
+        add_type_to_asset_type(trailer, TRAILER_TYPE)
+        dispatch = new_dispatch(AssetFactory(asset_type=trailer), title="Couple trailer")
+        manager = ManagerFactory()
+        detail_id = dispatch.all_details[0].id
+
+        checklist = get_checklist(detail_id)
+        state = save_answer(checklist, "coupling_checked", "on", seen="", actor=manager)
+        assert state.value is True
+        sign_off(get_checklist(detail_id), manager)
+
+        db.session.expire_all()
+        row = db.session.scalar(select(TrailerInspection).where(TrailerInspection.detail_id == detail_id))
+        assert row.coupling_checked is True and row.completed_by_id == manager.id
+        assert row.completed_date is not None and row.completed_date.tzinfo is not None  # UTCDateTime: aware
+        master = db.session.get(AllDispatchDetail, detail_id)
+        assert (master.signed_off_by_id, master.signed_off_at) == (manager.id, row.completed_date)
 
 
 def test_motorpool_dispatch_detail_types_configured_from_the_plugin_cli_command(build):
@@ -524,6 +645,31 @@ def test_motorpool_migration_directories_still_asked_of_disabled_plugins(fresh_d
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_motorpool_migration_directories_new_branch_without_depends_on_is_refused(build, plugins, tmp_path):
+    """Flask-Migrate has no --depends-on: -x depends_on=REV sets it, and a new branch without it is refused."""
+    versions = tmp_path / "probe_versions"
+    versions.mkdir()
+
+    class Probe:  # a plugin about to write its first revision: its directory is still empty
+        @hookimpl
+        def motorpool_migration_directories(self):
+            return [str(versions)]
+
+    plugins.add("probe", Probe())
+    app = build()
+    args = ["db", "migrate", "--head", "base", "--branch-label", "probe", "--version-path", str(versions),
+            "--rev-id", "probe_0001", "-m", "probe"]
+    refused = cli(app, *args)
+    assert refused.exit_code == 1, refused.output
+    assert ("A new migration branch must say which core revision its tables need: "
+            "add -x depends_on=0001_initial (or a later core revision) after 'flask db'.") in refused.output
+    assert list(versions.iterdir()) == []  # nothing written
+    # With it, the command goes on (and finds no change to write: the database is up to date).
+    accepted = cli(app, "db", "-x", "depends_on=0001_initial", *args[1:])
+    assert accepted.exit_code == 0, accepted.output
+    assert "No changes in schema detected." in accepted.output
 
 
 def test_motorpool_migration_directories_of_the_example_are_applied_on_the_test_database(build):
@@ -737,7 +883,7 @@ def _assign_one(technician_name="Wendy Webhook"):
 
 
 def test_motorpool_notifiers_webhook_posts_json_to_a_real_http_server(build, webhook_server):
-    app = build(MOTORPOOL_NOTIFIERS="webhook", TRAILERS_WEBHOOK_URL=webhook_server.url)
+    app = build(MOTORPOOL_NOTIFIERS="webhook", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url)
     assert set(app.extensions[NOTIFIERS_KEY]) >= {"webhook", "console", "log_file"}
     with inside(app):
         dispatch, technician = _assign_one()
@@ -793,7 +939,7 @@ def test_motorpool_notifiers_a_failing_channel_never_blocks_the_assignment_or_th
     webhook_server.answer = 500  # the webhook fails too
     app = build(
         MOTORPOOL_NOTIFIERS="pager,webhook,log_file",
-        TRAILERS_WEBHOOK_URL=webhook_server.url,
+        MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url,
         MOTORPOOL_TOLERATE_NOTIFIER_FAILURES=True,
     )
     with inside(app), caplog.at_level(logging.ERROR, logger="app.services.notifications"):
@@ -1160,7 +1306,7 @@ def test_a_plugin_that_raises_on_import_is_recorded_and_skipped_when_not_strict(
         assert new_dispatch().status == "Created"
 
     listing = cli(app, "plugins", "list")
-    assert "broken  -  [installed]  disabled" in listing.output
+    assert "broken  -  installed  disabled" in listing.output
     assert "    error: RuntimeError: this plugin is broken on purpose" in listing.output
 
 
@@ -1201,7 +1347,7 @@ def test_a_raising_hook_implementation_raises_in_strict_mode_after_the_commit(pl
         assert db.session.scalar(select(func.count()).select_from(Dispatch)) == 1  # committed before
 
 
-def test_flask_plugins_list_shows_name_version_origin_hooks_state_and_error(build):
+def test_flask_plugins_list_shows_name_version_package_what_it_provides_hooks_state_and_error(build):
     app = build()
     result = cli(app, "plugins", "list")
     assert result.exit_code == 0, result.output
@@ -1210,13 +1356,27 @@ def test_flask_plugins_list_shows_name_version_origin_hooks_state_and_error(buil
     trailer_hooks = [
         "motorpool_blueprints", "motorpool_cli_commands", "motorpool_dispatch_created",
         "motorpool_dispatch_detail_types", "motorpool_matchers", "motorpool_migration_directories",
-        "motorpool_navigation_links", "motorpool_notifiers",
+        "motorpool_navigation_links", "motorpool_notifiers", "motorpool_settings",
     ]
-    assert lines.index(f"{TRAILERS}  1.0.0  [motorpool-trailers]  enabled") + 1 == lines.index(
-        f"    hooks: {', '.join(trailer_hooks)}")
-    assert f"app.plugins.builtin.checklists  {version}  [built-in]  enabled" in lines
-    assert "    hooks: motorpool_dispatch_detail_types" in lines
-    assert f"app.plugins.builtin.notifiers  {version}  [built-in]  enabled" in lines
+    start = lines.index(f"{TRAILERS}  1.0.0  motorpool-trailers  enabled")
+    assert lines[start + 1:start + 9] == [
+        "    detail types: Trailer inspection (trailer_inspections)",
+        "    matchers: nearest",
+        "    notification channels: webhook",
+        "    blueprints: trailers (/trailers)",
+        "    commands: flask trailers",
+        "    settings: MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL, MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_TIMEOUT",
+        f"    hooks: {', '.join(trailer_hooks)}",
+    ][:8]
+    for header, provided in [
+        ("app.plugins.builtin.checklists", "detail types: Truck dispatch checklist (truck_dispatch_checklists), "
+                                           "Vehicle dispatch (vehicle_dispatches)"),
+        ("app.plugins.builtin.weighted_matcher", "matchers: weighted"),
+        ("app.plugins.builtin.notifiers", "notification channels: console, log_file"),
+        ("app.plugins.builtin.haversine", "distance provider: HaversineProvider"),
+    ]:
+        at = lines.index(f"{header}  {version}  built in  enabled")
+        assert lines[at + 1] == f"    {provided}"
     assert "    hooks: motorpool_dispatch_assigned, motorpool_notifiers" in lines
     # Built-ins first, then installed plugins.
     assert lines[0].startswith("app.plugins.builtin.")
@@ -1245,7 +1405,7 @@ def test_flask_plugins_disable_trailers_takes_effect_in_the_next_app_and_keeps_m
     with caplog.at_level(logging.WARNING):
         restarted = build(
             MOTORPOOL_MATCHER="nearest", MOTORPOOL_AUTO_ASSIGN=True,
-            MOTORPOOL_NOTIFIERS="webhook,log_file", TRAILERS_WEBHOOK_URL=webhook_server.url,
+            MOTORPOOL_NOTIFIERS="webhook,log_file", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url,
         )
     system = plugin_manager.plugin_system(restarted)
     assert system.records[TRAILERS].enabled is False
@@ -1281,7 +1441,7 @@ def test_flask_plugins_disable_trailers_takes_effect_in_the_next_app_and_keeps_m
     assert upgraded.exit_code == 0, upgraded.output
     assert "trailers_0001 (head)" in cli(restarted, "db", "current").output
     listing = cli(restarted, "plugins", "list").output
-    assert f"{TRAILERS}  1.0.0  [motorpool-trailers]  disabled" in listing
+    assert f"{TRAILERS}  1.0.0  motorpool-trailers  disabled" in listing
 
     enabled = cli(restarted, "plugins", "enable", TRAILERS)
     assert enabled.output == "trailers enabled. Restart Motorpool for it to take effect.\n"

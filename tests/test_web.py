@@ -442,7 +442,7 @@ def test_admin_home_shows_totals_counts_and_plugins(app, client):
     assert "<h2>Plugins</h2>" in body
     row = re.search(r"<tr><td>app\.plugins\.builtin\.checklists</td>(.*?)</tr>", body)
     assert row, "the built-in checklist plugin is listed"
-    assert "<td>built-in</td>" in row.group(1) and "<td>yes</td>" in row.group(1)
+    assert "<td>built in</td>" in row.group(1) and "<td>yes</td>" in row.group(1)
 
 
 # --- the dispatch list -------------------------------------------------------------------------

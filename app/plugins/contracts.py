@@ -76,3 +76,18 @@ class NavLink:
     label: str
     endpoint: str  # a Flask endpoint, e.g. "my_plugin.index"
     order: int = 100
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting a plugin declares (``motorpool_settings``), read like core's settings.
+
+    ``name`` starts with ``MOTORPOOL_PLUGIN_<PLUGIN NAME>_`` (see
+    ``app.plugins.settings.prefix_for``); ``type`` is ``str``, ``int``, ``float`` or ``bool``;
+    ``default`` is of that type, or ``None`` for "not set".
+    """
+
+    name: str
+    default: str | int | float | bool | None = None
+    type: type = str
+    help: str = ""

@@ -25,7 +25,27 @@ if TYPE_CHECKING:
     from app.models import Dispatch, User
     from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
     from app.models.dispatching.dispatch_metric import DispatchMetric
-    from app.plugins.contracts import DistanceProvider, Matcher, NavLink, Notifier
+    from app.plugins.contracts import DistanceProvider, Matcher, NavLink, Notifier, Setting
+
+
+# --- Configuration ------------------------------------------------------------------------
+
+
+@hookspec
+def motorpool_settings() -> Sequence[Setting]:
+    """Declare the plugin's settings.
+
+    Returns: ``app.plugins.contracts.Setting(name, default, type, help)`` items. Names start
+    with ``MOTORPOOL_PLUGIN_<PLUGIN NAME>_`` (``app.plugins.settings.prefix_for``); ``type``
+    is ``str``, ``int``, ``float`` or ``bool``. All results are collected. Each value comes
+    from, highest first: the mapping given to ``create_app``, the environment variable of
+    that name, ``instance/config.py``, the default; it is converted to the type and put in
+    ``app.config`` (read it with ``app.plugins.settings.plugin_setting(name)``). A value
+    that does not convert stops start-up with a message naming the setting; a name without
+    the prefix, or declared twice, is refused like any broken contribution.
+
+    Fires: once, while the application is created, before every other hook.
+    """
 
 
 # --- Data model ---------------------------------------------------------------------------
@@ -49,7 +69,9 @@ def motorpool_migration_directories() -> Sequence[str]:
 
     Returns: absolute paths. All results are collected. Each directory's first revision
     should have ``down_revision = None``, a ``branch_labels`` tuple naming the plugin and
-    ``depends_on = "0001_initial"`` (or a later core revision it needs).
+    ``depends_on = "0001_initial"`` (or a later core revision it needs); ``flask db -x
+    depends_on=0001_initial migrate --head base --branch-label NAME --version-path DIR``
+    writes it (see docs/plugins.md, "Your first plugin").
 
     Fires: whenever Alembic is configured (``flask db upgrade`` and friends). It is asked of
     every *installed* plugin, enabled or not, so that disabling a plugin never hides

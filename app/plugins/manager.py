@@ -44,6 +44,20 @@ class PluginRecord:
     enabled: bool = True
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
+    #: What it contributed and Motorpool accepted, by kind ("matchers": ["weighted"], …).
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def builtin(self) -> bool:
+        return self.origin == "built-in"
+
+    @property
+    def package(self) -> str:
+        """The distribution (pip package) that installed it, or "built in"."""
+        return "built in" if self.builtin else self.origin
+
+    def provide(self, kind: str, name: str) -> None:
+        self.provides.setdefault(kind, []).append(name)
 
 
 def _new_manager() -> pluggy.PluginManager:

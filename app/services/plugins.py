@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.extensions import db
 from app.models import PluginSetting
@@ -15,8 +17,54 @@ from app.services.transaction import transaction
 ESSENTIAL = {"app.plugins.builtin.weighted_matcher", "app.plugins.builtin.haversine"}
 
 
+#: What a plugin can provide, in the order the plugins page and ``flask plugins list`` show it.
+KINDS = ("detail types", "matchers", "notification channels", "distance provider", "blueprints", "commands",
+         "settings")
+
+
 def list_plugins() -> list[PluginRecord]:
-    return sorted(plugin_system(current_app).records.values(), key=lambda r: (r.origin != "built-in", r.name))
+    return sorted(plugin_system(current_app).records.values(), key=lambda r: (not r.builtin, r.name))
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """One plugin as the plugins page and ``flask plugins list`` show it."""
+
+    record: PluginRecord
+    #: ``(kind, names)`` for each kind of thing it provides, in ``KINDS`` order.
+    provides: list[tuple[str, list[str]]]
+    essential: bool
+    #: The state stored for the next start (``plugin_settings``; enabled when nothing is stored).
+    stored: bool
+    by_environment: bool
+    restart_needed: bool
+
+    @property
+    def next_state(self) -> str:
+        return "disabled" if self.record.enabled else "enabled"
+
+
+def plugin_inventory() -> list[PluginEntry]:
+    """Every plugin: package, version, state, and what it provides by name (two queries at most)."""
+    stored: dict[str, bool] = {}
+    if inspect(db.engine).has_table(PluginSetting.__tablename__):  # `flask plugins list` before `flask db upgrade`
+        stored = dict(db.session.execute(select(PluginSetting.name, PluginSetting.enabled)).all())
+    from_environment = {
+        name.strip() for name in current_app.config.get("MOTORPOOL_DISABLED_PLUGINS", "").split(",") if name.strip()
+    }
+    entries = []
+    for record in list_plugins():
+        essential = record.name in ESSENTIAL
+        wanted = essential or (stored.get(record.name, True) and record.name not in from_environment)
+        entries.append(PluginEntry(
+            record=record,
+            provides=[(kind, record.provides[kind]) for kind in KINDS if record.provides.get(kind)],
+            essential=essential,
+            stored=stored.get(record.name, True),
+            by_environment=record.name in from_environment and not essential,
+            restart_needed=record.error is None and wanted != record.enabled,
+        ))
+    return entries
 
 
 def set_enabled(name: str, enabled: bool) -> bool:

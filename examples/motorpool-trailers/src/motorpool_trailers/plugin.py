@@ -8,16 +8,31 @@ from pathlib import Path
 
 import click
 import numpy as np
-from flask import Blueprint, current_app, render_template_string
+from flask import Blueprint, render_template_string
 from flask.cli import AppGroup
 
 from app.blueprints.security import roles_required
 from app.plugins import hookimpl
-from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate
+from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate, Setting
+from app.plugins.settings import plugin_setting
 
 from motorpool_trailers.models import TrailerInspection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+
+
+# --- Settings ------------------------------------------------------------------------------
+
+WEBHOOK_URL = "MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL"
+WEBHOOK_TIMEOUT = "MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_TIMEOUT"
+
+
+@hookimpl
+def motorpool_settings():
+    return [
+        Setting(WEBHOOK_URL, None, str, "Where the webhook channel POSTs each notification as JSON."),
+        Setting(WEBHOOK_TIMEOUT, 5.0, float, "Seconds to wait for the webhook to answer."),
+    ]
 
 
 # --- Data model ---------------------------------------------------------------------------
@@ -68,19 +83,19 @@ def motorpool_matchers():
 
 
 class WebhookNotifier:
-    """POSTs each notification as JSON to ``TRAILERS_WEBHOOK_URL``; any non-2xx is a failure."""
+    """POSTs each notification as JSON to ``MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL``; any non-2xx is a failure."""
 
     def send(self, notification: Notification) -> None:
-        url = current_app.config.get("TRAILERS_WEBHOOK_URL")
+        url = plugin_setting(WEBHOOK_URL)  # send runs inside an application context
         if not url:
-            raise RuntimeError("TRAILERS_WEBHOOK_URL is not set")
+            raise RuntimeError(f"{WEBHOOK_URL} is not set")
         body = json.dumps({
             "kind": notification.kind, "subject": notification.subject, "body": notification.body,
             "recipients": list(notification.recipients), "severity": notification.severity,
             "dispatch_number": notification.dispatch_number,
         }).encode()
         request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=plugin_setting(WEBHOOK_TIMEOUT)) as response:
             if not 200 <= response.status < 300:
                 raise RuntimeError(f"webhook answered {response.status}")
 
