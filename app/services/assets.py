@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel, Skill
 from app.services.queries import Page
-from app.services.errors import ValidationError
+from app.services.errors import Problems, ValidationError
 from app.services.transaction import transaction
 
 
@@ -36,9 +36,12 @@ def _unique(model: type, column, value, field: str, message: str) -> None:
 
 
 def create_asset_type(name: str, description: str | None = None, default_skill: str | None = None) -> AssetType:
-    name = _required(name, "name", "A name")
-    _unique(AssetType, AssetType.name, name, "name", "An asset type named {!r} already exists.")
-    default_skill = _known_skill(default_skill)
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    if name:
+        problems.check(_unique, AssetType, AssetType.name, name, "name", "An asset type named {!r} already exists.")
+    default_skill = problems.check(_known_skill, default_skill)
+    problems.raise_any()
     with transaction():
         asset_type = AssetType(name=name, description=(description or "").strip() or None, default_skill=default_skill)
         db.session.add(asset_type)
@@ -46,9 +49,14 @@ def create_asset_type(name: str, description: str | None = None, default_skill: 
 
 
 def create_make_model(make: str, model: str, asset_type: AssetType) -> MakeModel:
-    make = _required(make, "make", "A make")
-    model = _required(model, "model", "A model")
-    _unique_make_model(make, model, None)
+    problems = Problems()
+    make = problems.check(_required, make, "make", "A make")
+    model = problems.check(_required, model, "model", "A model")
+    if asset_type is None:
+        problems.errors.append(ValidationError("Choose the asset type.", field="asset_type_id"))
+    if make and model:
+        problems.check(_unique_make_model, make, model, None)
+    problems.raise_any()
     with transaction():
         make_model = MakeModel(make=make, model=model, asset_type=asset_type)
         db.session.add(make_model)
@@ -58,12 +66,12 @@ def create_make_model(make: str, model: str, asset_type: AssetType) -> MakeModel
 def create_location(
     name: str, address: str | None = None, latitude: float | None = None, longitude: float | None = None
 ) -> MajorLocation:
-    name = _required(name, "name", "A name")
-    if latitude is not None and not -90 <= latitude <= 90:
-        raise ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude")
-    if longitude is not None and not -180 <= longitude <= 180:
-        raise ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude")
-    _unique(MajorLocation, MajorLocation.name, name, "name", "A location named {!r} already exists.")
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    problems.check(_check_coordinates, latitude, longitude)
+    if name:
+        problems.check(_unique, MajorLocation, MajorLocation.name, name, "name", "A location named {!r} already exists.")
+    problems.raise_any()
     with transaction():
         location = MajorLocation(name=name, address=address, latitude=latitude, longitude=longitude)
         db.session.add(location)
@@ -71,18 +79,22 @@ def create_location(
 
 
 def _checked_asset_fields(asset_tag: str, name: str, asset_type: AssetType, make_model: MakeModel | None,
-                          odometer: float | None) -> tuple[str, str]:
-    """The trimmed tag and name, or the refusal of a missing one, a model of another type or a bad odometer."""
-    asset_tag = _required(asset_tag, "asset_tag", "An asset tag")
-    name = _required(name, "name", "A name")
-    if make_model is not None and make_model.asset_type_id != asset_type.id:
-        raise ValidationError(
+                          odometer: float | None, problems: Problems) -> tuple[str | None, str | None]:
+    """The trimmed tag and name; a missing one, a model of another type or a bad odometer goes to ``problems``."""
+    asset_tag = problems.check(_required, asset_tag, "asset_tag", "An asset tag")
+    name = problems.check(_required, name, "name", "A name")
+    if asset_type is None:
+        problems.errors.append(ValidationError("Choose the asset type.", field="asset_type_id"))
+    elif make_model is not None and make_model.asset_type is not asset_type \
+            and make_model.asset_type_id != asset_type.id:
+        problems.errors.append(ValidationError(
             f"{make_model.display_name} is a {make_model.asset_type.name} model, not a {asset_type.name}; "
             "choose a model of the asset's type.",
             field="make_model_id",
-        )
+        ))
     if odometer is not None and not 0 <= odometer < 1e9:  # NaN and infinity are refused too
-        raise ValidationError("The odometer reading must be a number from 0 up to 1,000,000,000.", field="odometer")
+        problems.errors.append(
+            ValidationError("The odometer reading must be a number from 0 up to 1,000,000,000.", field="odometer"))
     return asset_tag, name
 
 
@@ -95,8 +107,11 @@ def create_asset(
     location: MajorLocation | None = None,
     odometer: float | None = None,
 ) -> Asset:
-    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
-    _unique(Asset, Asset.asset_tag, asset_tag, "asset_tag", "An asset tagged {!r} already exists.")
+    problems = Problems()
+    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer, problems)
+    if asset_tag:
+        problems.check(_unique, Asset, Asset.asset_tag, asset_tag, "asset_tag", "An asset tagged {!r} already exists.")
+    problems.raise_any()
     with transaction():
         asset = Asset(
             asset_tag=asset_tag,
@@ -148,18 +163,24 @@ def _count(model: type, *conditions) -> int:
 
 def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
     # NaN fails both comparisons, so it is refused like any other out-of-range value.
+    problems = Problems()
     if latitude is not None and not -90 <= latitude <= 90:
-        raise ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude")
+        problems.errors.append(ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude"))
     if longitude is not None and not -180 <= longitude <= 180:
-        raise ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude")
+        problems.errors.append(ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude"))
+    problems.raise_any()
 
 
 def update_asset_type(
     asset_type: AssetType, *, name: str, description: str | None = None, default_skill: str | None = None
 ) -> AssetType:
-    name = _required(name, "name", "A name")
-    _unique_except(AssetType, AssetType.name, name, asset_type.id, "name", "An asset type named {!r} already exists.")
-    default_skill = _known_skill(default_skill)
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    if name:
+        problems.check(_unique_except, AssetType, AssetType.name, name, asset_type.id, "name",
+                       "An asset type named {!r} already exists.")
+    default_skill = problems.check(_known_skill, default_skill)
+    problems.raise_any()
     with transaction():
         asset_type.name = name
         asset_type.description = (description or "").strip() or None
@@ -181,19 +202,25 @@ def set_asset_type_active(asset_type: AssetType, active: bool) -> None:
 
 
 def update_make_model(make_model: MakeModel, *, make: str, model: str, asset_type: AssetType) -> MakeModel:
-    make = _required(make, "make", "A make")
-    model = _required(model, "model", "A model")
-    _unique_make_model(make, model, make_model.id)
-    if asset_type.id != make_model.asset_type_id:
-        if not asset_type.is_active:
-            raise ValidationError(f"The asset type {asset_type.name} is inactive; reactivate it first.", field="asset_type_id")
+    problems = Problems()
+    make = problems.check(_required, make, "make", "A make")
+    model = problems.check(_required, model, "model", "A model")
+    if make and model:
+        problems.check(_unique_make_model, make, model, make_model.id)
+    if asset_type is None:
+        problems.errors.append(ValidationError("Choose the asset type.", field="asset_type_id"))
+    elif asset_type.id != make_model.asset_type_id:
         used = _count(Asset, Asset.make_model_id == make_model.id)
-        if used:
-            raise ValidationError(
+        if not asset_type.is_active:
+            problems.errors.append(ValidationError(
+                f"The asset type {asset_type.name} is inactive; reactivate it first.", field="asset_type_id"))
+        elif used:
+            problems.errors.append(ValidationError(
                 f"{used} asset(s) are {make_model.display_name}s, so its asset type cannot change; "
                 "create a new make/model instead.",
                 field="asset_type_id",
-            )
+            ))
+    problems.raise_any()
     with transaction():
         make_model.make = make
         make_model.model = model
@@ -224,9 +251,13 @@ def update_location(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> MajorLocation:
-    name = _required(name, "name", "A name")
-    _check_coordinates(latitude, longitude)
-    _unique_except(MajorLocation, MajorLocation.name, name, location.id, "name", "A location named {!r} already exists.")
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    problems.check(_check_coordinates, latitude, longitude)
+    if name:
+        problems.check(_unique_except, MajorLocation, MajorLocation.name, name, location.id, "name",
+                       "A location named {!r} already exists.")
+    problems.raise_any()
     with transaction():
         location.name = name
         location.address = (address or "").strip() or None
@@ -269,9 +300,14 @@ def update_asset(
     odometer: float | None = None,
 ) -> Asset:
     """Change an asset's register entry. Its status (In/Out of Service) is not changed here."""
-    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
-    _check_asset_refs(asset, asset_type, make_model, location)
-    _unique_except(Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag", "An asset tagged {!r} already exists.")
+    problems = Problems()
+    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer, problems)
+    if asset_type is not None:
+        problems.check(_check_asset_refs, asset, asset_type, make_model, location)
+    if asset_tag:
+        problems.check(_unique_except, Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag",
+                       "An asset tagged {!r} already exists.")
+    problems.raise_any()
     with transaction():
         asset.asset_tag = asset_tag
         asset.name = name

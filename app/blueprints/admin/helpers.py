@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 
 from app.extensions import db
-from app.services.errors import DomainError
+from app.services.errors import DomainError, each_error
 
 
 def is_htmx() -> bool:
@@ -28,14 +28,20 @@ def render_htmx(_fragment: str, _page: str, _status: int = 200, /, **context: An
     return response
 
 
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal next to the field it names, or above the form."""
-    field = getattr(form, error.field or "", None)
-    if field is not None and hasattr(field, "errors") and error.field != "submit":
-        # WTForms gives a tuple when the field was not validated.
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+def show_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | None = None) -> None:
+    """Put each of a service's refusals next to the field it names, or above the form.
+
+    ``fields`` maps a service's field name to the form's where they differ (the service
+    says ``shift_days``, the form shows seven check boxes under another name).
+    """
+    for single in each_error(error):
+        name = (fields or {}).get(single.field or "", single.field or "")
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors") and name != "submit":
+            # WTForms gives a tuple when the field was not validated.
+            field.errors = [*field.errors, single.message]
+        else:
+            form.form_errors.append(single.message)
 
 
 def get_or_404(model: type, record_id: int):
