@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel, Skill
 from app.services.queries import Page
-from app.services.errors import Problems, ValidationError
+from app.services.errors import NotFound, Problems, ValidationError
 from app.services.transaction import transaction
 
 
@@ -360,3 +360,69 @@ def asset_page(
         .offset((page - 1) * per_page)
     ).all()
     return Page(items=list(items), page=page, per_page=per_page, total=total)
+
+
+# --- Lookups by name (command line, import) ----------------------------------------------
+#
+# Names are unique whatever their case, so a name typed in any case finds its record.
+
+
+def _hint(column, what: str) -> str:
+    some = db.session.scalars(select(column).order_by(column).limit(5)).all()
+    return f" Known {what} include: {', '.join(some)}." if some else f" There are no {what} yet."
+
+
+def asset_type_named(name: str) -> AssetType:
+    name = (name or "").strip()
+    found = db.session.scalar(select(AssetType).where(func.lower(AssetType.name) == name.lower()))
+    if found is None:
+        raise NotFound(f"There is no asset type {name!r}.{_hint(AssetType.name, 'asset types')}", field="asset_type")
+    return found
+
+
+def make_model_named(make: str, model: str) -> MakeModel:
+    make, model = (make or "").strip(), (model or "").strip()
+    found = db.session.scalar(select(MakeModel).where(func.lower(MakeModel.make) == make.lower(),
+                                                      func.lower(MakeModel.model) == model.lower()))
+    if found is None:
+        raise NotFound(f"There is no make/model {make} {model!r}; add it first (make-models add).", field="model")
+    return found
+
+
+def location_named(name: str) -> MajorLocation:
+    name = (name or "").strip()
+    found = db.session.scalar(select(MajorLocation).where(func.lower(MajorLocation.name) == name.lower()))
+    if found is None:
+        raise NotFound(f"There is no location {name!r}.{_hint(MajorLocation.name, 'locations')}", field="location")
+    return found
+
+
+def asset_tagged(tag: str) -> Asset:
+    tag = (tag or "").strip()
+    found = db.session.scalar(select(Asset).where(func.lower(Asset.asset_tag) == tag.lower()))
+    if found is None:
+        raise NotFound(f"There is no asset tagged {tag!r}.{_hint(Asset.asset_tag, 'asset tags')}", field="asset_tag")
+    return found
+
+
+def location_with_address(address: str) -> MajorLocation:
+    """The active location whose address is ``address`` (ignoring case and spacing).
+
+    Addresses are not geocoded (that would need a service on the internet), so a typed
+    address only finds the coordinates of a known location.
+    """
+    wanted = " ".join((address or "").split()).lower()
+    if not wanted:
+        raise ValidationError("Type the address of a known location.", field="home_address")
+    for location in db.session.scalars(select(MajorLocation).where(MajorLocation.is_active.is_(True),
+                                                                   MajorLocation.address.is_not(None))):
+        if " ".join(location.address.split()).lower() == wanted:
+            if location.latitude is None or location.longitude is None:
+                raise ValidationError(f"{location.name} has that address but no coordinates; add them to the "
+                                      "location, or type the latitude and longitude.", field="home_address")
+            return location
+    raise ValidationError(
+        f"No known location has the address {address.strip()!r}. Addresses cannot be looked up on a map here: "
+        "choose a location from the list, add the address as a location first, or type the latitude and longitude.",
+        field="home_address",
+    )
