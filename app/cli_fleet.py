@@ -317,5 +317,64 @@ def detail_set_remove(detail_type, type_name, make, model):
 
 
 def register(app: Flask) -> None:
-    for group in (asset_types_cli, make_models_cli, locations_cli, assets_cli, detail_sets_cli):
+    for group in (asset_types_cli, make_models_cli, locations_cli, assets_cli, detail_sets_cli, fleet_cli):
         app.cli.add_command(group)
+
+
+# --- CSV import and export ---------------------------------------------------------------
+
+fleet_cli = AppGroup("fleet", help="CSV templates, import (all or nothing) and export of the fleet.")
+
+_KIND_CHOICE = click.Choice(["locations", "asset-types", "make-models", "assets"])
+
+
+@fleet_cli.command("template")
+@click.argument("kind", type=_KIND_CHOICE)
+def fleet_template(kind):
+    """Print the empty CSV template of KIND (its header row), e.g. > assets.csv."""
+    from app.services import fleet_import
+
+    click.echo(fleet_import.template(kind), nl=False)
+
+
+@fleet_cli.command("export")
+@click.option("--kind", required=True, type=_KIND_CHOICE)
+def fleet_export(kind):
+    """Print every record of a kind as CSV, in the import format."""
+    from app.services import fleet_import
+
+    click.echo(fleet_import.export(kind), nl=False)
+
+
+@fleet_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=_KIND_CHOICE, help="The kind of a single FILE (otherwise read from its header row).")
+@click.option("--dry-run", is_flag=True, help="Check every row and report every problem; write nothing.")
+@as_system
+def fleet_import_command(files, kind, dry_run):
+    """Import CSV files (one per kind, in any order): all rows or none.
+
+    Several files are imported together, so assets may refer to asset types, models and
+    locations that are new in the other files.
+    """
+    from pathlib import Path
+
+    from app.services import fleet_import
+
+    if kind and len(files) > 1:
+        raise click.UsageError("--kind names the kind of a single file; give several files without it.")
+    uploads = []
+    for path in files:
+        data = Path(path).read_bytes()
+        file_kind = kind or fleet_import.detect_kind(data)
+        if file_kind is None:
+            raise click.ClickException(
+                f"{path}: its first row does not name the columns of any kind; pass --kind, or start from "
+                "a template (flask fleet template KIND).")
+        uploads.append(fleet_import.Upload(file_kind, Path(path).name, data))
+    report = fleet_import.import_files(uploads, dry_run=dry_run)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if not report.ok:
+        raise click.ClickException(report.summary())
+    click.echo(report.summary())
