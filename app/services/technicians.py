@@ -9,7 +9,7 @@ from datetime import time
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Role, Skill, TechnicianProfile, TechnicianSkill, User
+from app.models import MajorLocation, Role, Skill, TechnicianProfile, TechnicianSkill, User
 from app.services import capacity
 from app.services.errors import NotFound, Problems, ValidationError
 from app.services.transaction import transaction
@@ -73,6 +73,59 @@ def _validate(values: dict) -> None:
     seen: set[str | None] = set()
     problems.errors = [e for e in problems.errors if not (e.field in seen or seen.add(e.field))]
     problems.raise_any()
+
+
+def check_values(values: dict) -> None:
+    """Refuse, all at once, the profile values given that are out of range (nothing is written)."""
+    _validate(values)
+
+
+_DAY_NAMES = dict(zip("1234567", ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+
+
+def shift_days_text(digits: str | None) -> str:
+    """ISO weekday digits as people read them: "12345" is "Mon–Fri", "1357" is "Mon, Wed, Fri, Sun"."""
+    days = sorted({int(d) for d in digits or "" if d in _DAY_NAMES})
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{_DAY_NAMES[str(run[0])]}–{_DAY_NAMES[str(run[-1])]}")
+        else:
+            parts.extend(_DAY_NAMES[str(day)] for day in run)
+    return ", ".join(parts) or "no days"
+
+
+def home_locations() -> list[MajorLocation]:
+    """The locations a home base can be picked from: active, with coordinates."""
+    return list(db.session.scalars(
+        select(MajorLocation).where(MajorLocation.is_active.is_(True), MajorLocation.latitude.is_not(None),
+                                    MajorLocation.longitude.is_not(None)).order_by(MajorLocation.name)))
+
+
+def home_base(*, location_id: int | None = None, address: str | None = None, latitude: float | None = None,
+              longitude: float | None = None) -> tuple[float | None, float | None]:
+    """Where a technician's home is: a chosen location's coordinates, else those of the known
+    location at the address typed, else the coordinates typed (in that order)."""
+    from app.services.assets import location_with_address
+
+    if location_id:
+        location = db.session.get(MajorLocation, location_id)
+        if location is None or not location.is_active:
+            raise ValidationError("That location is not offered any more; choose another one.", field="home_location_id")
+        if location.latitude is None or location.longitude is None:
+            raise ValidationError(f"{location.name} has no coordinates; add them to the location first.",
+                                  field="home_location_id")
+        return location.latitude, location.longitude
+    if (address or "").strip():
+        location = location_with_address(address)
+        return location.latitude, location.longitude
+    return latitude, longitude
 
 
 def save_profile(technician: User, **values) -> TechnicianProfile:
