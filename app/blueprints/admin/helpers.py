@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from app.extensions import db
 from app.services.errors import DomainError, each_error
+from app.services.transaction import transaction
 
 
 def is_htmx() -> bool:
@@ -79,8 +80,38 @@ def form_page(
             message, target = done(record)
             flash(message, "info")
             return redirect(target)
+    elif request.method == "POST":
+        _show_service_refusals(form, save)
     status = 422 if request.method == "POST" else 200
     return render_template(template, form=form, **context), status
+
+
+class _CheckOnly(Exception):
+    """Ends a save that was run only to learn what else the service refuses."""
+
+
+def _show_service_refusals(form: FlaskForm, save: Callable[[FlaskForm], Any]) -> None:
+    """The form refused some values; run the save anyway, always rolled back, so that the
+    service's refusals of the other values are shown too — every problem at once.
+
+    A value the form refused reaches the service as missing; its refusal of that field is
+    left out, the form's own message already being there.
+    """
+    try:
+        with transaction():
+            save(form)
+            raise _CheckOnly
+    except (_CheckOnly, TypeError, AttributeError):
+        # A service that cannot take a refused (missing) value at all has nothing to add:
+        # the form's own messages stand.
+        pass
+    except DomainError as error:
+        for single in each_error(error):
+            field = getattr(form, single.field or "", None)
+            if field is None or not field.errors:
+                show_error(form, single)
+    finally:
+        db.session.rollback()
 
 
 def toggle(record: Any, setter: Callable[[Any, bool], None], *, name: str, target: str, refused: Callable[[str], Any]):
