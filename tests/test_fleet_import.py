@@ -178,6 +178,9 @@ def test_too_many_rows_and_too_many_bytes_are_refused(app):
     assert "The file has 4 rows; at most 3 are imported at once" in report.problems[0].message
     report = import_files([Upload("locations", "big.csv", b"name\n" + b"x" * 2048)], dry_run=True, max_bytes=1024)
     assert "the limit is 1 KB" in report.problems[0].message
+    two = [Upload("locations", "l.csv", b"name\nA\n" + b" " * 600), Upload("asset-types", "t.csv", b"name\nB\n" + b" " * 600)]
+    report = import_files(two, dry_run=False, max_total_bytes=1024)
+    assert "The files are 1 KB together; at most 1 KB are imported at once here" in report.problems[0].message
     assert db.session.query(MajorLocation).count() == 0
 
 

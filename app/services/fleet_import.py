@@ -101,6 +101,9 @@ MAX_ROWS = 5000
 #: lower (``WEB_MAX_FILE_BYTES``), so that a checked file fits the confirming form.
 CLI_MAX_FILE_BYTES = 10 * 1024 * 1024
 WEB_MAX_FILE_BYTES = 180 * 1024
+#: All files of one import from the page, so that the confirming form (which carries them
+#: back, base64-encoded) stays under the request body limit (``MAX_CONTENT_LENGTH``).
+WEB_MAX_TOTAL_BYTES = 360 * 1024
 #: Spreadsheets run a cell that starts with one of these as a formula; the export puts an
 #: apostrophe before it (as spreadsheets do themselves) and the import takes it off.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -500,10 +503,17 @@ _IMPORTERS = {"locations": _Importer.location, "asset-types": _Importer.asset_ty
               "make-models": _Importer.make_model, "assets": _Importer.asset}
 
 
-def import_files(uploads: Iterable[Upload], *, dry_run: bool, max_bytes: int = CLI_MAX_FILE_BYTES) -> Report:
+def import_files(uploads: Iterable[Upload], *, dry_run: bool, max_bytes: int = CLI_MAX_FILE_BYTES,
+                 max_total_bytes: int | None = None) -> Report:
     """Check and import ``uploads`` in one transaction; with any problem (or ``dry_run``) nothing is written."""
     uploads = list(uploads)
     importer = _Importer()
+    total = sum(len(upload.data) for upload in uploads)
+    if max_total_bytes is not None and total > max_total_bytes:
+        importer.problems.append(Problem("", None, "", (
+            f"The files are {total / 1024:,.0f} KB together; at most {max_total_bytes // 1024:,} KB are imported "
+            "at once here. Import them in two goes (locations and types first), or use flask fleet import.")))
+        return Report(dry_run=dry_run, problems=importer.problems, created=importer.created)
     parsed = []
     for upload in uploads:
         if upload.kind not in KINDS:

@@ -55,7 +55,8 @@ def _uploads() -> list[service.Upload]:
 
 
 def _page(report, carried, status=200):
-    limits = {"kb": service.WEB_MAX_FILE_BYTES // 1024, "rows": service.max_rows()}
+    limits = {"kb": service.WEB_MAX_FILE_BYTES // 1024, "total_kb": service.WEB_MAX_TOTAL_BYTES // 1024,
+              "rows": service.max_rows()}
     return render_template("admin/fleet_import.html", kinds=service.KINDS, report=report, carried=carried,
                            limits=limits), status
 
@@ -67,7 +68,8 @@ def fleet_import():
         return _page(None, {})
     uploads = _uploads()
     confirm = request.form.get("action") == "import"
-    report = service.import_files(uploads, dry_run=not confirm, max_bytes=service.WEB_MAX_FILE_BYTES)
+    report = service.import_files(uploads, dry_run=not confirm, max_bytes=service.WEB_MAX_FILE_BYTES,
+                                  max_total_bytes=service.WEB_MAX_TOTAL_BYTES)
     if confirm and report.ok:
         flash(report.summary(), "info")
         return redirect(url_for("admin.fleet_import"))
