@@ -16,7 +16,7 @@ from app.cli import as_system
 from app.extensions import db
 
 
-def _yes_no(active: bool) -> str:
+def _inactive_note(active: bool) -> str:
     return "" if active else "  (inactive)"
 
 
@@ -47,7 +47,7 @@ def asset_type_list():
     for asset_type in db.session.scalars(select(AssetType).order_by(AssetType.name)):
         keys = [row.dispatch_detail_table_type for row in detail_sets.rows_of(asset_type) if row.is_active]
         click.echo(f"{asset_type.name:<24} skill: {asset_type.default_skill or '-':<16} "
-                   f"checklists: {', '.join(keys) or '-'}{_yes_no(asset_type.is_active)}")
+                   f"checklists: {', '.join(keys) or '-'}{_inactive_note(asset_type.is_active)}")
 
 
 @asset_types_cli.command("rename")
@@ -105,7 +105,7 @@ def make_model_list():
     for make_model in db.session.scalars(select(MakeModel).order_by(MakeModel.make, MakeModel.model)):
         keys = [row.dispatch_detail_table_type for row in detail_sets.rows_of(make_model) if row.is_active]
         click.echo(f"{make_model.display_name:<30} {make_model.asset_type.name:<20} "
-                   f"adds: {', '.join(keys) or '-'}{_yes_no(make_model.is_active)}")
+                   f"adds: {', '.join(keys) or '-'}{_inactive_note(make_model.is_active)}")
 
 
 # --- Locations ---------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def location_list():
 
     for location in db.session.scalars(select(MajorLocation).order_by(MajorLocation.name)):
         where = f"{location.latitude},{location.longitude}" if location.latitude is not None else "-"
-        click.echo(f"{location.name:<28} {where:<22} {location.address or ''}{_yes_no(location.is_active)}")
+        click.echo(f"{location.name:<28} {where:<22} {location.address or ''}{_inactive_note(location.is_active)}")
 
 
 # --- Assets ------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def asset_list(type_name, show_all):
             model = asset.make_model.display_name if asset.make_model else "-"
             location = asset.major_location.name if asset.major_location else "-"
             click.echo(f"{asset.asset_tag:<14} {asset.name:<28} {asset.asset_type.name:<16} {model:<24} "
-                       f"{location:<20} {asset.status}{_yes_no(asset.is_active)}")
+                       f"{location:<20} {asset.status}{_inactive_note(asset.is_active)}")
         shown += len(page.items)
         if shown >= page.total or not page.items:
             break
@@ -279,7 +279,7 @@ def detail_set_show(type_name, make, model):
     for row in rows:
         detail_type = registry.get(row.dispatch_detail_table_type)
         label = detail_type.label if detail_type else "no enabled plugin provides it"
-        click.echo(f"  {row.dispatch_detail_table_type:<28} {label}{_yes_no(row.is_active)}")
+        click.echo(f"  {row.dispatch_detail_table_type:<28} {label}{_inactive_note(row.is_active)}")
     if not rows:
         click.echo("  none")
     asset_type, make_model = (owner, None) if isinstance(owner, AssetType) else (owner.asset_type, owner)
