@@ -16,6 +16,29 @@ from app.cli import as_system
 from app.extensions import db
 
 
+def plain_text(command):
+    """Refuse a control character in any argument before a service (or a query) sees it.
+
+    The text rule is checked again when the record is written; this also covers the names
+    used to look records up, which PostgreSQL refuses to compare when they hold a NUL.
+    """
+    import functools
+
+    from app.services.text import control_character
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        for name, value in kwargs.items():
+            problem = control_character(value) if isinstance(value, str) else None
+            if problem is not None:
+                db.session.rollback()  # nothing of the command (not even the system user) is kept
+                raise click.ClickException(f"The value of {name.replace('_', '-')} contains {problem}; "
+                                           "remove it and try again.")
+        return command(*args, **kwargs)
+
+    return wrapped
+
+
 def _inactive_note(active: bool) -> str:
     return "" if active else "  (inactive)"
 
@@ -30,6 +53,7 @@ asset_types_cli = AppGroup("asset-types", help="Asset types: the kinds of asset,
 @click.option("--description")
 @click.option("--skill", "default_skill", help="The skill its dispatches need by default (an existing skill).")
 @as_system
+@plain_text
 def asset_type_add(name, description, default_skill):
     """Add an asset type."""
     from app.services import assets
@@ -54,6 +78,7 @@ def asset_type_list():
 @click.argument("name")
 @click.argument("new_name")
 @as_system
+@plain_text
 def asset_type_rename(name, new_name):
     """Rename an asset type (its description and skill stay)."""
     from app.services import assets
@@ -69,6 +94,7 @@ def asset_type_rename(name, new_name):
 @click.argument("name")
 @click.option("--reactivate", is_flag=True, help="Make it active again instead.")
 @as_system
+@plain_text
 def asset_type_deactivate(name, reactivate):
     """Deactivate an asset type (refused while active models or assets are of it)."""
     from app.services import assets
@@ -88,6 +114,7 @@ make_models_cli = AppGroup("make-models", help="Makes and models, each of one as
 @click.argument("model")
 @click.option("--type", "type_name", required=True, help="Its asset type, by name.")
 @as_system
+@plain_text
 def make_model_add(make, model, type_name):
     """Add a make and model of an asset type."""
     from app.services import assets
@@ -119,6 +146,7 @@ locations_cli = AppGroup("locations", help="Major locations: depots, yards and s
 @click.option("--lat", "latitude", type=float, help="Latitude, -90 to 90.")
 @click.option("--lon", "longitude", type=float, help="Longitude, -180 to 180.")
 @as_system
+@plain_text
 def location_add(name, address, latitude, longitude):
     """Add a major location."""
     from app.services import assets
@@ -161,6 +189,7 @@ def _make_model(assets, make: str | None, model: str | None):
 @click.option("--location", "location_name", help="Major location, by name.")
 @click.option("--odometer", type=float)
 @as_system
+@plain_text
 def asset_add(asset_tag, name, type_name, make, model, location_name, odometer):
     """Add an asset (it starts In Service)."""
     from app.services import assets
@@ -176,6 +205,7 @@ def asset_add(asset_tag, name, type_name, make, model, location_name, odometer):
 @assets_cli.command("list")
 @click.option("--type", "type_name", help="Only assets of this type.")
 @click.option("--all", "show_all", is_flag=True, help="Include inactive assets.")
+@plain_text
 def asset_list(type_name, show_all):
     """Assets with type, model, location and status."""
     from app.services import assets
@@ -200,6 +230,7 @@ def asset_list(type_name, show_all):
 @click.argument("asset_tag")
 @click.argument("location_name")
 @as_system
+@plain_text
 def asset_move(asset_tag, location_name):
     """Base an asset at another location."""
     from app.services import assets
@@ -215,6 +246,7 @@ def asset_move(asset_tag, location_name):
 @click.argument("asset_tag")
 @click.option("--reactivate", is_flag=True, help="Make it active again instead.")
 @as_system
+@plain_text
 def asset_deactivate(asset_tag, reactivate):
     """Deactivate an asset (it keeps its history; no new dispatches)."""
     from app.services import assets
@@ -262,6 +294,7 @@ def _owner_name(owner) -> str:
 
 @detail_sets_cli.command("show")
 @_with_owner
+@plain_text
 def detail_set_show(type_name, make, model):
     """The configured checklists and what a new dispatch gets."""
     from app.models import AssetType
@@ -294,6 +327,7 @@ def detail_set_show(type_name, make, model):
 @click.argument("detail_type")
 @_with_owner
 @as_system
+@plain_text
 def detail_set_add(detail_type, type_name, make, model):
     """Add a checklist (detail type, by key or label) to a set."""
     from app.services import detail_sets
@@ -307,6 +341,7 @@ def detail_set_add(detail_type, type_name, make, model):
 @click.argument("detail_type")
 @_with_owner
 @as_system
+@plain_text
 def detail_set_remove(detail_type, type_name, make, model):
     """Remove a checklist from a set (dispatches already created keep theirs)."""
     from app.services import detail_sets
@@ -351,6 +386,7 @@ def fleet_export(kind):
 @click.option("--kind", type=_KIND_CHOICE, help="The kind of a single FILE (otherwise read from its header row).")
 @click.option("--dry-run", is_flag=True, help="Check every row and report every problem; write nothing.")
 @as_system
+@plain_text
 def fleet_import_command(files, kind, dry_run):
     """Import CSV files (one per kind, in any order): all rows or none.
 

@@ -61,7 +61,9 @@ def test_asset_types_refusals_say_why_and_change_nothing(app, runner):
     assert "There is no asset type 'Lorry'. Known asset types include: Truck." in refused(
         runner, "asset-types", "rename", "Lorry", "Van")
     assert "still has 1 active asset(s)" in refused(runner, "asset-types", "deactivate", "Truck")
-    assert "contains a NUL character" in refused(runner, "asset-types", "add", "Bad\x00name")
+    assert "contains a NUL character (U+0000)" in refused(runner, "asset-types", "add", "Bad\x00name")
+    assert "contains a NUL character" in refused(runner, "asset-types", "rename", "Tr\x00uck", "Van")
+    assert "contains a NUL character" in refused(runner, "assets", "add", "T-1", "--name", "x", "--type", "Tr\x00uck")
     assert "the limit is 100" in refused(runner, "asset-types", "add", "x" * 101)
 
 
@@ -171,3 +173,4 @@ def test_detail_sets_refusals(app, runner):
         runner, "detail-sets", "remove", "vehicle_dispatch", "--type", "Truck")
     assert "Say whose set" in refused(runner, "detail-sets", "add", "vehicle_dispatch")
     assert "There is no make/model" in refused(runner, "detail-sets", "show", "--make", "A", "--model", "B")
+    assert "contains a NUL character" in refused(runner, "detail-sets", "show", "--type", "Tr\x00uck")

@@ -101,7 +101,8 @@ def test_every_problem_of_every_row_is_reported_with_its_row_and_column(app):
               "A-1,One,Lorry,,,,,\n"                     # 2: unknown asset type
               "A-2,Two,Truck,,,Nowhere,-3,maybe\n"       # 3: unknown location, negative odometer, bad flag
               "A-3,Three,Truck,Volvo,,,,\n"              # 4: make without model
-              "A-4,Four,Truck,,,Hull,,\n")               # 5: location from a refused row of this import
+              "A-4,Four,Truck,,,Hull,,\n"                # 5: location from a refused row of this import
+              "A-5,Five,Tr\x00uck,,,,,\n")              # 6: a NUL in a name used to look a type up
     report = run(locations=locations, assets=assets)
 
     assert not report.ok and fleet_snapshot() == before
@@ -111,6 +112,7 @@ def test_every_problem_of_every_row_is_reported_with_its_row_and_column(app):
         ("locations.csv", 7, "name"), ("locations.csv", 9, "name"),
         ("assets.csv", 2, "asset_type"), ("assets.csv", 3, "location"), ("assets.csv", 3, "odometer"),
         ("assets.csv", 3, "active"), ("assets.csv", 4, "model"), ("assets.csv", 5, "location"),
+        ("assets.csv", 6, "asset_type"),
     ]
     assert message(report, 2, "name") == "A location named 'Leeds depot' already exists."
     assert "must be a number" in message(report, 3, "latitude")
@@ -126,7 +128,8 @@ def test_every_problem_of_every_row_is_reported_with_its_row_and_column(app):
     assert "Write yes or no, not 'maybe'" in assets_problems[(3, "active")]
     assert "odometer reading must be a number from 0" in assets_problems[(3, "odometer")]
     assert "defined in locations.csv row 4, which has a problem" in assets_problems[(5, "location")]
-    assert "14 problem(s) found; nothing was imported" in report.summary()
+    assert "a NUL character (U+0000)" in assets_problems[(6, "asset_type")]
+    assert "15 problem(s) found; nothing was imported" in report.summary()
 
 
 def test_one_bad_row_among_good_ones_writes_nothing(app):

@@ -28,7 +28,7 @@ from app.services import assets as asset_service
 from app.services import detail_sets
 from app.services.errors import DomainError, ValidationError, each_error
 from app.services.numbers import parse_decimal
-from app.services.text import check_column_value, column_of
+from app.services.text import check_column_value, column_of, control_character
 from app.services.transaction import transaction
 
 
@@ -342,12 +342,15 @@ class _Row:
             if spec.required:
                 self.problem(name, f"A value is required in {name!r}.")
             return None
-        if spec.text_of is not None:
-            try:
+        try:
+            if spec.text_of is not None:
                 check_column_value(column_of(*spec.text_of), value, name)
-            except ValidationError as error:
-                self.problem(name, error.message)
-                return None
+            elif (problem := control_character(value, multiline=False)) is not None:
+                # A name used to look a record up: PostgreSQL refuses a NUL even in a query.
+                raise ValidationError(f"The value contains {problem}; remove it and try again.", field=name)
+        except ValidationError as error:
+            self.problem(name, error.message)
+            return None
         return value
 
     def decimal(self, name: str, label: str) -> float | None:
