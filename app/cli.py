@@ -143,6 +143,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(plugins_cli)
     app.cli.add_command(dispatch_cli)
     app.cli.add_command(technicians_cli)
+    from app import cli_fleet  # imports ``as_system`` from here
+
+    cli_fleet.register(app)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")

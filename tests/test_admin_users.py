@@ -162,7 +162,7 @@ def test_user_names_are_escaped(client, admin):
 # --- technician profiles -------------------------------------------------------------------------
 
 PROFILE = {"home_latitude": "53.8", "home_longitude": "-1.55", "hourly_rate": "45", "overtime_multiplier": "1.5",
-           "shift_days": "12345", "shift_start": "07:00", "shift_end": "17:00", "max_concurrent_dispatches": "3",
+           "shift_days": list("12345"), "shift_start": "07:00", "shift_end": "17:00", "max_concurrent_dispatches": "3",
            "max_hours_per_week": "40"}
 
 
@@ -180,7 +180,7 @@ def test_create_and_edit_a_technician_profile(client, admin):
     assert response.status_code == 302
     assert profile_rows() == [(tess.id, 53.8, 45.0, "12345", 3, "Available")]
     response = client.post(f"/admin/technicians/{tess.id}/profile",
-                           data={**PROFILE, "hourly_rate": "50", "shift_days": "67"})
+                           data={**PROFILE, "hourly_rate": "50", "shift_days": ["6", "7"]})
     assert response.status_code == 302
     assert profile_rows() == [(tess.id, 53.8, 50.0, "67", 3, "Available")]
     assert "Tess" in html(client.get("/admin/technicians"))
@@ -191,7 +191,8 @@ def test_create_and_edit_a_technician_profile(client, admin):
     [
         ({"home_latitude": "91"}, "Home latitude 91.0 is outside -90 to 90.", "home_latitude"),
         ({"hourly_rate": "-1"}, "The hourly rate cannot be negative.", "hourly_rate"),
-        ({"shift_days": "1289"}, "must be ISO weekday digits", "shift_days"),
+        ({"shift_days": ["1", "9"]}, "Tick the days from Monday to Sunday", "shift_days"),
+        ({"shift_days": []}, "Choose at least one shift day.", "shift_days"),
         ({"max_concurrent_dispatches": "0"}, "at least 1 dispatch at a time", "max_concurrent_dispatches"),
         ({"shift_start": "7 o'clock"}, "Not a valid time value", "shift_start"),
     ],

@@ -171,7 +171,7 @@ def test_malformed_ids_in_bulk_and_assign_forms_change_nothing(admin_client):
 def test_a_malformed_number_in_the_technician_profile_is_refused(admin_client):
     profile = TechnicianProfileFactory()
     before = profile.max_concurrent_dispatches
-    data = {"hourly_rate": "30", "overtime_multiplier": "1.5", "shift_days": "12345", "shift_start": "08:00",
+    data = {"hourly_rate": "30", "overtime_multiplier": "1.5", "shift_days": list("12345"), "shift_start": "08:00",
             "shift_end": "16:00", "max_hours_per_week": "40"}
     for value in ["٣", "²", "03", "+3", "99999999999999999999"]:
         response = admin_client.post(f"/admin/technicians/{profile.user_id}/profile",

@@ -79,6 +79,7 @@ for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
     "locations", "location_new", "location_edit", "assets", "asset_new", "asset_edit", "users", "user_new",
     "user_edit", "technicians", "technician_profile", "detail_set", "plugins", "sign_in_activity",
+    "fleet_import", "fleet_template", "fleet_export",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = ADMIN_ONLY
 for _endpoint in (

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel, Skill
 from app.services.queries import Page
-from app.services.errors import ValidationError
+from app.services.errors import NotFound, Problems, ValidationError
 from app.services.transaction import transaction
 
 
@@ -36,9 +36,12 @@ def _unique(model: type, column, value, field: str, message: str) -> None:
 
 
 def create_asset_type(name: str, description: str | None = None, default_skill: str | None = None) -> AssetType:
-    name = _required(name, "name", "A name")
-    _unique(AssetType, AssetType.name, name, "name", "An asset type named {!r} already exists.")
-    default_skill = _known_skill(default_skill)
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    if name:
+        problems.check(_unique, AssetType, AssetType.name, name, "name", "An asset type named {!r} already exists.")
+    default_skill = problems.check(_known_skill, default_skill)
+    problems.raise_any()
     with transaction():
         asset_type = AssetType(name=name, description=(description or "").strip() or None, default_skill=default_skill)
         db.session.add(asset_type)
@@ -46,9 +49,14 @@ def create_asset_type(name: str, description: str | None = None, default_skill: 
 
 
 def create_make_model(make: str, model: str, asset_type: AssetType) -> MakeModel:
-    make = _required(make, "make", "A make")
-    model = _required(model, "model", "A model")
-    _unique_make_model(make, model, None)
+    problems = Problems()
+    make = problems.check(_required, make, "make", "A make")
+    model = problems.check(_required, model, "model", "A model")
+    if asset_type is None:
+        problems.errors.append(ValidationError("Choose the asset type.", field="asset_type_id"))
+    if make and model:
+        problems.check(_unique_make_model, make, model, None)
+    problems.raise_any()
     with transaction():
         make_model = MakeModel(make=make, model=model, asset_type=asset_type)
         db.session.add(make_model)
@@ -58,12 +66,12 @@ def create_make_model(make: str, model: str, asset_type: AssetType) -> MakeModel
 def create_location(
     name: str, address: str | None = None, latitude: float | None = None, longitude: float | None = None
 ) -> MajorLocation:
-    name = _required(name, "name", "A name")
-    if latitude is not None and not -90 <= latitude <= 90:
-        raise ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude")
-    if longitude is not None and not -180 <= longitude <= 180:
-        raise ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude")
-    _unique(MajorLocation, MajorLocation.name, name, "name", "A location named {!r} already exists.")
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    problems.check(_check_coordinates, latitude, longitude)
+    if name:
+        problems.check(_unique, MajorLocation, MajorLocation.name, name, "name", "A location named {!r} already exists.")
+    problems.raise_any()
     with transaction():
         location = MajorLocation(name=name, address=address, latitude=latitude, longitude=longitude)
         db.session.add(location)
@@ -71,18 +79,22 @@ def create_location(
 
 
 def _checked_asset_fields(asset_tag: str, name: str, asset_type: AssetType, make_model: MakeModel | None,
-                          odometer: float | None) -> tuple[str, str]:
-    """The trimmed tag and name, or the refusal of a missing one, a model of another type or a bad odometer."""
-    asset_tag = _required(asset_tag, "asset_tag", "An asset tag")
-    name = _required(name, "name", "A name")
-    if make_model is not None and make_model.asset_type_id != asset_type.id:
-        raise ValidationError(
+                          odometer: float | None, problems: Problems) -> tuple[str | None, str | None]:
+    """The trimmed tag and name; a missing one, a model of another type or a bad odometer goes to ``problems``."""
+    asset_tag = problems.check(_required, asset_tag, "asset_tag", "An asset tag")
+    name = problems.check(_required, name, "name", "A name")
+    if asset_type is None:
+        problems.errors.append(ValidationError("Choose the asset type.", field="asset_type_id"))
+    elif make_model is not None and make_model.asset_type is not asset_type \
+            and make_model.asset_type_id != asset_type.id:
+        problems.errors.append(ValidationError(
             f"{make_model.display_name} is a {make_model.asset_type.name} model, not a {asset_type.name}; "
             "choose a model of the asset's type.",
             field="make_model_id",
-        )
+        ))
     if odometer is not None and not 0 <= odometer < 1e9:  # NaN and infinity are refused too
-        raise ValidationError("The odometer reading must be a number from 0 up to 1,000,000,000.", field="odometer")
+        problems.errors.append(
+            ValidationError("The odometer reading must be a number from 0 up to 1,000,000,000.", field="odometer"))
     return asset_tag, name
 
 
@@ -95,8 +107,11 @@ def create_asset(
     location: MajorLocation | None = None,
     odometer: float | None = None,
 ) -> Asset:
-    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
-    _unique(Asset, Asset.asset_tag, asset_tag, "asset_tag", "An asset tagged {!r} already exists.")
+    problems = Problems()
+    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer, problems)
+    if asset_tag:
+        problems.check(_unique, Asset, Asset.asset_tag, asset_tag, "asset_tag", "An asset tagged {!r} already exists.")
+    problems.raise_any()
     with transaction():
         asset = Asset(
             asset_tag=asset_tag,
@@ -148,18 +163,24 @@ def _count(model: type, *conditions) -> int:
 
 def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
     # NaN fails both comparisons, so it is refused like any other out-of-range value.
+    problems = Problems()
     if latitude is not None and not -90 <= latitude <= 90:
-        raise ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude")
+        problems.errors.append(ValidationError(f"Latitude {latitude} is outside -90 to 90.", field="latitude"))
     if longitude is not None and not -180 <= longitude <= 180:
-        raise ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude")
+        problems.errors.append(ValidationError(f"Longitude {longitude} is outside -180 to 180.", field="longitude"))
+    problems.raise_any()
 
 
 def update_asset_type(
     asset_type: AssetType, *, name: str, description: str | None = None, default_skill: str | None = None
 ) -> AssetType:
-    name = _required(name, "name", "A name")
-    _unique_except(AssetType, AssetType.name, name, asset_type.id, "name", "An asset type named {!r} already exists.")
-    default_skill = _known_skill(default_skill)
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    if name:
+        problems.check(_unique_except, AssetType, AssetType.name, name, asset_type.id, "name",
+                       "An asset type named {!r} already exists.")
+    default_skill = problems.check(_known_skill, default_skill)
+    problems.raise_any()
     with transaction():
         asset_type.name = name
         asset_type.description = (description or "").strip() or None
@@ -181,19 +202,25 @@ def set_asset_type_active(asset_type: AssetType, active: bool) -> None:
 
 
 def update_make_model(make_model: MakeModel, *, make: str, model: str, asset_type: AssetType) -> MakeModel:
-    make = _required(make, "make", "A make")
-    model = _required(model, "model", "A model")
-    _unique_make_model(make, model, make_model.id)
-    if asset_type.id != make_model.asset_type_id:
-        if not asset_type.is_active:
-            raise ValidationError(f"The asset type {asset_type.name} is inactive; reactivate it first.", field="asset_type_id")
+    problems = Problems()
+    make = problems.check(_required, make, "make", "A make")
+    model = problems.check(_required, model, "model", "A model")
+    if make and model:
+        problems.check(_unique_make_model, make, model, make_model.id)
+    if asset_type is None:
+        problems.errors.append(ValidationError("Choose the asset type.", field="asset_type_id"))
+    elif asset_type.id != make_model.asset_type_id:
         used = _count(Asset, Asset.make_model_id == make_model.id)
-        if used:
-            raise ValidationError(
+        if not asset_type.is_active:
+            problems.errors.append(ValidationError(
+                f"The asset type {asset_type.name} is inactive; reactivate it first.", field="asset_type_id"))
+        elif used:
+            problems.errors.append(ValidationError(
                 f"{used} asset(s) are {make_model.display_name}s, so its asset type cannot change; "
                 "create a new make/model instead.",
                 field="asset_type_id",
-            )
+            ))
+    problems.raise_any()
     with transaction():
         make_model.make = make
         make_model.model = model
@@ -224,9 +251,13 @@ def update_location(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> MajorLocation:
-    name = _required(name, "name", "A name")
-    _check_coordinates(latitude, longitude)
-    _unique_except(MajorLocation, MajorLocation.name, name, location.id, "name", "A location named {!r} already exists.")
+    problems = Problems()
+    name = problems.check(_required, name, "name", "A name")
+    problems.check(_check_coordinates, latitude, longitude)
+    if name:
+        problems.check(_unique_except, MajorLocation, MajorLocation.name, name, location.id, "name",
+                       "A location named {!r} already exists.")
+    problems.raise_any()
     with transaction():
         location.name = name
         location.address = (address or "").strip() or None
@@ -269,9 +300,14 @@ def update_asset(
     odometer: float | None = None,
 ) -> Asset:
     """Change an asset's register entry. Its status (In/Out of Service) is not changed here."""
-    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer)
-    _check_asset_refs(asset, asset_type, make_model, location)
-    _unique_except(Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag", "An asset tagged {!r} already exists.")
+    problems = Problems()
+    asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer, problems)
+    if asset_type is not None:
+        problems.check(_check_asset_refs, asset, asset_type, make_model, location)
+    if asset_tag:
+        problems.check(_unique_except, Asset, Asset.asset_tag, asset_tag, asset.id, "asset_tag",
+                       "An asset tagged {!r} already exists.")
+    problems.raise_any()
     with transaction():
         asset.asset_tag = asset_tag
         asset.name = name
@@ -324,3 +360,69 @@ def asset_page(
         .offset((page - 1) * per_page)
     ).all()
     return Page(items=list(items), page=page, per_page=per_page, total=total)
+
+
+# --- Lookups by name (command line, import) ----------------------------------------------
+#
+# Names are unique whatever their case, so a name typed in any case finds its record.
+
+
+def _hint(column, what: str) -> str:
+    some = db.session.scalars(select(column).order_by(column).limit(5)).all()
+    return f" Known {what} include: {', '.join(some)}." if some else f" There are no {what} yet."
+
+
+def asset_type_named(name: str) -> AssetType:
+    name = (name or "").strip()
+    found = db.session.scalar(select(AssetType).where(func.lower(AssetType.name) == name.lower()))
+    if found is None:
+        raise NotFound(f"There is no asset type {name!r}.{_hint(AssetType.name, 'asset types')}", field="asset_type")
+    return found
+
+
+def make_model_named(make: str, model: str) -> MakeModel:
+    make, model = (make or "").strip(), (model or "").strip()
+    found = db.session.scalar(select(MakeModel).where(func.lower(MakeModel.make) == make.lower(),
+                                                      func.lower(MakeModel.model) == model.lower()))
+    if found is None:
+        raise NotFound(f"There is no make/model {make} {model!r}; add it first (make-models add).", field="model")
+    return found
+
+
+def location_named(name: str) -> MajorLocation:
+    name = (name or "").strip()
+    found = db.session.scalar(select(MajorLocation).where(func.lower(MajorLocation.name) == name.lower()))
+    if found is None:
+        raise NotFound(f"There is no location {name!r}.{_hint(MajorLocation.name, 'locations')}", field="location")
+    return found
+
+
+def asset_tagged(tag: str) -> Asset:
+    tag = (tag or "").strip()
+    found = db.session.scalar(select(Asset).where(func.lower(Asset.asset_tag) == tag.lower()))
+    if found is None:
+        raise NotFound(f"There is no asset tagged {tag!r}.{_hint(Asset.asset_tag, 'asset tags')}", field="asset_tag")
+    return found
+
+
+def location_with_address(address: str) -> MajorLocation:
+    """The active location whose address is ``address`` (ignoring case and spacing).
+
+    Addresses are not geocoded (that would need a service on the internet), so a typed
+    address only finds the coordinates of a known location.
+    """
+    wanted = " ".join((address or "").split()).lower()
+    if not wanted:
+        raise ValidationError("Type the address of a known location.", field="home_address")
+    for location in db.session.scalars(select(MajorLocation).where(MajorLocation.is_active.is_(True),
+                                                                   MajorLocation.address.is_not(None))):
+        if " ".join(location.address.split()).lower() == wanted:
+            if location.latitude is None or location.longitude is None:
+                raise ValidationError(f"{location.name} has that address but no coordinates; add them to the "
+                                      "location, or type the latitude and longitude.", field="home_address")
+            return location
+    raise ValidationError(
+        f"No known location has the address {address.strip()!r}. Addresses cannot be looked up on a map here: "
+        "choose a location from the list, add the address as a location first, or type the latitude and longitude.",
+        field="home_address",
+    )

@@ -185,3 +185,38 @@ def get_asset_type(asset_type_id: int) -> AssetType:
     if asset_type is None:
         raise NotFound(f"Asset type #{asset_type_id} does not exist.")
     return asset_type
+
+# --- By name (command line) --------------------------------------------------------------
+
+def detail_type_key(name: str) -> str:
+    """The key of the registered detail type called ``name`` (its key or its label, any case)."""
+    wanted = (name or "").strip().lower()
+    for detail_type in detail_types():
+        if wanted in {detail_type.key.lower(), detail_type.label.lower()}:
+            return detail_type.key
+    return _require_registered(name)
+
+def rows_of(owner: AssetType | MakeModel) -> list[TypeSetRow]:
+    """The configured rows of a type's or a model's set, in configuration order."""
+    if isinstance(owner, AssetType):
+        model, column = AssetTypeDispatchDetailTableSet, AssetTypeDispatchDetailTableSet.asset_type_id
+    else:
+        model, column = ModelAdditionalDispatchDetailTableSet, ModelAdditionalDispatchDetailTableSet.make_model_id
+    return list(db.session.scalars(select(model).where(column == owner.id).order_by(model.id)))
+
+def add_to_set(owner: AssetType | MakeModel, name: str) -> TypeSetRow:
+    key = detail_type_key(name)
+    return add_type_to_asset_type(owner, key) if isinstance(owner, AssetType) else add_type_to_make_model(owner, key)
+
+def remove_from_set(owner: AssetType | MakeModel, name: str) -> str:
+    """Remove the type called ``name`` from the set; the key removed."""
+    wanted = (name or "").strip().lower()
+    registry = detail_types()
+    for row in rows_of(owner):
+        detail_type = registry.get(row.dispatch_detail_table_type)
+        names = {row.dispatch_detail_table_type.lower()} | ({detail_type.label.lower()} if detail_type else set())
+        if wanted in names:
+            remove_table_set(row)
+            return row.dispatch_detail_table_type
+    configured = ", ".join(row.dispatch_detail_table_type for row in rows_of(owner)) or "none"
+    raise ValidationError(f"{name!r} is not in this set (configured: {configured}).", field="dispatch_detail_table_type")

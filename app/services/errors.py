@@ -30,3 +30,49 @@ class ConcurrentUpdate(DomainError):
 
 class PermissionDenied(DomainError):
     """The user may not do this."""
+
+
+class ValidationErrors(ValidationError):
+    """Several values refused at once, each ``ValidationError`` naming its own field.
+
+    Raised so that a form (or an import row) shows every problem together rather than the
+    first one only; ``message`` joins them for callers that show a single line.
+    """
+
+    def __init__(self, errors: list[ValidationError]) -> None:
+        super().__init__(" ".join(error.message for error in errors), field=errors[0].field)
+        self.errors = list(errors)
+
+
+class Problems:
+    """Collects the refusals of several checks, then raises them together (or nothing).
+
+    ``value = problems.check(rule, ...)`` runs one rule and returns its result, or ``None``
+    when it refused (the refusal is kept); ``problems.raise_any()`` ends the checking.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[ValidationError] = []
+
+    def check(self, rule, *args, **kwargs):
+        try:
+            return rule(*args, **kwargs)
+        except ValidationErrors as error:
+            self.errors.extend(error.errors)
+        except ValidationError as error:
+            self.errors.append(error)
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ValidationErrors(self.errors)
+
+
+def each_error(error: DomainError) -> list[DomainError]:
+    """The single refusals ``error`` stands for (itself unless it groups several)."""
+    return list(getattr(error, "errors", None) or [error])

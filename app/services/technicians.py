@@ -9,9 +9,9 @@ from datetime import time
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Role, Skill, TechnicianProfile, TechnicianSkill, User
+from app.models import MajorLocation, Role, Skill, TechnicianProfile, TechnicianSkill, User
 from app.services import capacity
-from app.services.errors import NotFound, ValidationError
+from app.services.errors import NotFound, Problems, ValidationError
 from app.services.transaction import transaction
 
 PROFILE_FIELDS = {
@@ -33,39 +33,99 @@ _NUMBERS = ("home_latitude", "current_latitude", "home_longitude", "current_long
 
 
 def _validate(values: dict) -> None:
+    """Every refused value at once, each naming its field."""
+    problems = Problems()
+    refuse = problems.errors.append
     for name in _NUMBERS:
         value = values.get(name)
         if value is not None and not math.isfinite(value):
-            raise ValidationError(f"{name.replace('_', ' ').capitalize()} must be a number, not {value}.", field=name)
+            refuse(ValidationError(f"{name.replace('_', ' ').capitalize()} must be a number, not {value}.", field=name))
     if values.get("max_concurrent_dispatches") is not None and values["max_concurrent_dispatches"] > 100:
-        raise ValidationError("At most 100 dispatches at a time can be set.", field="max_concurrent_dispatches")
+        refuse(ValidationError("At most 100 dispatches at a time can be set.", field="max_concurrent_dispatches"))
     if values.get("hourly_rate") is not None and values["hourly_rate"] > 100_000:
-        raise ValidationError("The hourly rate looks wrong: more than 100,000 an hour.", field="hourly_rate")
+        refuse(ValidationError("The hourly rate looks wrong: more than 100,000 an hour.", field="hourly_rate"))
     if values.get("overtime_multiplier") is not None and values["overtime_multiplier"] > 10:
-        raise ValidationError("The overtime multiplier must be at most 10.", field="overtime_multiplier")
+        refuse(ValidationError("The overtime multiplier must be at most 10.", field="overtime_multiplier"))
     for name in ("home_latitude", "current_latitude"):
         if values.get(name) is not None and not -90 <= values[name] <= 90:
-            raise ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -90 to 90.", field=name)
+            refuse(ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -90 to 90.", field=name))
     for name in ("home_longitude", "current_longitude"):
         if values.get(name) is not None and not -180 <= values[name] <= 180:
-            raise ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -180 to 180.", field=name)
+            refuse(ValidationError(f"{name.replace('_', ' ').capitalize()} {values[name]} is outside -180 to 180.", field=name))
     if values.get("hourly_rate") is not None and values["hourly_rate"] < 0:
-        raise ValidationError("The hourly rate cannot be negative.", field="hourly_rate")
+        refuse(ValidationError("The hourly rate cannot be negative.", field="hourly_rate"))
     if values.get("overtime_multiplier") is not None and values["overtime_multiplier"] < 1:
-        raise ValidationError("The overtime multiplier must be at least 1 (1.5 = time and a half).", field="overtime_multiplier")
+        refuse(ValidationError("The overtime multiplier must be at least 1 (1.5 = time and a half).", field="overtime_multiplier"))
     if values.get("max_concurrent_dispatches") is not None and values["max_concurrent_dispatches"] < 1:
-        raise ValidationError("A technician must be able to take at least 1 dispatch at a time.", field="max_concurrent_dispatches")
+        refuse(ValidationError("A technician must be able to take at least 1 dispatch at a time.", field="max_concurrent_dispatches"))
     if values.get("max_hours_per_week") is not None and not 0 < values["max_hours_per_week"] <= 168:
-        raise ValidationError("Maximum hours per week must be between 0 and 168.", field="max_hours_per_week")
+        refuse(ValidationError("Maximum hours per week must be between 0 and 168.", field="max_hours_per_week"))
     days = values.get("shift_days")
     if days is not None and (not days or any(d not in "1234567" for d in days) or len(set(days)) != len(days)):
-        raise ValidationError(
+        refuse(ValidationError(
             f"Shift days {days!r} must be ISO weekday digits, each once: 1 = Monday … 7 = Sunday, e.g. 12345.",
             field="shift_days",
-        )
+        ))
     for name in ("shift_start", "shift_end"):
         if values.get(name) is not None and not isinstance(values[name], time):
-            raise ValidationError(f"{name.replace('_', ' ').capitalize()} must be a time like 07:00.", field=name)
+            refuse(ValidationError(f"{name.replace('_', ' ').capitalize()} must be a time like 07:00.", field=name))
+    # A value that is not a number also fails the range checks: name each field once.
+    seen: set[str | None] = set()
+    problems.errors = [e for e in problems.errors if not (e.field in seen or seen.add(e.field))]
+    problems.raise_any()
+
+
+def check_values(values: dict) -> None:
+    """Refuse, all at once, the profile values given that are out of range (nothing is written)."""
+    _validate(values)
+
+
+_DAY_NAMES = dict(zip("1234567", ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+
+
+def shift_days_text(digits: str | None) -> str:
+    """ISO weekday digits as people read them: "12345" is "Mon–Fri", "1357" is "Mon, Wed, Fri, Sun"."""
+    days = sorted({int(d) for d in digits or "" if d in _DAY_NAMES})
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{_DAY_NAMES[str(run[0])]}–{_DAY_NAMES[str(run[-1])]}")
+        else:
+            parts.extend(_DAY_NAMES[str(day)] for day in run)
+    return ", ".join(parts) or "no days"
+
+
+def home_locations() -> list[MajorLocation]:
+    """The locations a home base can be picked from: active, with coordinates."""
+    return list(db.session.scalars(
+        select(MajorLocation).where(MajorLocation.is_active.is_(True), MajorLocation.latitude.is_not(None),
+                                    MajorLocation.longitude.is_not(None)).order_by(MajorLocation.name)))
+
+
+def home_base(*, location_id: int | None = None, address: str | None = None, latitude: float | None = None,
+              longitude: float | None = None) -> tuple[float | None, float | None]:
+    """Where a technician's home is: a chosen location's coordinates, else those of the known
+    location at the address typed, else the coordinates typed (in that order)."""
+    from app.services.assets import location_with_address
+
+    if location_id:
+        location = db.session.get(MajorLocation, location_id)
+        if location is None or not location.is_active:
+            raise ValidationError("That location is not offered any more; choose another one.", field="home_location_id")
+        if location.latitude is None or location.longitude is None:
+            raise ValidationError(f"{location.name} has no coordinates; add them to the location first.",
+                                  field="home_location_id")
+        return location.latitude, location.longitude
+    if (address or "").strip():
+        location = location_with_address(address)
+        return location.latitude, location.longitude
+    return latitude, longitude
 
 
 def save_profile(technician: User, **values) -> TechnicianProfile:

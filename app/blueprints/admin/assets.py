@@ -103,6 +103,10 @@ def _type_choices(current: AssetType | None = None) -> list[tuple[int, str]]:
     return [(0, "Choose a type…")] + choices
 
 
+def _chosen_type(form) -> AssetType | None:
+    return db.session.get(AssetType, form.asset_type_id.data) if form.asset_type_id.data else None
+
+
 @bp.get("/make-models")
 @roles_required("admin")
 def make_models():
@@ -116,7 +120,7 @@ def make_model_new():
     form.asset_type_id.choices = _type_choices()
     return form_page(
         form,
-        save=lambda f: service.create_make_model(f.make.data, f.model.data, db.session.get(AssetType, f.asset_type_id.data)),
+        save=lambda f: service.create_make_model(f.make.data, f.model.data, _chosen_type(f)),
         done=lambda m: (f"Added {m.display_name}.", url_for("admin.make_models")),
         title="New make / model", action=url_for("admin.make_model_new"), back=url_for("admin.make_models"),
     )
@@ -131,7 +135,7 @@ def make_model_edit(make_model_id: int):
     return form_page(
         form,
         save=lambda f: service.update_make_model(make_model, make=f.make.data, model=f.model.data,
-                                                 asset_type=db.session.get(AssetType, f.asset_type_id.data)),
+                                                 asset_type=_chosen_type(f)),
         done=lambda m: (f"Saved {m.display_name}.", url_for("admin.make_models")),
         title=f"Edit {make_model.display_name}", action=url_for("admin.make_model_edit", make_model_id=make_model.id),
         back=url_for("admin.make_models"),
@@ -248,7 +252,7 @@ def _asset_values(form: AssetForm) -> dict:
     return {
         "asset_tag": form.asset_tag.data,
         "name": form.name.data,
-        "asset_type": db.session.get(AssetType, form.asset_type_id.data),
+        "asset_type": db.session.get(AssetType, form.asset_type_id.data) if form.asset_type_id.data else None,
         "make_model": db.session.get(MakeModel, form.make_model_id.data) if form.make_model_id.data else None,
         "location": db.session.get(MajorLocation, form.major_location_id.data) if form.major_location_id.data else None,
         "odometer": form.odometer.data,

@@ -5,13 +5,17 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import (
     DataRequired,
+    StopValidation,
     InputRequired,
     Length,
     NumberRange,
@@ -82,14 +86,51 @@ class UserEditForm(UserForm):
                              validators=[Optional(), Length(max=1000)])
 
 
+#: ISO weekday digits as the profile stores them, and the names the form shows.
+WEEKDAYS = [("1", "Mon"), ("2", "Tue"), ("3", "Wed"), ("4", "Thu"), ("5", "Fri"), ("6", "Sat"), ("7", "Sun")]
+
+
+class WeekdaysField(SelectMultipleField):
+    """Seven check boxes, Mon..Sun; ``data`` is the list of ISO digits ticked ("1" = Monday).
+
+    The profile stores them as one digit string ("12345"): ``digits`` gives it.
+    """
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label: str, **kwargs) -> None:
+        super().__init__(label, choices=[SelectChoice(value, name) for value, name in WEEKDAYS], coerce=str, **kwargs)
+
+    def process_data(self, value) -> None:
+        # The stored digit string ("12345") is shown as the boxes it stands for.
+        super().process_data(list(value) if isinstance(value, str) else value)
+
+    def pre_validate(self, form) -> None:
+        if any(value not in dict(WEEKDAYS) for value in self.data or []):
+            raise StopValidation("Tick the days from Monday to Sunday (the value sent is not one of them).")
+
+    @property
+    def digits(self) -> str:
+        return "".join(sorted(set(self.data or [])))
+
+
+def _at_least_one_day(form, field) -> None:
+    if not field.data:
+        raise StopValidation("Choose at least one shift day.")
+
+
 class TechnicianProfileForm(FlaskForm):
-    home_latitude = DecimalField("Home latitude", validators=[Optional()])
-    home_longitude = DecimalField("Home longitude", validators=[Optional()])
+    home_location_id = IdSelectField("Home base", default=0, description=(
+        "A known location: its coordinates become the technician's home. Or type its address below."))
+    home_address = StringField("…or the address of a known location", validators=[Optional(), Length(max=500)],
+                               description="Addresses are matched to the known locations' addresses, not looked up on a map.")
+    home_latitude = DecimalField("Home latitude (−90 to 90)", validators=[Optional()])
+    home_longitude = DecimalField("Home longitude (−180 to 180)", validators=[Optional()])
     hourly_rate = DecimalField("Hourly rate", validators=[InputRequired(message="An hourly rate is required.")])
-    overtime_multiplier = DecimalField("Overtime multiplier",
+    overtime_multiplier = DecimalField("Overtime multiplier (1.5 = time and a half)",
                                        validators=[InputRequired(message="An overtime multiplier is required.")])
-    shift_days = _text(TechnicianProfile, "shift_days", "Shift days (1 = Monday … 7 = Sunday, e.g. 12345)",
-                       _required("Shift days"))
+    shift_days = WeekdaysField("Shift days", validators=[_at_least_one_day])
     shift_start = TimeField("Shift start (UTC)", validators=[InputRequired(message="A shift start is required.")])
     shift_end = TimeField("Shift end (UTC)", validators=[InputRequired(message="A shift end is required.")])
     max_concurrent_dispatches = WholeNumberField(
@@ -97,6 +138,15 @@ class TechnicianProfileForm(FlaskForm):
     max_hours_per_week = DecimalField("Maximum hours per week",
                                       validators=[InputRequired(message="A maximum is required.")])
     submit = SubmitField("Save profile")
+
+    #: Rendered in their own group (home base) or as check boxes, not in the plain list of fields.
+    GROUPED = ("home_location_id", "home_address", "home_latitude", "home_longitude", "shift_days")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from app.blueprints.formatting import currency_symbol
+
+        self.hourly_rate.label.text = f"Hourly rate ({currency_symbol()})"
 
 
 class SkillLevelForm(FlaskForm):

@@ -9,7 +9,8 @@ from flask import abort, current_app, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 
 from app.extensions import db
-from app.services.errors import DomainError
+from app.services.errors import DomainError, each_error
+from app.services.transaction import transaction
 
 
 def is_htmx() -> bool:
@@ -28,14 +29,20 @@ def render_htmx(_fragment: str, _page: str, _status: int = 200, /, **context: An
     return response
 
 
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal next to the field it names, or above the form."""
-    field = getattr(form, error.field or "", None)
-    if field is not None and hasattr(field, "errors") and error.field != "submit":
-        # WTForms gives a tuple when the field was not validated.
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+def show_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | None = None) -> None:
+    """Put each of a service's refusals next to the field it names, or above the form.
+
+    ``fields`` maps a service's field name to the form's where they differ (the service
+    says ``shift_days``, the form shows seven check boxes under another name).
+    """
+    for single in each_error(error):
+        name = (fields or {}).get(single.field or "", single.field or "")
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors") and name != "submit":
+            # WTForms gives a tuple when the field was not validated.
+            field.errors = [*field.errors, single.message]
+        else:
+            form.form_errors.append(single.message)
 
 
 def get_or_404(model: type, record_id: int):
@@ -73,8 +80,38 @@ def form_page(
             message, target = done(record)
             flash(message, "info")
             return redirect(target)
+    elif request.method == "POST":
+        _show_service_refusals(form, save)
     status = 422 if request.method == "POST" else 200
     return render_template(template, form=form, **context), status
+
+
+class _CheckOnly(Exception):
+    """Ends a save that was run only to learn what else the service refuses."""
+
+
+def _show_service_refusals(form: FlaskForm, save: Callable[[FlaskForm], Any]) -> None:
+    """The form refused some values; run the save anyway, always rolled back, so that the
+    service's refusals of the other values are shown too — every problem at once.
+
+    A value the form refused reaches the service as missing; its refusal of that field is
+    left out, the form's own message already being there.
+    """
+    try:
+        with transaction():
+            save(form)
+            raise _CheckOnly
+    except (_CheckOnly, TypeError, AttributeError):
+        # A service that cannot take a refused (missing) value at all has nothing to add:
+        # the form's own messages stand.
+        pass
+    except DomainError as error:
+        for single in each_error(error):
+            field = getattr(form, single.field or "", None)
+            if field is None or not field.errors:
+                show_error(form, single)
+    finally:
+        db.session.rollback()
 
 
 def toggle(record: Any, setter: Callable[[Any, bool], None], *, name: str, target: str, refused: Callable[[str], Any]):

@@ -24,7 +24,7 @@ from app.models import AuthEventKind, Role, Skill, TechnicianProfile, Technician
 from app.services import auth_sessions
 from app.services import technicians as technician_service
 from app.services import users as user_service
-from app.services.errors import DomainError
+from app.services.errors import DomainError, each_error
 
 # --- Users -------------------------------------------------------------------------------
 
@@ -134,6 +134,11 @@ def _technicians_page(error: str | None = None) -> str:
     return render_template("admin/technicians.html", technicians=technicians, profiles=profiles, error=error)
 
 
+@bp.app_template_filter("shift_days")
+def shift_days_filter(digits: str | None) -> str:
+    return technician_service.shift_days_text(digits)
+
+
 @bp.get("/technicians")
 @roles_required("admin")
 def technicians():
@@ -179,8 +184,28 @@ PROFILE_DEFAULTS = {"hourly_rate": 40.0, "overtime_multiplier": 1.5, "shift_days
 
 def _profile_form(profile: TechnicianProfile | None, **kwargs) -> TechnicianProfileForm:
     if profile is not None:
-        return TechnicianProfileForm(obj=profile, **kwargs)
-    return TechnicianProfileForm(data=PROFILE_DEFAULTS, **kwargs)
+        form = TechnicianProfileForm(obj=profile, **kwargs)
+    else:
+        form = TechnicianProfileForm(data=PROFILE_DEFAULTS, **kwargs)
+    locations = technician_service.home_locations()
+    form.home_location_id.choices = [(0, "Other: the address or the coordinates below")] + [
+        (loc.id, f"{loc.name}" + (f" — {loc.address}" if loc.address else "")) for loc in locations]
+    if request.method == "GET" and profile is not None:
+        # The home is shown as the location it is at, when it is at one.
+        home = (profile.home_latitude, profile.home_longitude)
+        form.home_location_id.data = next((loc.id for loc in locations if (loc.latitude, loc.longitude) == home), 0)
+    return form
+
+
+#: The profile values the form edits as typed (the home base and the shift days are mapped).
+_PROFILE_VALUES = ("hourly_rate", "overtime_multiplier", "shift_start", "shift_end", "max_concurrent_dispatches",
+                   "max_hours_per_week")
+
+
+def _profile_values(form: TechnicianProfileForm) -> dict:
+    values = {name: form[name].data for name in _PROFILE_VALUES}
+    values["shift_days"] = form.shift_days.digits
+    return values
 
 
 @bp.route("/technicians/<int:user_id>/profile", methods=["GET", "POST"])
@@ -189,17 +214,25 @@ def technician_profile(user_id: int):
     user, profile = _technician(user_id)
     form = _profile_form(profile)
     if request.method == "POST":
-        if form.validate_on_submit():
-            values = {name: form[name].data for name in (
-                "home_latitude", "home_longitude", "hourly_rate", "overtime_multiplier", "shift_days", "shift_start",
-                "shift_end", "max_concurrent_dispatches", "max_hours_per_week")}
-            values["shift_days"] = (values["shift_days"] or "").strip()
-            try:
+        valid = form.validate_on_submit()
+        try:
+            values = _profile_values(form)
+            values["home_latitude"], values["home_longitude"] = technician_service.home_base(
+                location_id=form.home_location_id.data, address=form.home_address.data,
+                latitude=form.home_latitude.data, longitude=form.home_longitude.data)
+            if valid:
                 technician_service.save_profile(user, **values)
-            except DomainError as error:
-                db.session.rollback()
-                show_error(form, error)
             else:
+                # The form refused some values; the service still checks the others, so
+                # that every problem is shown at once.
+                technician_service.check_values({k: v for k, v in values.items() if v not in (None, "")})
+        except DomainError as error:
+            db.session.rollback()
+            for single in each_error(error):  # a field the form refused already keeps that one message
+                if not (single.field and single.field in form and form[single.field].errors):
+                    show_error(form, single)
+        else:
+            if valid:
                 flash(f"Saved {user.name}'s profile.", "info")
                 return redirect(url_for("admin.technician_profile", user_id=user.id))
         db.session.rollback()

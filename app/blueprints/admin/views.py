@@ -14,6 +14,7 @@ SECTIONS = [
     ("Makes and models", "admin.make_models", "Models of each type, and the extra checklists a model adds."),
     ("Assets", "admin.assets", "The fleet register: tags, types, models, locations, odometers."),
     ("Locations", "admin.locations", "Depots, yards and sites that assets are based at."),
+    ("Import and export", "admin.fleet_import", "The fleet as CSV files: templates, a checked import, an export."),
     ("Users", "admin.users", "Accounts, roles and who may sign in."),
     ("Sign-in activity", "admin.sign_in_activity", "Failed and blocked sign-ins, sign-outs and ended sessions."),
     ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
