@@ -13,7 +13,7 @@ instant, still on summer time, ``fold=0``), the way the zone database does by de
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -79,15 +79,30 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def zone_of(user) -> ZoneInfo:
-    """The zone ``user`` sees and types times in: their own, else the organisation's."""
-    name = getattr(user, "time_zone", None) if user is not None else None
+def zone_named(name: str | None) -> ZoneInfo:
+    """The zone a stored name stands for: empty (or a name tzdata no longer has) is the organisation's."""
     if name:
         try:
             return _zone(name)
-        except (ZoneInfoNotFoundError, ValueError):  # a zone removed from tzdata since it was chosen
+        except (ZoneInfoNotFoundError, ValueError):
             pass
     return organisation_zone()
+
+
+def offset_change_minutes(local_now: datetime, end_minutes: int, *, tomorrow: bool) -> float:
+    """How many minutes the zone's UTC offset grows between ``local_now`` and the wall time
+    ``end_minutes`` past midnight of its day (or the next day): what a clock change adds."""
+    day = local_now.date()
+    if tomorrow:
+        day = day + timedelta(days=1)
+    wall = datetime(day.year, day.month, day.day, end_minutes // 60, end_minutes % 60, tzinfo=local_now.tzinfo)
+    # A skipped end time (fold 0) takes the offset before the change, like to_utc's instant.
+    return (wall.utcoffset() - local_now.utcoffset()).total_seconds() / 60
+
+
+def zone_of(user) -> ZoneInfo:
+    """The zone ``user`` sees and types times in: their own, else the organisation's."""
+    return zone_named(getattr(user, "time_zone", None) if user is not None else None)
 
 
 def current_zone() -> ZoneInfo:
