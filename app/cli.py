@@ -195,16 +195,29 @@ def disable_plugin(name: str) -> None:
 dispatch_cli = AppGroup("dispatch", help="Create and assign dispatches.")
 
 
+#: How the command line reads a moment, for the options' help.
+MOMENT_HELP = "in the organisation's time zone (MOTORPOOL_TIMEZONE) unless an offset is given"
+
+
 def _parse_due(value: str | None):
-    from datetime import UTC, datetime
+    """A moment typed on the command line: wall time in the organisation's zone, or with an offset."""
+    from datetime import datetime
+
+    from app.services import local_time
+    from app.services.errors import DomainError
 
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as error:
-        raise click.BadParameter(f"{value!r} is not a date and time like 2026-12-01T14:00") from error
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+        raise click.BadParameter(
+            f"{value!r} is not a date and time like 2026-12-01T14:00 or 2026-12-01T14:00+01:00"
+        ) from error
+    try:
+        return local_time.to_utc(parsed, local_time.organisation_zone(), label="The time")
+    except DomainError as error:
+        raise click.BadParameter(error.message) from None
 
 
 @dispatch_cli.command("create")
@@ -212,7 +225,7 @@ def _parse_due(value: str | None):
 @click.option("--title", required=True)
 @click.option("--priority", default="Normal", show_default=True)
 @click.option("--description")
-@click.option("--due", help="Due date and time (UTC), e.g. 2026-12-01T14:00.")
+@click.option("--due", help=f"Due date and time, {MOMENT_HELP}, e.g. 2026-12-01T14:00.")
 @click.option("--skill", "required_skill", help="Required skill (default: the asset type's).")
 @click.option("--hours", "estimated_duration_hours", type=float, help="Estimated duration in hours.")
 @click.option("--auto-assign/--no-auto-assign", default=None, help="Override MOTORPOOL_AUTO_ASSIGN.")
@@ -302,8 +315,9 @@ def _clock(value: str | None):
 @click.option("--rate", "hourly_rate", type=float, help="Hourly rate.")
 @click.option("--overtime", "overtime_multiplier", type=float, help="Overtime multiplier, e.g. 1.5.")
 @click.option("--days", "shift_days", help="Shift days as ISO weekday digits, e.g. 12345.")
-@click.option("--start", "shift_start", help="Shift start (UTC), e.g. 07:00.")
-@click.option("--end", "shift_end", help="Shift end (UTC), e.g. 17:00.")
+@click.option("--start", "shift_start",
+              help="Shift start on the technician's clock (their time zone, else MOTORPOOL_TIMEZONE), e.g. 07:00.")
+@click.option("--end", "shift_end", help="Shift end on the technician's clock, e.g. 17:00.")
 @click.option("--max-dispatches", "max_concurrent_dispatches", type=int)
 @click.option("--max-hours", "max_hours_per_week", type=float)
 @as_system
@@ -354,7 +368,7 @@ def add_skill(name, category):
 @technicians_cli.command("unavailable")
 @click.argument("email")
 @click.option("--reason", required=True)
-@click.option("--until", help="Back at (UTC), e.g. 2026-12-01T08:00.")
+@click.option("--until", help=f"Back at, {MOMENT_HELP}, e.g. 2026-12-01T08:00.")
 @as_system
 def technician_unavailable(email, reason, until):
     """Mark a technician unavailable; their dispatches not yet started go to the fallbacks."""
@@ -437,4 +451,6 @@ def set_dispatch_priority(number, priority, reason):
     from app.services import matching
 
     dispatch = matching.set_priority(_dispatch_by_number(number), priority, reason)
-    click.echo(f"{number} is now {dispatch.priority}; SLA due {dispatch.sla_due_at:%Y-%m-%d %H:%M} UTC.")
+    from app.services.local_time import format_local
+
+    click.echo(f"{number} is now {dispatch.priority}; SLA due {format_local(dispatch.sla_due_at)}.")

@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_MATCHER": "weighted",
     # ISO 4217 code of the currency rates and costs are kept in; pages name it.
     "MOTORPOOL_CURRENCY": "USD",
+    # IANA zone the organisation works in: times are shown and typed in it unless a user
+    # chose their own, and the command line reads times in it. Stored times stay UTC.
+    "MOTORPOOL_TIMEZONE": "UTC",
     "MOTORPOOL_AUTO_ASSIGN": True,
     "MOTORPOOL_MATCH_WEIGHTS": {
         "skill": 0.40, "distance": 0.25, "availability": 0.15,
@@ -70,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
     "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
-    "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
+    "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
 )
 #: ... those read as whole numbers ...
 _ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS")
@@ -93,6 +96,21 @@ def check_currency(code: str) -> str:
             f"MOTORPOOL_CURRENCY must be an ISO 4217 currency code such as USD, EUR or GBP, not {code!r}"
         ) from None
     return normalised
+
+
+def check_timezone(name: str) -> str:
+    """The IANA zone name as given; an unknown zone stops start-up with what to set."""
+    from app.services.local_time import parse_zone
+
+    text = str(name).strip()
+    try:
+        parse_zone(text)
+    except ValueError:
+        raise ValueError(
+            f"MOTORPOOL_TIMEZONE must be an IANA time zone name such as Europe/Berlin, America/New_York "
+            f"or UTC, not {name!r}"
+        ) from None
+    return text
 
 
 def normalise_database_url(url: str) -> str:

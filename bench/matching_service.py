@@ -1,8 +1,9 @@
 """Benchmark: the matching service against a real database of technicians.
 
-    python bench/matching_service.py [--technicians 10000] [--database-url URL]
+    python bench/matching_service.py [--technicians 10000] [--zones 0] [--database-url URL]
 
 Seeds N technicians with profiles and skills (bulk inserts) into a fresh database, then
+``--zones K`` gives the technicians K time zones in turn (shift hours are read per zone),
 times ``load_pool`` (six queries whatever N), ``rank`` for one dispatch, and a full
 ``auto_assign`` (rank, claim, record metrics, commit), and prints p50/p95.
 """
@@ -33,11 +34,17 @@ from app.services.actors import acting_as, system_user  # noqa: E402
 from app.services.dispatches import create_dispatch, unassign  # noqa: E402
 
 
-def seed_technicians(count: int, rng: random.Random) -> None:
+#: Zones ``--zones`` hands out in turn: both hemispheres, half-hour offsets, far from UTC.
+ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "Pacific/Auckland",
+         "America/Los_Angeles", "Europe/London", "Asia/Tokyo")
+
+
+def seed_technicians(count: int, rng: random.Random, zones: int = 0) -> None:
     skills = db.session.execute(select(Skill.id)).scalars().all()
     users = db.session.scalars(
         insert(User).returning(User.id, sort_by_parameter_order=True),
-        [{"email": f"bench{i}@example.com", "name": f"Bench Tech {i}", "role": "technician"} for i in range(count)],
+        [{"email": f"bench{i}@example.com", "name": f"Bench Tech {i}", "role": "technician",
+          "time_zone": ZONES[i % zones] if zones else None} for i in range(count)],
     ).all()
     profiles = db.session.scalars(
         insert(TechnicianProfile).returning(TechnicianProfile.id, sort_by_parameter_order=True),
@@ -70,6 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--technicians", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--zones", type=int, default=0, choices=range(len(ZONES) + 1),
+                        help="how many time zones the technicians are spread over (0: all the organisation's)")
     parser.add_argument("--database-url")
     args = parser.parse_args()
     url = args.database_url or "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="motorpool-bench-"), "bench.db")
@@ -81,7 +90,7 @@ def main() -> None:
         db.session.commit()
         with acting_as(user):
             demo.seed_fleet()
-            seed_technicians(args.technicians, random.Random(7))
+            seed_technicians(args.technicians, random.Random(7), args.zones)
             asset_id = db.session.scalar(select(Dispatch.asset_id).limit(1)) or 1
             dispatch = create_dispatch(title="Benchmark job", asset_id=asset_id, priority="High")
 
@@ -99,7 +108,8 @@ def main() -> None:
 
             assign_p50, assign_p95 = timed(assign_and_release, args.runs)
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"{db.engine.dialect.name}; {len(loaded.technicians)} technicians with profiles")
+              f"{db.engine.dialect.name}; {len(loaded.technicians)} technicians with profiles in "
+              f"{args.zones or 1} time zone(s)")
         print(f"load_pool: {load_queries} queries; p50 {load_p50:.1f} ms, p95 {load_p95:.1f} ms")
         print(f"rank one dispatch (pool loaded): p50 {rank_p50:.1f} ms, p95 {rank_p95:.1f} ms")
         print(f"auto_assign + unassign (load, rank, claim, metrics, 2 commits): p50 {assign_p50:.1f} ms, "

@@ -54,6 +54,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "auth.logout": None,
     "account.index": EVERYONE,
     "account.password": None,
+    "account.time_zone": None,
     "account.session_revoke": None,
     "account.sessions_revoke_others": None,
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),

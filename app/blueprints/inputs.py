@@ -9,6 +9,11 @@
 - ``WholeNumberField``, ``DecimalField``, ``IdSelectField``, ``IdMultipleField`` and
   ``ColumnText`` are the form's side of the same rules (WTForms' own fields use ``int()``
   and ``float()``, which read other scripts' digits).
+- ``LocalDateTimeField`` reads a datetime-local value as wall-clock time in the signed-in
+  user's zone (``app.services.local_time``), names that zone in its label, and holds the
+  UTC instant.
+- ``TimeZoneField`` offers the IANA zones (empty: the organisation's); the service refuses
+  a name that is not one, so a hand-made request is held to the same rule.
 - ``refuse_control_characters`` runs before every view: a NUL or other control character
   in any query or form value is a 400 naming the parameter, so no such text reaches a
   query or a table on either database.
@@ -21,9 +26,10 @@ from typing import Any
 from flask import abort, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
-from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField
+from wtforms import DateTimeLocalField, FloatField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import StopValidation, ValidationError as FormError
 
+from app.services import local_time as zones
 from app.services import text as text_rules
 from app.services.errors import ValidationError
 from app.services.numbers import DB_INT_MAX, canonical_int, parse_decimal, parse_int
@@ -195,3 +201,46 @@ __all__ = [
     "ColumnText", "DatabaseIdConverter", "DecimalField", "FormError", "IdMultipleField", "IdSelectField",
     "WholeNumberField", "query_int", "query_text", "refuse_control_characters",
 ]
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A datetime-local input typed in the user's zone; ``data`` is the aware UTC instant.
+
+    The label names the zone ("Due (Europe/Berlin)"); a time the clocks skip is refused
+    next to the field, a repeated one is its first occurrence (``local_time.to_utc``).
+    """
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("format", zones.INPUT_FORMAT)
+        super().__init__(label, validators, **kwargs)
+        self.zone = zones.current_zone()
+        self.label.text = f"{self.label.text} ({zones.zone_label(self.zone)})"
+        self._plain_label = label or ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            try:
+                self.data = zones.to_utc(self.data, self.zone, label=self._plain_label or "The time")
+            except ValidationError as error:
+                self.data = None
+                raise ValueError(error.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return zones.input_value(self.data, self.zone) if self.data is not None else ""
+
+
+class TimeZoneField(SelectField):
+    """A user's own time zone: empty for the organisation's, else an IANA name."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("validate_choice", False)  # the service says why a name is refused
+        super().__init__(label, validators, **kwargs)
+        self.choices = [("", f"The organisation's ({zones.zone_label(zones.organisation_zone())})")] + [
+            (name, name) for name in zones.zone_names()
+        ]
+
+    def process_data(self, value: Any) -> None:
+        self.data = value or ""

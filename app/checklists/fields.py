@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, Text
 
+from app.services import local_time as zones
 from app.services.errors import ValidationError
 
 if TYPE_CHECKING:  # the models import this module to declare their fields
@@ -118,12 +119,14 @@ class ChecklistField:
                 value: date | datetime = date.fromisoformat(text)
             else:
                 value = datetime.fromisoformat(text)
-                value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         except ValueError:
             example = "2026-03-31" if self.kind == FieldKind.DATE else "2026-03-31T14:30"
             raise ValidationError(f"{self.label} must be a date like {example}, not {text!r}.", field=self.name) from None
+        if isinstance(value, datetime):
+            # Typed as wall-clock time in the person's zone (an explicit offset is kept); stored UTC.
+            value = zones.to_utc(value, label=self.label, field=self.name)
         now = datetime.now(UTC)
-        if (value > now.date()) if self.kind == FieldKind.DATE else (value > now):
+        if (value > zones.to_local(now).date()) if self.kind == FieldKind.DATE else (value > now):
             raise ValidationError(f"{self.label} cannot be in the future; enter when it happened.", field=self.name)
         return value
 
@@ -134,7 +137,7 @@ class ChecklistField:
         if self.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
             return self.maximum if self.maximum is not None else int(self.minimum or 0) + 10
         if self.kind == FieldKind.DATE:
-            return datetime.now(UTC).date()
+            return zones.to_local(datetime.now(UTC)).date()
         if self.kind == FieldKind.DATETIME:
             return datetime.now(UTC).replace(second=0, microsecond=0)
         return "Fine"
@@ -152,8 +155,7 @@ class ChecklistField:
         if self.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
             return _number(value)
         if self.kind == FieldKind.DATETIME:
-            moment = value.astimezone(UTC)
-            return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second or moment.microsecond else "%Y-%m-%dT%H:%M")
+            return zones.input_value(value)
         if self.kind == FieldKind.DATE:
             return value.isoformat()
         return str(value)

@@ -32,6 +32,8 @@ class User(UserMixin, UserCreatedBase, Base):
     is_active_user: Mapped[bool] = mapped_column("is_active", default=True)
     is_system: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None]
+    # IANA zone the person sees and types times in; None = the organisation's (MOTORPOOL_TIMEZONE).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -52,6 +52,7 @@ from app.models import (
 from app.models.dispatching.build import detail_types
 from app.services import lifecycle
 from app.services.actors import acting_as
+from app.services.local_time import format_local
 from app.services.errors import ConcurrentUpdate, NotFound, PermissionDenied, ValidationError
 from app.services.transaction import transaction
 
@@ -331,7 +332,7 @@ def _require_editable(checklist: Checklist, actor: User) -> None:
         who = db.session.get(User, checklist.signed_off_by_id)
         raise ValidationError(
             f"This {detail.label.lower()} was signed off by {who.name if who else 'someone'} on "
-            f"{checklist.signed_off_at:%Y-%m-%d %H:%M} UTC; it can no longer change."
+            f"{format_local(checklist.signed_off_at)}; it can no longer change."
         )
 
 

@@ -46,6 +46,7 @@ from app.services import actors
 from app.models.dispatching.build import DetailType
 from app.services.detail_sets import configured_keys, merge_keys, resolve_keys
 from app.services.dispatch_numbers import format_dispatch_number, reserve_dispatch_numbers
+from app.services.local_time import format_local
 from app.services import text as text_rules
 from app.services.errors import ValidationError
 
@@ -138,14 +139,14 @@ def validate_fields(dispatch: Dispatch | DispatchSpec, now: datetime) -> None:
     dispatch.created_date = dispatch.created_date.astimezone(UTC)
     if dispatch.due_date is not None and dispatch.due_date < dispatch.created_date:
         raise ValidationError(
-            f"The due date {dispatch.due_date:%Y-%m-%d %H:%M} UTC is before the dispatch is created "
-            f"({dispatch.created_date:%Y-%m-%d %H:%M} UTC); choose a later due date.",
+            f"The due date {format_local(dispatch.due_date)} is before the dispatch is created "
+            f"({format_local(dispatch.created_date)}); choose a later due date.",
             field="due_date",
         )
     if dispatch.due_date is not None and dispatch.due_date > date_horizon(now):
         raise ValidationError(
-            f"The due date {dispatch.due_date:%Y-%m-%d} is more than {DATE_HORIZON_YEARS} years ahead; "
-            f"choose a date before {date_horizon(now):%Y-%m-%d}.",
+            f"The due date {format_local(dispatch.due_date, 'date')} is more than {DATE_HORIZON_YEARS} years ahead; "
+            f"choose a date before {format_local(date_horizon(now), 'date')}.",
             field="due_date",
         )
 

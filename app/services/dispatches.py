@@ -36,6 +36,7 @@ from app.models import (
     utcnow,
 )
 from app.services import actors, capacity, lifecycle
+from app.services.local_time import format_local
 from app.services.errors import ConcurrentUpdate, DomainError, NotFound, TransitionNotAllowed, ValidationError
 from app.services.transaction import transaction
 
@@ -176,8 +177,8 @@ def not_yours_message(dispatch: Dispatch, technician: User) -> str:
         return f"{number} is not assigned to you. My work lists the jobs you have."
     how = {S.CREATED: "took it back (unassigned)", S.CANCELLED: "cancelled it",
            S.ASSIGNED: "reassigned it to another technician"}.get(last.status_to, f"moved it to {last.status_to}")
-    when = last.changed_date.strftime("%d %b %H:%M")
-    return (f"{number} is no longer assigned to you: {last.changed_by.name} {how} at {when} UTC. "
+    when = format_local(last.changed_date, "short")
+    return (f"{number} is no longer assigned to you: {last.changed_by.name} {how} at {when}. "
             "Nothing was changed; My work lists the jobs you have now.")
 
 

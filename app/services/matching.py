@@ -33,6 +33,7 @@ from app.models import (
 )
 from app.plugins.contracts import MatchOutcome
 from app.services import dispatches as dispatch_service
+from app.services import local_time
 from app.services.errors import ConcurrentUpdate, DomainError, ValidationError
 from app.services.transaction import require_own_transactions, transaction
 
@@ -80,23 +81,59 @@ def _minutes(value) -> int:
     return value.hour * 60 + value.minute
 
 
+def _rows_by_zone(names: tuple | None, n: int) -> list[tuple[str | None, np.ndarray]]:
+    """Row indices per distinct zone name (None: the organisation's); one group when all agree."""
+    distinct = set(names) if names is not None else {None}
+    if len(distinct) == 1:
+        return [(distinct.pop(), np.arange(n))]
+    codes: dict[str | None, int] = {}
+    code_of = np.array([codes.setdefault(name, len(codes)) for name in names], dtype=np.intp)
+    order = np.argsort(code_of, kind="stable")
+    bounds = np.searchsorted(code_of[order], np.arange(len(codes) + 1))
+    return [(name, order[bounds[code]:bounds[code + 1]]) for name, code in codes.items()]
+
+
 def _shift_state(columns: dict[str, tuple], now: datetime) -> tuple[np.ndarray, np.ndarray]:
-    """On shift now, and hours left in today's shift, for every profile (UTC shift times)."""
-    today, yesterday = str(now.isoweekday()), str((now - timedelta(days=1)).isoweekday())
-    now_minutes = now.hour * 60 + now.minute + now.second / 60
-    works_today = np.array([today in days for days in columns["shift_days"]], dtype=bool)
-    worked_yesterday = np.array([yesterday in days for days in columns["shift_days"]], dtype=bool)
+    """On shift now, and real hours left in the current shift, for every profile.
+
+    Shift days and times are the technician's wall clock in their zone (``time_zone``
+    column: theirs, else the organisation's). Rows are grouped by zone, so the work is a
+    few numpy passes per distinct zone whatever the pool's size. Hours left are elapsed
+    hours: on the day the clocks change, a shift ending at 17:00 local is an hour nearer
+    or farther than the wall clocks' difference says.
+    """
+    n = len(columns["shift_days"])
     start = np.array([_minutes(value) for value in columns["shift_start"]], dtype=np.float64)
     end = np.array([_minutes(value) for value in columns["shift_end"]], dtype=np.float64)
-    overnight = end <= start
-    # An overnight shift belongs to the day it starts: after midnight it is yesterday's shift.
-    on_shift = np.where(
-        overnight,
-        (works_today & (now_minutes >= start)) | (worked_yesterday & (now_minutes < end)),
-        works_today & (now_minutes >= start) & (now_minutes < end),
-    )
-    minutes_left = np.where(now_minutes < end, end - now_minutes, end + 1440 - now_minutes)
-    return on_shift, np.where(on_shift, minutes_left / 60.0, 0.0)
+    # Which ISO weekdays each row works: one row of the table per distinct shift_days text.
+    patterns: dict[str, int] = {}
+    pattern_of = np.array([patterns.setdefault(text, len(patterns)) for text in columns["shift_days"]], dtype=np.intp)
+    works_on = np.array([[str(day) in text for day in range(1, 8)] for text in patterns], dtype=bool)[pattern_of]
+    on_shift = np.zeros(n, dtype=bool)
+    minutes_left = np.zeros(n, dtype=np.float64)
+    for name, rows in _rows_by_zone(columns.get("time_zone"), n):
+        zone = local_time.zone_named(name)
+        local = now.astimezone(zone)
+        today, yesterday = local.isoweekday(), (local - timedelta(days=1)).isoweekday()
+        now_minutes = local.hour * 60 + local.minute + local.second / 60
+        s, e = start[rows], end[rows]
+        works_today, worked_yesterday = works_on[rows, today - 1], works_on[rows, yesterday - 1]
+        # An overnight shift (and one whose start and end are equal: 24 hours) belongs to the
+        # day it starts: after midnight it is yesterday's shift.
+        on_shift[rows] = np.where(
+            e <= s,
+            (works_today & (now_minutes >= s)) | (worked_yesterday & (now_minutes < e)),
+            works_today & (now_minutes >= s) & (now_minutes < e),
+        )
+        ends_tomorrow = now_minutes >= e
+        wall_left = np.where(ends_tomorrow, e + 1440 - now_minutes, e - now_minutes)
+        # The zone's offset when the shift ends, for each distinct (end, day) — a handful.
+        keys, key_of = np.unique(e * 2 + ends_tomorrow, return_inverse=True)
+        shift_by = np.array([
+            local_time.offset_change_minutes(local, int(key // 2), tomorrow=bool(key % 2)) for key in keys
+        ], dtype=np.float64)
+        minutes_left[rows] = wall_left - shift_by[key_of]
+    return on_shift, np.where(on_shift, np.maximum(minutes_left, 0.0) / 60.0, 0.0)
 
 
 def load_pool(now: datetime | None = None) -> LoadedPool:
@@ -113,7 +150,7 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
             profile.hourly_rate, profile.overtime_multiplier, profile.shift_days, profile.shift_start,
             profile.shift_end, profile.max_concurrent_dispatches, profile.max_hours_per_week,
             profile.availability, profile.unavailable_until, profile.active_dispatch_count,
-            profile.completed_count, profile.on_time_count, profile.first_time_fix_count,
+            profile.completed_count, profile.on_time_count, profile.first_time_fix_count, User.time_zone,
         )
         .join(User, User.id == profile.user_id)
         .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuthEventKind, Role, User, utcnow
-from app.services import auth_sessions, capacity
+from app.services import auth_sessions, capacity, local_time
 from app.services.errors import ValidationError
 from app.services.transaction import transaction
 
@@ -141,10 +141,16 @@ def _open_dispatch_count(user: User) -> int:
     return capacity.open_dispatch_count(user.id)
 
 
+#: ``update_user(time_zone=KEEP)``: leave the user's zone as it is.
+KEEP = object()
+
+
 def update_user(
-    user: User, *, email: str, name: str, role: str, password: str | None = None, actor: User | None = None
+    user: User, *, email: str, name: str, role: str, password: str | None = None, actor: User | None = None,
+    time_zone: object = KEEP,
 ) -> User:
-    """Change an account; the password only when one is given.
+    """Change an account; the password only when one is given, the zone only when given
+    (empty: the organisation's).
 
     ``actor`` is the admin making the change: they cannot take their own admin role away
     (nobody might be left to give it back). A technician who holds open dispatches keeps
@@ -163,12 +169,14 @@ def update_user(
             )
     if password:
         validate_password(password, email=email, name=name)
+    zone = user.time_zone if time_zone is KEEP else local_time.check_zone_name(time_zone)  # type: ignore[arg-type]
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email, User.id != user.id)):
         raise ValidationError(f"A user with the email {email} already exists.", field="email")
     with transaction():
         user.email = email
         user.name = name
         user.role = role
+        user.time_zone = zone
         if password:
             user.password_hash = hash_password(password)
             # An admin changing their own password here keeps the session they are using.
@@ -191,6 +199,14 @@ def change_own_password(user: User, *, current: str, new: str) -> None:
         user.password_hash = hash_password(new)
         auth_sessions.revoke_all(user, reason="password changed", keep=auth_sessions.current_session())
         auth_sessions.record_event(AuthEventKind.PASSWORD_CHANGED, user=user)
+
+
+def set_own_time_zone(user: User, name: str | None) -> User:
+    """The zone the user sees and types times in; empty means the organisation's."""
+    zone = local_time.check_zone_name(name)
+    with transaction():
+        user.time_zone = zone
+    return user
 
 
 def set_user_active(user: User, active: bool, *, actor: User | None = None) -> None:

@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.blueprints.inputs import TimeZoneField
 from app.services.users import MIN_PASSWORD_LENGTH
 
 
@@ -17,3 +18,8 @@ class PasswordChangeForm(FlaskForm):
         EqualTo("new_password", message="The two new passwords differ; type them again.")],
         render_kw={"autocomplete": "new-password"})
     submit = SubmitField("Change password")
+
+
+class TimeZoneForm(FlaskForm):
+    time_zone = TimeZoneField("Time zone you see and type times in")
+    submit = SubmitField("Save time zone")

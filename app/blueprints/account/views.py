@@ -1,4 +1,4 @@
-"""The signed-in user's own account: sessions in use and the password."""
+"""The signed-in user's own account: sessions in use, the password and the time zone."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.blueprints.account import bp
-from app.blueprints.account.forms import PasswordChangeForm
+from app.blueprints.account.forms import PasswordChangeForm, TimeZoneForm
 from app.blueprints.admin.helpers import show_error
+from app.blueprints.formatting import zone_label
 from app.extensions import db
 from app.services import auth_sessions, users
 from app.services.errors import DomainError
 
 
-def _page(form: PasswordChangeForm | None = None, error: str | None = None, status: int = 200):
+def _page(form: PasswordChangeForm | None = None, error: str | None = None, status: int = 200,
+          zone_form: TimeZoneForm | None = None):
     return render_template(
         "account/index.html", form=form or PasswordChangeForm(formdata=None),
+        zone_form=zone_form or TimeZoneForm(formdata=None, time_zone=current_user.time_zone),
         sessions=auth_sessions.active_sessions(current_user), current=auth_sessions.current_session(), error=error,
     ), status
 
@@ -40,6 +43,22 @@ def password():
             flash("Your password is changed; your other sessions are signed out.", "info")
             return redirect(url_for("account.index"))
     return _page(form, status=422)
+
+
+@bp.post("/time-zone")
+@login_required
+def time_zone():
+    form = TimeZoneForm()
+    if form.validate_on_submit():
+        try:
+            users.set_own_time_zone(current_user, form.time_zone.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash(f"Times are now shown and typed in {zone_label()}.", "info")
+            return redirect(url_for("account.index"))
+    return _page(zone_form=form, status=422)
 
 
 @bp.post("/sessions/<int:session_id>/revoke")

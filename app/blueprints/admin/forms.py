@@ -22,7 +22,14 @@ from wtforms.validators import (
     Optional,
 )
 
-from app.blueprints.inputs import ColumnText, DecimalField, IdSelectField, WholeNumberField
+from app.blueprints.inputs import (
+    ColumnText,
+    DecimalField,
+    IdSelectField,
+    LocalDateTimeField,
+    TimeZoneField,
+    WholeNumberField,
+)
 from app.models import Asset, AssetType, MajorLocation, MakeModel, TechnicianProfile, User
 from app.services.users import MIN_PASSWORD_LENGTH, ROLES
 
@@ -84,6 +91,8 @@ class UserForm(FlaskForm):
 class UserEditForm(UserForm):
     password = PasswordField("New password (leave empty to keep the current one)",
                              validators=[Optional(), Length(max=1000)])
+    # For a technician also the zone of their shift hours.
+    time_zone = TimeZoneField("Time zone (times shown and typed; a technician's shift hours)")
 
 
 #: ISO weekday digits as the profile stores them, and the names the form shows.
@@ -131,8 +140,9 @@ class TechnicianProfileForm(FlaskForm):
     overtime_multiplier = DecimalField("Overtime multiplier (1.5 = time and a half)",
                                        validators=[InputRequired(message="An overtime multiplier is required.")])
     shift_days = WeekdaysField("Shift days", validators=[_at_least_one_day])
-    shift_start = TimeField("Shift start (UTC)", validators=[InputRequired(message="A shift start is required.")])
-    shift_end = TimeField("Shift end (UTC)", validators=[InputRequired(message="A shift end is required.")])
+    # Wall-clock times in the technician's zone; the view names it in the labels.
+    shift_start = TimeField("Shift start", validators=[InputRequired(message="A shift start is required.")])
+    shift_end = TimeField("Shift end", validators=[InputRequired(message="A shift end is required.")])
     max_concurrent_dispatches = WholeNumberField(
         "Maximum dispatches at a time", validators=[InputRequired(message="A maximum is required.")])
     max_hours_per_week = DecimalField("Maximum hours per week",
@@ -158,4 +168,5 @@ class SkillLevelForm(FlaskForm):
 
 class UnavailableForm(FlaskForm):
     unavailable_reason = _text(TechnicianProfile, "unavailable_reason", "Reason", _required("A reason"))
+    unavailable_until = LocalDateTimeField("Back at (leave empty if not known)", validators=[Optional()])
     submit = SubmitField("Make unavailable")

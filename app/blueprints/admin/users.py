@@ -22,6 +22,8 @@ from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import AuthEventKind, Role, Skill, TechnicianProfile, TechnicianSkill, User
 from app.services import auth_sessions
+from app.services import local_time as zones
+from app.services.local_time import format_local
 from app.services import technicians as technician_service
 from app.services import users as user_service
 from app.services.errors import DomainError, each_error
@@ -77,10 +79,11 @@ def user_edit(user_id: int):
     return form_page(
         form,
         save=lambda f: user_service.update_user(user, email=f.email.data, name=f.name.data, role=f.role.data,
-                                                password=f.password.data or None, actor=current_user),
+                                                password=f.password.data or None, actor=current_user,
+                                                time_zone=f.time_zone.data),
         done=lambda u: (f"Saved {u.name}.", url_for("admin.users")),
         title=f"Edit user {user.name}", action=url_for("admin.user_edit", user_id=user.id), back=url_for("admin.users"),
-        readonly=[("Last sign-in", user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never")],
+        readonly=[("Last sign-in", format_local(user.last_login_at, empty="never"))],
         template="admin/user_edit.html", user=user, sessions=auth_sessions.active_sessions(user),
         current=auth_sessions.current_session(), events=auth_sessions.recent_events(user_id=user.id, limit=20),
     )
@@ -164,6 +167,9 @@ def _profile_page(user: User, profile: TechnicianProfile | None, *, form=None, s
     ]
     if unavailable_form is None:
         unavailable_form = UnavailableForm(formdata=None)
+    zone = zones.zone_label(zones.zone_of(user))
+    form.shift_start.label.text = f"Shift start ({zone})"
+    form.shift_end.label.text = f"Shift end ({zone})"
     skills = []
     if profile is not None:
         skills = db.session.scalars(
@@ -290,7 +296,8 @@ def technician_availability(user_id: int):
     form = UnavailableForm()
     if form.validate_on_submit():
         try:
-            moved = technician_service.deactivate_profile(user, form.unavailable_reason.data)
+            moved = technician_service.deactivate_profile(user, form.unavailable_reason.data,
+                                                          form.unavailable_until.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)

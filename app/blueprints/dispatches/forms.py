@@ -1,6 +1,5 @@
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField,
     HiddenField,
     SelectField,
     StringField,
@@ -10,7 +9,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from app.blueprints.inputs import ColumnText, DecimalField, IdMultipleField, IdSelectField, WholeNumberField
+from app.blueprints.inputs import (
+    ColumnText,
+    DecimalField,
+    IdMultipleField,
+    IdSelectField,
+    LocalDateTimeField,
+    WholeNumberField,
+)
 from app.models import Dispatch, DispatchPriority, DispatchStatusHistory, WorkType
 from app.services.dispatch_creation import horizon_hint
 from app.services.dispatches import BULK_TARGETS
@@ -31,8 +37,7 @@ class DispatchForm(FlaskForm):
     description = TextAreaField("Description", description=_DESCRIPTION.hint, validators=[Optional(), _DESCRIPTION])
     work_type = SelectField("Work type", choices=WORK_TYPE_CHOICES, default=WorkType.OPERATION.value)
     priority = SelectField("Priority", choices=[p.value for p in DispatchPriority], default="Normal")
-    due_date = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", description=horizon_hint(),
-                                  validators=[Optional()])
+    due_date = LocalDateTimeField("Due", description=horizon_hint(), validators=[Optional()])
     required_skill = SelectField("Required skill", validators=[Optional()])
     estimated_duration_hours = DecimalField("Estimated hours", minimum=0.1, maximum=1000, validators=[Optional()])
     submit = SubmitField("Create work order")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -65,7 +64,7 @@ def build_preview(form: DispatchForm) -> Preview | None:
         except DomainError as error:
             preview.checklist_error = error.message
     duration = form.estimated_duration_hours.data
-    due = form.due_date.data.replace(tzinfo=UTC) if form.due_date.data else None
+    due = form.due_date.data  # UTC, read in the user's zone by the field
     if due is not None and due > date_horizon(utcnow()):
         due = None  # refused when the form is sent; the preview ranks as if no due date was given
     ranking = matching.rank_unsaved(
@@ -92,7 +91,7 @@ def new():
                 asset_id=form.asset_id.data or None,
                 priority=form.priority.data,
                 description=form.description.data,
-                due_date=form.due_date.data.replace(tzinfo=UTC) if form.due_date.data else None,
+                due_date=form.due_date.data,
                 required_skill=form.required_skill.data or None,
                 estimated_duration_hours=form.estimated_duration_hours.data,
                 work_type=form.work_type.data,

@@ -46,7 +46,9 @@ class TechnicianProfile(UserCreatedBase, Base):
     current_longitude: Mapped[float | None]
     hourly_rate: Mapped[float] = mapped_column(default=40.0)
     overtime_multiplier: Mapped[float] = mapped_column(default=1.5)
-    # ISO weekdays worked, "1234567" = Monday..Sunday; shift times are UTC.
+    # ISO weekdays worked, "1234567" = Monday..Sunday, and shift times: both are the
+    # technician's wall clock in their own zone (users.time_zone, else the organisation's),
+    # so a 07:00–17:00 shift stays 07:00–17:00 across daylight-saving changes.
     shift_days: Mapped[str] = mapped_column(String(7), default="12345")
     shift_start: Mapped[time] = mapped_column(default=time(7, 0))
     shift_end: Mapped[time] = mapped_column(default=time(17, 0))
