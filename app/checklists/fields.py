@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, Text
 
 from app.services.errors import ValidationError
+from app.models.base import utcnow
 
 if TYPE_CHECKING:  # the models import this module to declare their fields
     from app.models import DispatchDetailVirtual
@@ -122,7 +123,7 @@ class ChecklistField:
         except ValueError:
             example = "2026-03-31" if self.kind == FieldKind.DATE else "2026-03-31T14:30"
             raise ValidationError(f"{self.label} must be a date like {example}, not {text!r}.", field=self.name) from None
-        now = datetime.now(UTC)
+        now = utcnow()
         if (value > now.date()) if self.kind == FieldKind.DATE else (value > now):
             raise ValidationError(f"{self.label} cannot be in the future; enter when it happened.", field=self.name)
         return value
@@ -134,9 +135,9 @@ class ChecklistField:
         if self.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
             return self.maximum if self.maximum is not None else int(self.minimum or 0) + 10
         if self.kind == FieldKind.DATE:
-            return datetime.now(UTC).date()
+            return utcnow().date()
         if self.kind == FieldKind.DATETIME:
-            return datetime.now(UTC).replace(second=0, microsecond=0)
+            return utcnow().replace(second=0, microsecond=0)
         return "Fine"
 
     def fine_answer(self) -> str:
