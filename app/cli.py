@@ -414,7 +414,8 @@ def _dispatch_by_number(number: str):
 @dispatch_cli.command("assign")
 @click.argument("number")
 @click.option("--technician", "email", required=True, help="Email of the technician to assign.")
-@click.option("--reason")
+@click.option("--reason", help="Why; required to override the engine (a technician at capacity, off shift, "
+                               "over their weekly hours or without the required skill).")
 @as_system
 def assign_dispatch(number, email, reason):
     """Assign or reassign a dispatch to a chosen technician (recorded with the engine's view of it)."""
@@ -422,9 +423,11 @@ def assign_dispatch(number, email, reason):
 
     dispatch = _dispatch_by_number(number)
     technician = technicians.technician_by_email(email)
-    metric = matching.assign_to(dispatch, technician.id, mode="manual", reason=reason or "Manual assignment")
+    metric = matching.assign_to(dispatch, technician.id, mode="manual", reason=reason)
     eta = f", ETC {metric.estimated_completion_hours:.1f} h" if metric.estimated_completion_hours is not None else ""
     click.echo(f"{number} assigned to {technician.name} (score {metric.score or 0:.3f}{eta}).")
+    if metric.mode == matching.OVERRIDE:
+        click.echo("Recorded as an override of the engine.")
     if metric.note:
         click.echo(f"Note: {metric.note}")
 

@@ -282,12 +282,15 @@ def assign(
     *,
     mode: str = "manual",
     metric: DispatchMetric | None = None,
+    beyond_capacity: bool = False,
 ) -> Dispatch:
     """Assign a Created dispatch to a technician (or reassign an Assigned one).
 
     Takes a slot of the technician's capacity atomically (refused when they are at
     capacity or unavailable) and gives the previous technician's slot back. ``metric`` is
-    the matching engine's record of the decision, when it made one.
+    the matching engine's record of the decision, when it made one. ``beyond_capacity``
+    (a manager's override, ``matching.assign_to``) holds the dispatch past the technician's
+    limit instead of refusing (see ``capacity``).
     """
     if technician is None or technician.role != Role.TECHNICIAN or not technician.is_active:
         name = getattr(technician, "name", "nobody")
@@ -298,7 +301,7 @@ def assign(
         raise ValidationError(f"{dispatch.dispatch_number} is already assigned to {technician.name}.",
                               field="assigned_user_id")
     with transaction():
-        capacity.claim(technician)  # first: a refusal leaves nothing changed
+        capacity.claim(technician, beyond_capacity=beyond_capacity)  # first: a refusal leaves nothing changed
         previous = dispatch.status
         previous_technician_id = dispatch.assigned_user_id
         dispatch.assigned_user = technician
