@@ -26,14 +26,22 @@ class CapacityExceeded(ValidationError):
     """The technician cannot take another dispatch now."""
 
 
-def claim(technician: User, *, beyond_capacity: bool = False) -> None:
-    """Take one slot of the technician's capacity, or refuse saying why.
+def claim(technician: User) -> None:
+    """Take one slot of the technician's capacity, or refuse saying why."""
+    _claim(technician, beyond_capacity=False)
 
-    ``beyond_capacity`` (a manager's override): a technician at capacity takes the dispatch
-    anyway, held past the limit and not counted; an unavailable one is still refused.
+
+def claim_past_capacity(technician: User) -> None:
+    """A manager's override: take a slot, or when at capacity hold the dispatch past the limit, uncounted.
+
+    An unavailable technician is still refused. The profile row is locked first, so a
+    concurrent release recounts only after this transaction has committed.
     """
-    if beyond_capacity:
-        _lock(technician.id)
+    _lock(technician.id)
+    _claim(technician, beyond_capacity=True)
+
+
+def _claim(technician: User, *, beyond_capacity: bool) -> None:
     table = TechnicianProfile.__table__
     now = utcnow()
     back = (table.c.unavailable_until.is_not(None)) & (table.c.unavailable_until <= now)

@@ -296,12 +296,13 @@ def assign(
         name = getattr(technician, "name", "nobody")
         raise ValidationError(f"{name} is not an active technician; choose an active technician.", field="assigned_user_id")
     if dispatch.status != S.ASSIGNED:
-        check_transition(dispatch.status, S.ASSIGNED)
+        check_transition(dispatch.status, S.ASSIGNED.value)
     if dispatch.status == S.ASSIGNED and dispatch.assigned_user_id == technician.id:
         raise ValidationError(f"{dispatch.dispatch_number} is already assigned to {technician.name}.",
                               field="assigned_user_id")
     with transaction():
-        capacity.claim(technician, beyond_capacity=beyond_capacity)  # first: a refusal leaves nothing changed
+        # First: a refusal leaves nothing changed.
+        capacity.claim_past_capacity(technician) if beyond_capacity else capacity.claim(technician)
         previous = dispatch.status
         previous_technician_id = dispatch.assigned_user_id
         dispatch.assigned_user = technician

@@ -593,6 +593,11 @@ def assign_to(dispatch: Dispatch, technician_id: int, *, mode: str = "manual", r
         metric = metric_for(ranking, technician_id, mode=mode, note=note)
         dispatch_service.assign(dispatch, technician, reason, mode=mode, metric=metric)
         return metric
+    if "unavailable" in view.reasons:
+        why = db.session.scalar(select(TechnicianProfile.unavailable_reason)
+                                .where(TechnicianProfile.user_id == technician_id))
+        raise ValidationError(f"{view.name} is unavailable{f' ({why})' if why else ''}: not even an override assigns "
+                              "them. Mark them available first, or choose another technician.", field="assigned_user_id")
     reason = _override_reason(view, reason)
     metric = metric_for(ranking, technician_id, mode=OVERRIDE, note=f"override: {view.summary()}")
     with transaction():
