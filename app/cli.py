@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,13 +82,22 @@ def seed_demo(count: int, if_empty: bool, seed: int) -> None:
         click.echo("The database already has data; demo data not loaded.")
         _print_demo_logins()
         return
+    started = time.perf_counter()
     if db.session.scalar(select(AssetType.id).limit(1)) is None:
         logins = demo.seed_fleet()
         click.echo(f"Created the demo fleet and {len(logins)} demo users.")
     if count:
         with click.progressbar(length=count, label=f"Creating {count} dispatches") as bar:
-            demo.seed_dispatches(count, seed=seed, progress=bar.update)
+            report = demo.seed_dispatches(count, seed=seed, progress=bar.update)
+        states = ", ".join(f"{report.by_status[s]} {s.lower()}" for s in DEMO_STATUS_ORDER if report.by_status.get(s))
+        click.echo(f"Created {report.created} demo work orders; the demo now holds {states}.")
+        if report.notifications_held:
+            click.echo(f"No notifications were sent for the demo's {report.notifications_held} assignments.")
+    click.echo(f"Demo data loaded in {time.perf_counter() - started:.1f} s.")
     _print_demo_logins()
+
+
+DEMO_STATUS_ORDER = ("Created", "Assigned", "En Route", "In Progress", "Completed", "Cancelled")
 
 
 def _print_demo_logins() -> None:
@@ -426,7 +436,8 @@ def _dispatch_by_number(number: str):
 @dispatch_cli.command("assign")
 @click.argument("number")
 @click.option("--technician", "email", required=True, help="Email of the technician to assign.")
-@click.option("--reason")
+@click.option("--reason", help="Why; required to override the engine (a technician at capacity, off shift, "
+                               "over their weekly hours or without the required skill).")
 @as_system
 def assign_dispatch(number, email, reason):
     """Assign or reassign a dispatch to a chosen technician (recorded with the engine's view of it)."""
@@ -434,9 +445,11 @@ def assign_dispatch(number, email, reason):
 
     dispatch = _dispatch_by_number(number)
     technician = technicians.technician_by_email(email)
-    metric = matching.assign_to(dispatch, technician.id, mode="manual", reason=reason or "Manual assignment")
+    metric = matching.assign_to(dispatch, technician.id, mode="manual", reason=reason)
     eta = f", ETC {metric.estimated_completion_hours:.1f} h" if metric.estimated_completion_hours is not None else ""
     click.echo(f"{number} assigned to {technician.name} (score {metric.score or 0:.3f}{eta}).")
+    if metric.mode == matching.OVERRIDE:
+        click.echo("Recorded as an override of the engine.")
     if metric.note:
         click.echo(f"Note: {metric.note}")
 

@@ -351,3 +351,48 @@ def test_assign_pending_skips_a_dispatch_assigned_by_another_worker_after_planni
     assert assignments_per_dispatch() == Counter({first.id: 1, second.id: 1})
     assert {t.id: ms.profile_of(t).active_dispatch_count for t in [*technicians, elsewhere]} == open_counts() | {
         t.id: 0 for t in [*technicians, elsewhere] if t.id not in open_counts()}
+
+
+def override_or_finish(url: str, name: str, dispatch_id: int, technician_id: int, barrier, results) -> None:
+    """Either a manager's override past capacity, or the technician's completion of their dispatch."""
+    from app.models import User
+    from app.services import dispatches, matching
+    from app.services.errors import ConcurrentUpdate, DomainError
+
+    def work(prepare: bool, state=None):
+        if prepare:
+            return None
+        dispatch = db.session.get(Dispatch, dispatch_id)
+        try:
+            if name.startswith("override"):
+                matching.assign_to(dispatch, technician_id, reason="Needed there now")
+            else:
+                dispatches.change_status(dispatch, "Cancelled", "Done by someone else")
+        except ConcurrentUpdate:
+            return "conflict"
+        except DomainError as refusal:
+            return f"refused: {refusal.message}"
+        assert db.session.get(User, technician_id) is not None
+        return "done"
+
+    _run_worker(url, barrier, results, name, work)
+
+
+def test_an_override_past_capacity_and_a_concurrent_release_keep_the_count_true(shared):
+    """The count ends as min(open dispatches, limit) whichever commits first, and the CHECK holds."""
+    from app.services import dispatches
+
+    full = ms.technician("Full", max_concurrent=1)
+    held, extra = ms.dispatch(), ms.dispatch()
+    dispatches.assign(held, full)
+    full_id, held_id, extra_id = full.id, held.id, extra.id
+    _hand_over()
+
+    outcomes = run_workers(override_or_finish, [(shared, "override", extra_id, full_id),
+                                                (shared, "finish", held_id, full_id)])
+
+    assert set(outcomes.values()) == {"done"}, outcomes
+    db.session.expire_all()
+    profile = ms.profile_of(full_id)
+    assert open_counts().get(full_id, 0) == 1
+    assert profile.active_dispatch_count == min(1, profile.max_concurrent_dispatches) == 1

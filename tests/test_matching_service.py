@@ -407,21 +407,25 @@ def test_manual_assignment_to_a_technician_not_ranked_first_is_recorded_as_manua
     assert history_of(dispatch)[-1] == ("Created", "Assigned", "Knows the customer")
 
 
-def test_manual_assignment_outside_the_rules_is_allowed_and_noted(app, actor):
+def test_manual_assignment_outside_the_rules_is_an_override_with_a_reason_and_noted(app, actor):
     ms.technician("On shift")
     night = ms.technician("Night shift", shift_days=ms.off_shift_days())
     dispatch = ms.dispatch()
-    matching.assign_to(dispatch, night.id)
+    matching.assign_to(dispatch, night.id, reason="Lives next to the depot")
     [metric] = metrics_of(fresh(dispatch))
-    assert metric.note == "assigned outside the matching rules: off shift"
+    assert metric.mode == "override"
+    assert metric.note.startswith("override: off shift; score ")
+    assert metric.note.endswith("; assigned outside the matching rules: off shift")
 
 
-def test_manual_assignment_to_a_technician_at_capacity_is_refused(app, actor):
+def test_automatic_assignment_never_takes_a_technician_past_capacity(app, actor):
     full = ms.technician("Full", max_concurrent=1)
     dispatch_service.assign(ms.dispatch(), full)
     second = ms.dispatch()
     with pytest.raises(CapacityExceeded, match=r"Full is at capacity \(1/1 active dispatches\)"):
-        matching.assign_to(second, full.id)
+        matching.assign_to(second, full.id, mode="fallback")
+    with pytest.raises(CapacityExceeded, match=r"Full is at capacity \(1/1 active dispatches\)"):
+        dispatch_service.assign(second, full)
     second = fresh(second)
     assert second.status == "Created" and metrics_of(second) == []
     assert ms.profile_of(full).active_dispatch_count == 1

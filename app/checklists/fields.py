@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, Text
 
+from app.models.base import utcnow
 from app.services import local_time as zones
 from app.services.errors import ValidationError
 
@@ -125,7 +126,7 @@ class ChecklistField:
         if isinstance(value, datetime):
             # Typed as wall-clock time in the person's zone (an explicit offset is kept); stored UTC.
             value = zones.to_utc(value, label=self.label, field=self.name)
-        now = datetime.now(UTC)
+        now = utcnow()
         if (value > zones.to_local(now).date()) if self.kind == FieldKind.DATE else (value > now):
             raise ValidationError(f"{self.label} cannot be in the future; enter when it happened.", field=self.name)
         return value
@@ -137,9 +138,9 @@ class ChecklistField:
         if self.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
             return self.maximum if self.maximum is not None else int(self.minimum or 0) + 10
         if self.kind == FieldKind.DATE:
-            return zones.to_local(datetime.now(UTC)).date()
+            return zones.to_local(utcnow()).date()
         if self.kind == FieldKind.DATETIME:
-            return datetime.now(UTC).replace(second=0, microsecond=0)
+            return utcnow().replace(second=0, microsecond=0)
         return "Fine"
 
     def fine_answer(self) -> str:

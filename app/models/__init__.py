@@ -2,7 +2,7 @@
 
 from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
 from app.models.auth_event import AuthEvent, AuthEventKind
-from app.models.base import Base, UserCreatedBase, utcnow
+from app.models.base import Base, UserCreatedBase, clock_at, utcnow
 from app.models.dispatching import (
     AllDispatchDetail,
     AssetTypeDispatchDetailTableSet,
@@ -59,5 +59,6 @@ __all__ = [
     "UserSession",
     "VehicleDispatch",
     "WorkType",
+    "clock_at",
     "utcnow",
 ]

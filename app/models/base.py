@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +23,30 @@ NAMING_CONVENTION = {
 }
 
 
+#: A fixed "now" for the current context (``clock_at``); ``None`` means the real time.
+_CLOCK: ContextVar[datetime | None] = ContextVar("motorpool_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current time (UTC), or the moment ``clock_at`` holds for this context."""
+    return _CLOCK.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Make ``utcnow()`` return ``moment`` inside the block (this thread or task only).
+
+    The demo writes its history through the real services at past times this way, so every
+    timestamp, history row and event agrees with the story; tests use it to act at a chosen
+    time of day. Everything that asks the time goes through ``utcnow``.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("clock_at needs a timezone-aware moment")
+    token = _CLOCK.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -148,7 +148,8 @@ def motorpool_dispatch_assigned(
 ) -> None:
     """A dispatch was assigned (or reassigned) to ``technician``.
 
-    ``mode`` is ``auto``, ``manual``, ``batch`` or ``fallback``; ``metric`` is the
+    ``mode`` is ``auto``, ``manual``, ``override`` (a manager's choice of a technician the
+    engine would not pick, with a reason), ``batch`` or ``fallback``; ``metric`` is the
     ``dispatch_metrics`` row recorded for the assignment.
 
     Fires: after the transaction committed. Return value ignored.

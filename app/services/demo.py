@@ -6,10 +6,16 @@ hook creates their checklist rows, events and history), in batches that each com
 
 from __future__ import annotations
 
+import functools
+import math
 import random
+import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -27,6 +33,7 @@ from app.models import (
     TechnicianProfile,
     TechnicianSkill,
     User,
+    clock_at,
     utcnow,
 )
 from app.services import assets as asset_service
@@ -63,17 +70,21 @@ SKILLS = [
     ("Auto electrics", "Electrical"), ("Diagnostics", "Electrical"), ("Refrigeration", "Refrigeration"),
 ]
 
-# name -> (skills with levels, shift days, shift start hour, shift end hour)
+# name -> (skills with levels, shift, max concurrent dispatches). Shifts are placed around the
+# time the demo is loaded (``_shift``), so the fleet is mid-day whenever it is opened:
+# ("on", h) — started h hours ago, 10 hours long; "all day" — round the clock; ("later", h) —
+# starts in h hours; "off today" — not working today.
 TECHNICIAN_PROFILES = {
-    "Amara Okafor": ({"HGV driving": 5, "Diesel engines": 3}, "12345", 6, 18),
-    "Ben Hughes": ({"Van driving": 4, "Tyres": 4}, "12345", 6, 18),
-    "Chen Wei": ({"Auto electrics": 5, "Diagnostics": 5, "Van driving": 2}, "1234567", 0, 0),
-    "Dana Kowalski": ({"HGV driving": 3, "Forklift": 4}, "34567", 14, 23),
-    "Elif Yilmaz": ({"Brakes": 5, "Diesel engines": 4, "HGV driving": 2}, "1234567", 0, 0),
-    "Finn O'Brien": ({"Van driving": 5, "Refrigeration": 3}, "12345", 8, 20),
-    "Grace Mensah": ({"HGV driving": 4, "Van driving": 4}, "67123", 22, 8),
-    "Hugo Martins": ({"Refrigeration": 5, "Auto electrics": 3}, "1234567", 0, 0),
+    "Amara Okafor": ({"HGV driving": 5, "Diesel engines": 3}, ("on", 2), 3),
+    "Ben Hughes": ({"Van driving": 4, "Tyres": 4}, ("on", 1), 3),
+    "Chen Wei": ({"Auto electrics": 5, "Diagnostics": 5, "Van driving": 2}, "all day", 3),
+    "Dana Kowalski": ({"HGV driving": 3, "Forklift": 4}, "off today", 3),
+    "Elif Yilmaz": ({"Brakes": 5, "Diesel engines": 4, "HGV driving": 2}, ("on", 4), 4),
+    "Finn O'Brien": ({"Van driving": 5, "Refrigeration": 3}, ("on", 3), 3),
+    "Grace Mensah": ({"HGV driving": 4, "Van driving": 4}, ("on", 6), 3),
+    "Hugo Martins": ({"Refrigeration": 5, "Auto electrics": 3}, ("later", 2), 3),
 }
+SHIFT_HOURS = 10
 
 TECHNICIANS = [
     "Amara Okafor", "Ben Hughes", "Chen Wei", "Dana Kowalski",
@@ -110,9 +121,23 @@ def _user(email: str, name: str, role: str) -> User:
     return existing or users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD)
 
 
-def seed_fleet() -> list[DemoLogin]:
-    """Locations, asset types with their detail sets, models, assets and people."""
-    with transaction():
+def demo_zone() -> ZoneInfo:
+    """The organisation's time zone (``MOTORPOOL_TIMEZONE``), UTC when unset or unknown."""
+    name = current_app.config.get("MOTORPOOL_TIMEZONE") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def seed_fleet(now: datetime | None = None) -> list[DemoLogin]:
+    """Locations, asset types with their detail sets, models, assets and people.
+
+    Technicians' shifts are placed around ``now`` (default: the real time) in the
+    organisation's zone, so most of them are on shift when the demo is opened.
+    """
+    now = now or utcnow()
+    with clock_at(now), transaction():
         locations = [asset_service.create_location(*row) for row in LOCATIONS]
         skills = {name: Skill(name=name, category=category) for name, category in SKILLS}
         db.session.add_all(skills.values())
@@ -143,98 +168,228 @@ def seed_fleet() -> list[DemoLogin]:
         logins = [("admin@motorpool.example", "Avery Admin", Role.ADMIN), ("manager@motorpool.example", "Morgan Manager", Role.MANAGER)]
         for index, name in enumerate(TECHNICIANS, start=1):
             logins.append((f"tech{index}@motorpool.example", name, Role.TECHNICIAN))
-        for email, name, role in logins:
+        local = now.astimezone(demo_zone())
+        for position, (email, name, role) in enumerate(logins):
             user = _user(email, name, role.value)
             if name in TECHNICIAN_PROFILES:
-                _profile(user, locations[len(user.name) % len(locations)], skills, *TECHNICIAN_PROFILES[name])
+                levels, shift, limit = TECHNICIAN_PROFILES[name]
+                _profile(user, locations[len(user.name) % len(locations)], skills, levels,
+                         *_shift(shift, local, position), limit)
     return [DemoLogin(role=role.value, email=email, name=name) for email, name, role in logins]
 
 
+def _shift(kind, local: datetime, position: int) -> tuple[str, time, time]:
+    """Shift days and hours (in the organisation's zone) placed around the local time ``local``.
+
+    A shift that started yesterday evening runs past midnight, and belongs to the day it
+    started: yesterday is always a working day of an "on" shift, and so is today.
+    """
+    today = local.isoweekday()
+    every_day = "1234567"
+    if kind == "all day":
+        return every_day, time(0, 0), time(23, 59)
+    if kind == "off today":
+        return "".join(d for d in every_day if int(d) != today), time(8, 0), time(16, 0)
+    what, hours = kind
+    if what == "later":
+        start = (local.hour + hours) % 24
+        return every_day, time(start, 0), time((start + 8) % 24, 0)
+    # One day off a week, never today nor yesterday (1 to 5 days ahead).
+    day_off = (today + position % 5) % 7 + 1
+    start = (local.hour - hours) % 24
+    return ("".join(d for d in every_day if int(d) != day_off), time(start, 0),
+            time((start + SHIFT_HOURS) % 24, 0))
+
+
 def _profile(user: User, base: MajorLocation, skills: dict[str, Skill], levels: dict[str, int],
-             days: str, start: int, end: int) -> None:
-    """A technician profile based at a depot; a shift of 0–0 means round the clock."""
+             days: str, start: time, end: time, limit: int) -> None:
+    """A technician profile based at a depot."""
     if db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == user.id)):
         return
     profile = TechnicianProfile(
         user=user, home_latitude=base.latitude, home_longitude=base.longitude,
         hourly_rate=38.0 + len(levels) * 4, overtime_multiplier=1.5, shift_days=days,
-        shift_start=time(start, 0), shift_end=time(end, 0) if end != start else time(23, 59),
-        max_concurrent_dispatches=3, max_hours_per_week=45.0,
+        shift_start=start, shift_end=end, max_concurrent_dispatches=limit, max_hours_per_week=45.0,
     )
     profile.skills = [TechnicianSkill(skill=skills[name], level=level) for name, level in levels.items()]
     db.session.add(profile)
 
 
-def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 2000, advance: int = 2000,
-                    progress: Callable[[int], None] | None = None) -> int:
-    """Create ``count`` dispatches for the demo fleet.
+# --- Work orders ----------------------------------------------------------------------------
+#
+# The demo tells a working day: finished work in the days before (assigned, started, checklists
+# answered and signed off, completed, each at its own past time, through the real services),
+# some work under way now, a few orders waiting, and a few things worth an alert — an overdue
+# Critical, an overdue High, one technician near capacity, a queue for refrigeration.
 
-    Of the first ``advance`` dispatches about half are moved along the status machine
-    (assigned, started, completed or cancelled) through the status service, one change at
-    a time, so that the demo has work in every state; the rest stay Created.
+#: (status, technician, priority, created hours ago, required skill or None for the type's own).
+#: Technicians are named by position in TECHNICIANS. Overdue: SLA Critical 4 h, High 8 h.
+OPEN_WORK = [
+    ("In Progress", "Elif Yilmaz", "Critical", 5.0, None),   # overdue: worth an alert
+    ("Assigned", "Elif Yilmaz", "Normal", 1.0, None),
+    ("Assigned", "Elif Yilmaz", "Low", 0.5, None),           # Elif: 3 of 4, near capacity
+    ("Assigned", "Grace Mensah", "High", 9.0, None),          # overdue: worth an alert
+    ("In Progress", "Amara Okafor", "Normal", 2.0, None),
+    ("En Route", "Ben Hughes", "High", 1.0, None),
+    ("In Progress", "Finn O'Brien", "Normal", 3.0, None),
+    ("Assigned", "Chen Wei", "Normal", 0.3, None),
+    ("Created", None, "Normal", 1.5, "Refrigeration"),       # a queue for one skill
+    ("Created", None, "Normal", 1.0, "Refrigeration"),
+    ("Created", None, "Low", 0.7, "Refrigeration"),
+    ("Created", None, "High", 0.4, "Refrigeration"),
+    ("Created", None, "Normal", 0.2, None),
+]
+#: Completions a technician makes in a week of history, at most: keeps weekly hours well
+#: under the 45-hour limit whatever the number of demo work orders.
+COMPLETIONS_PER_TECHNICIAN_WEEK = 12
+CANCELLED_SHARE = 0.08
+
+
+@dataclass
+class SeedReport:
+    created: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    notifications_held: int = 0
+    seconds: float = 0.0
+
+
+def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 2000, advance: int = 2000,
+                    progress: Callable[[int], None] | None = None, now: datetime | None = None) -> SeedReport:
+    """Create ``count`` dispatches for the demo fleet, as a fleet looks at ``now``.
+
+    The first few are the open work of the day (``OPEN_WORK``, as far as capacity allows);
+    up to ``advance`` more are history: completed (or a few cancelled) in the past days, each
+    step at its own time through the status and checklist services. Past ``advance`` (load
+    tests with many thousands) the rest are only created, spread over past months. No
+    notification is sent: none of this is news to anyone.
     """
-    advance_budget = advance
+    from app.services import notifications
+
+    started = _time.perf_counter()
     rng = random.Random(seed)
+    now = (now or utcnow()).astimezone(UTC)
     fleet = db.session.scalars(
         select(Asset).options(
             selectinload(Asset.asset_type), selectinload(Asset.make_model), selectinload(Asset.major_location)
-        )
+        ).order_by(Asset.id)
     ).all()
-    technicians = db.session.scalars(select(User).where(User.role == Role.TECHNICIAN.value)).all()
+    technicians = db.session.scalars(
+        select(User).where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True)).order_by(User.id)
+    ).all()
     if not fleet:
         raise RuntimeError("There are no assets to dispatch; seed the fleet first.")
-    now = utcnow()
-    created = 0
+    report = SeedReport()
     session = db.session()
     # The fleet and technicians are reused by every batch: keep them loaded across commits.
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
-        while created < count:
-            size = min(batch_size, count - created)
-            advance_budget -= _create_batch(size, fleet, technicians, rng, now, max(0, advance_budget))
-            created += size
-            if progress:
-                progress(size)
+        with notifications.held() as held:
+            opening = min(count, len(OPEN_WORK)) if technicians else 0
+            history = min(count - opening, max(0, advance - opening)) if technicians else 0
+            if history:
+                _seed_history(history, fleet, technicians, rng, now, batch_size, progress)
+            if opening:
+                _seed_open_work(OPEN_WORK[:opening], fleet, technicians, rng, now)
+                if progress:
+                    progress(opening)
+            rest = count - opening - history
+            while rest > 0:
+                size = min(batch_size, rest)
+                _create_waiting(size, fleet, rng, now)
+                rest -= size
+                if progress:
+                    progress(size)
+        report.notifications_held = held.total
     finally:
         session.expire_on_commit = expire_on_commit
-    return created
+    report.created = count
+    report.by_status = dict(db.session.execute(select(Dispatch.status, func.count()).group_by(Dispatch.status)).all())
+    report.seconds = _time.perf_counter() - started
+    return report
 
 
-def _create_batch(
-    size: int, fleet: list[Asset], technicians: list[User], rng: random.Random, now: datetime, advance: int
-) -> int:
-    """Create one batch in one transaction; move up to ``advance`` of them along. Returns how many moved."""
-    priorities = list(PRIORITY_WEIGHTS)
-    weights = list(PRIORITY_WEIGHTS.values())
-    specs = []
-    for _ in range(size):
+def _spec(asset: Asset, rng: random.Random, created: datetime, priority: str, skill: str | None = None,
+          due: datetime | None = None) -> DispatchSpec:
+    site = asset.major_location.name if asset.major_location else "site"
+    return DispatchSpec(title=rng.choice(TITLES).format(site=site), priority=priority, asset=asset,
+                        created_date=created, due_date=due, required_skill=skill,
+                        estimated_duration_hours=rng.choice([1.0, 1.5, 2.0, 2.5]))
+
+
+def _priority(rng: random.Random) -> str:
+    return rng.choices(list(PRIORITY_WEIGHTS), list(PRIORITY_WEIGHTS.values()))[0].value
+
+
+@functools.cache
+def _profile_skills(name: str) -> frozenset[str]:
+    return frozenset(TECHNICIAN_PROFILES.get(name, ({}, None, 0))[0])
+
+
+def _seed_history(total: int, fleet: list[Asset], technicians: list[User], rng: random.Random, now: datetime,
+                  batch_size: int, progress: Callable[[int], None] | None) -> None:
+    """Completed and cancelled work in the past days, each step at its own past time."""
+    cancelled = round(total * CANCELLED_SHARE)
+    completed = total - cancelled
+    per_week = COMPLETIONS_PER_TECHNICIAN_WEEK * len(technicians)
+    span_days = max(14, math.ceil(7 * completed / per_week))
+    plans = []
+    for index in range(total):
         asset = rng.choice(fleet)
-        site = asset.major_location.name if asset.major_location else "site"
-        created_date = now - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
-        due = created_date + timedelta(hours=rng.choice([4, 8, 24, 72])) if rng.random() < 0.7 else None
-        specs.append(
-            DispatchSpec(
-                title=rng.choice(TITLES).format(site=site),
-                priority=rng.choices(priorities, weights)[0].value,
-                asset=asset,
-                created_date=created_date,
-                due_date=due,
-            )
-        )
-    with transaction():
-        ids = bulk_create_dispatches(db.session, specs)
-        moved = ids[:advance] if technicians else []
-        if moved:
-            batch = db.session.scalars(select(Dispatch).where(Dispatch.id.in_(moved))).all()
-            _advance(list(batch), technicians, rng)
-    return len(moved)
+        priority = _priority(rng)
+        # Finished at least an hour ago, and no earlier than the history's span.
+        done = now - timedelta(minutes=rng.randint(60, span_days * 24 * 60))
+        work = timedelta(minutes=rng.randint(30, 150))
+        created = done - work - timedelta(minutes=rng.randint(20, 180))
+        plans.append((index < cancelled, asset, priority, created, done, work))
+    plans.sort(key=lambda plan: plan[3])  # in the order it happened
+    jobs: dict[int, int] = {}
+    for first in range(0, total, batch_size):
+        batch = plans[first:first + batch_size]
+        with clock_at(now), transaction():
+            ids = bulk_create_dispatches(db.session, [_spec(p[1], rng, p[3], p[2]) for p in batch])
+            rows = {d.id: d for d in db.session.scalars(select(Dispatch).where(Dispatch.id.in_(ids)))}
+            for dispatch_id, (is_cancelled, asset, _priority_, created, done, work) in zip(ids, batch, strict=True):
+                dispatch = rows[dispatch_id]
+                if is_cancelled:
+                    with clock_at(created + timedelta(minutes=rng.randint(5, 90))):
+                        dispatches.change_status(dispatch, "Cancelled", "Demo: no longer needed")
+                    continue
+                technician = _worker(technicians, asset, done, rng, jobs)
+                assigned_at = created + timedelta(minutes=rng.randint(2, 15))
+                started_at = max(assigned_at + timedelta(minutes=5), done - work)
+                with clock_at(assigned_at):
+                    dispatches.assign(dispatch, technician, "Demo assignment")
+                with clock_at(started_at):
+                    dispatches.change_status(dispatch, "In Progress")
+                with clock_at(done - timedelta(minutes=2)):
+                    _complete_checklists(dispatch, technician)
+                with clock_at(done):
+                    dispatches.change_status(dispatch, "Completed")
+        if progress:
+            progress(len(batch))
 
 
-def _advance(batch: list[Dispatch], technicians: list[User], rng: random.Random) -> None:
-    """Move a share of the new dispatches along, through the status machine.
+def _worker(technicians: list[User], asset: Asset, done: datetime, rng: random.Random,
+            jobs: dict[int, int]) -> User:
+    """Who did a past job: the least busy of those at work that day, preferring the asset type's skill.
 
-    Only technicians with a free slot are picked, so capacity holds as it would in real use.
+    Each technician rests one day in five (by the calendar), so no one shows a long run of
+    working days, and the work is shared out, so no one nears the weekly hours: burnout
+    alerts stay for real cases.
     """
+    skill = asset.asset_type.default_skill if asset.asset_type else None
+    day = done.date().toordinal()
+    working = [t for position, t in enumerate(technicians) if (day + position) % 5 != 0] or technicians
+    chosen = min(working, key=lambda t: (jobs.get(t.id, 0) - (2 if skill in _profile_skills(t.name) else 0),
+                                         rng.random()))
+    jobs[chosen.id] = jobs.get(chosen.id, 0) + 1
+    return chosen
+
+
+def _seed_open_work(plan: list[tuple], fleet: list[Asset], technicians: list[User], rng: random.Random,
+                    now: datetime) -> None:
+    """Today's open work: under way, assigned and waiting, within each technician's capacity."""
+    by_name = {t.name: t for t in technicians}
     free = {
         user_id: limit - active
         for user_id, limit, active in db.session.execute(
@@ -242,28 +397,43 @@ def _advance(batch: list[Dispatch], technicians: list[User], rng: random.Random)
                    TechnicianProfile.active_dispatch_count)
         )
     }
-    for dispatch in batch:
-        roll = rng.random()
-        if roll < 0.45:
-            continue
-        if roll < 0.5:
-            dispatches.change_status(dispatch, "Cancelled", "Demo: no longer needed")
-            continue
-        finishing = roll >= 0.75
-        candidates = [t for t in technicians if free.get(t.id, 0) > 0]
-        if not candidates:
-            continue
-        technician = rng.choice(candidates)
-        dispatches.assign(dispatch, technician, "Demo assignment")
-        if not finishing:
+    vehicles = [a for a in fleet if a.asset_type and a.asset_type.name == "Vehicle"] or fleet
+    with clock_at(now), transaction():
+        specs = []
+        for status, name, priority, hours_ago, skill in plan:
+            technician = by_name.get(name)
+            pool = fleet
+            if technician is not None:
+                pool = [a for a in fleet if a.asset_type and a.asset_type.default_skill in _profile_skills(name)] or fleet
+            elif skill == "Refrigeration":
+                pool = vehicles
+            specs.append(_spec(rng.choice(pool), rng, now - timedelta(hours=hours_ago), priority, skill))
+        ids = bulk_create_dispatches(db.session, specs)
+        rows = {d.id: d for d in db.session.scalars(select(Dispatch).where(Dispatch.id.in_(ids)))}
+        for dispatch_id, (status, name, _priority_, hours_ago, _skill) in zip(ids, plan, strict=True):
+            technician = by_name.get(name)
+            if status == "Created" or technician is None or free.get(technician.id, 0) <= 0:
+                continue  # waiting for a technician (or a second demo load: no room left)
+            dispatch = rows[dispatch_id]
+            created = now - timedelta(hours=hours_ago)
             free[technician.id] -= 1
-        if roll < 0.65:
-            continue
-        dispatches.change_status(dispatch, "In Progress")
-        if roll < 0.75:
-            continue
-        _complete_checklists(dispatch, technician)
-        dispatches.change_status(dispatch, "Completed")
+            with clock_at(created + timedelta(minutes=3)):
+                dispatches.assign(dispatch, technician, "Demo assignment")
+            if status == "Assigned":
+                continue
+            with clock_at(created + (now - created) / 2):
+                dispatches.change_status(dispatch, status)
+
+
+def _create_waiting(size: int, fleet: list[Asset], rng: random.Random, now: datetime) -> None:
+    """Work orders that were only created, over the past months (load tests with many rows)."""
+    specs = []
+    for _ in range(size):
+        created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
+        due = created + timedelta(hours=rng.choice([4, 8, 24, 72])) if rng.random() < 0.7 else None
+        specs.append(_spec(rng.choice(fleet), rng, created, _priority(rng), due=due))
+    with clock_at(now), transaction():
+        bulk_create_dispatches(db.session, specs)
 
 
 def _complete_checklists(dispatch: Dispatch, technician: User) -> None:

@@ -283,23 +283,27 @@ def assign(
     *,
     mode: str = "manual",
     metric: DispatchMetric | None = None,
+    beyond_capacity: bool = False,
 ) -> Dispatch:
     """Assign a Created dispatch to a technician (or reassign an Assigned one).
 
     Takes a slot of the technician's capacity atomically (refused when they are at
     capacity or unavailable) and gives the previous technician's slot back. ``metric`` is
-    the matching engine's record of the decision, when it made one.
+    the matching engine's record of the decision, when it made one. ``beyond_capacity``
+    (a manager's override, ``matching.assign_to``) holds the dispatch past the technician's
+    limit instead of refusing (see ``capacity``).
     """
     if technician is None or technician.role != Role.TECHNICIAN or not technician.is_active:
         name = getattr(technician, "name", "nobody")
         raise ValidationError(f"{name} is not an active technician; choose an active technician.", field="assigned_user_id")
     if dispatch.status != S.ASSIGNED:
-        check_transition(dispatch.status, S.ASSIGNED)
+        check_transition(dispatch.status, S.ASSIGNED.value)
     if dispatch.status == S.ASSIGNED and dispatch.assigned_user_id == technician.id:
         raise ValidationError(f"{dispatch.dispatch_number} is already assigned to {technician.name}.",
                               field="assigned_user_id")
     with transaction():
-        capacity.claim(technician)  # first: a refusal leaves nothing changed
+        # First: a refusal leaves nothing changed.
+        capacity.claim_past_capacity(technician) if beyond_capacity else capacity.claim(technician)
         previous = dispatch.status
         previous_technician_id = dispatch.assigned_user_id
         dispatch.assigned_user = technician

@@ -32,6 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.plugins.contracts import MatchOutcome
+from app.services import actors
 from app.services import dispatches as dispatch_service
 from app.services import local_time
 from app.services.errors import ConcurrentUpdate, DomainError, ValidationError
@@ -68,6 +69,10 @@ class TechnicianInfo:
     id: int
     name: str
     email: str
+    # The shift as stored, for saying when an off-shift technician is back (``shift_text``).
+    shift_days: str = ""
+    shift_start: object = None
+    shift_end: object = None
 
 
 @dataclass
@@ -239,9 +244,10 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
         pending_skill_demand=demand,
     )
     technicians = {
-        user_id: TechnicianInfo(user_id, name, email)
-        for user_id, name, email in zip(columns.get("user_id", ()), columns.get("name", ()), columns.get("email", ()),
-                                        strict=True)
+        user_id: TechnicianInfo(user_id, name, email, days, start, end)
+        for user_id, name, email, days, start, end in zip(
+            columns.get("user_id", ()), columns.get("name", ()), columns.get("email", ()),
+            columns.get("shift_days", ()), columns.get("shift_start", ()), columns.get("shift_end", ()), strict=True)
     }
     return LoadedPool(pool=pool, technicians=technicians, loaded_at=now)
 
@@ -604,14 +610,193 @@ def auto_assign(dispatch: Dispatch, *, loaded: LoadedPool | None = None, mode: s
     return None
 
 
+DEFAULT_MANUAL_REASON = "Manual assignment"
+
+
 def assign_to(dispatch: Dispatch, technician_id: int, *, mode: str = "manual", reason: str | None = None,
               ranking: Ranking | None = None, note: str | None = None) -> DispatchMetric:
-    """Assign (or reassign) to a chosen technician, recording the engine's view of that choice."""
+    """Assign (or reassign) to a chosen technician, recording the engine's view of that choice.
+
+    A manual choice of a technician the engine would not pick (at capacity, off shift, over
+    their weekly hours, or without the required skill) is an *override*: it needs a reason,
+    and the history records it with what the engine said (``EngineView``). An unavailable
+    technician is refused even then.
+    """
     technician = _technician(technician_id)
     ranking = ranking or rank(dispatch)
-    metric = metric_for(ranking, technician_id, mode=mode, note=note)
-    dispatch_service.assign(dispatch, technician, reason, mode=mode, metric=metric)
+    view = engine_view(ranking, technician_id) if mode == "manual" else None
+    if view is None or not view.reasons:
+        reason = (reason or "").strip() or (DEFAULT_MANUAL_REASON if mode == "manual" else None)
+        metric = metric_for(ranking, technician_id, mode=mode, note=note)
+        dispatch_service.assign(dispatch, technician, reason, mode=mode, metric=metric)
+        return metric
+    if "unavailable" in view.reasons:
+        why = db.session.scalar(select(TechnicianProfile.unavailable_reason)
+                                .where(TechnicianProfile.user_id == technician_id))
+        raise ValidationError(f"{view.name} is unavailable{f' ({why})' if why else ''}: not even an override assigns "
+                              "them. Mark them available first, or choose another technician.", field="assigned_user_id")
+    reason = _override_reason(view, reason)
+    metric = metric_for(ranking, technician_id, mode=OVERRIDE, note=f"override: {view.summary()}")
+    with transaction():
+        dispatch_service.assign(dispatch, technician, reason, mode=OVERRIDE, metric=metric,
+                                beyond_capacity=view.at_capacity)
+        db.session.add(Event(
+            event_type="dispatch.assignment_override", dispatch_id=dispatch.id, asset_id=dispatch.asset_id,
+            user_id=actors.require_actor_id(),
+            description=f"Override: {technician.name} assigned although {view.summary()}. Reason: {reason}",
+        ))
     return metric
+
+
+OVERRIDE = "override"
+
+
+def _override_reason(view: EngineView, reason: str | None) -> str:
+    """The manager's reason for an override: required, and held to the history's text rule."""
+    from app.models import DispatchStatusHistory
+    from app.services import text as text_rules
+
+    given = (reason or "").strip()
+    if not given or given == DEFAULT_MANUAL_REASON:
+        raise ValidationError(
+            f"{view.name} is not one the engine would pick ({'; '.join(view.reasons)}). To assign them anyway, "
+            "give the reason for overriding it.", field="reason")
+    column = text_rules.column_of(DispatchStatusHistory, "change_reason")
+    text_rules.check_text(given, label="The reason", limit=text_rules.column_limit(column),
+                          multiline=text_rules.is_multiline(column), field="reason")
+    return given
+
+
+# --- What the engine says about one technician, and the manual picker ------------------------
+
+
+@dataclass
+class EngineView:
+    """The engine's view of one technician for a dispatch, for an override's record and the picker."""
+
+    technician_id: int
+    name: str
+    reasons: list[str]  # why the engine would not pick them; empty when it might
+    score: float  # the weighted score, whether eligible or not
+    rank: int  # position by score among every technician of the pool (1 = best)
+    of: int
+    eligible: bool
+    at_capacity: bool
+    active: int
+    limit: int
+    on_shift: bool
+    km: float | None
+    pick: tuple[int, str, float] | None  # the engine's own first choice: id, name, score
+
+    def summary(self) -> str:
+        """E.g. "at capacity (3/3); off shift; score 0.41, rank 7 of 12; the engine's pick: Amara Okafor (0.83)"."""
+        parts = list(self.reasons) + [f"score {self.score:.2f}, rank {self.rank} of {self.of}"]
+        if self.pick is None:
+            parts.append("the engine found nobody eligible")
+        elif self.pick[0] != self.technician_id:
+            parts.append(f"the engine's pick: {self.pick[1]} ({self.pick[2]:.2f})")
+        return "; ".join(parts)
+
+
+def engine_view(ranking: Ranking, technician_id: int) -> EngineView | None:
+    """What the ranking says about ``technician_id``; None when they are not in the pool (no profile)."""
+    from app.matching.scoring import FACTORS
+
+    pool, scores = ranking.loaded.pool, ranking.scores
+    positions = np.flatnonzero(pool.technician_ids == technician_id)
+    if positions.size == 0 or scores is None:
+        return None
+    i = int(positions[0])
+    weighted = np.asarray(scores.weighted, dtype=np.float64)
+    reasons = [r for r in (ranking.outcome.excluded.get(technician_id) or "").split("; ") if r]
+    eligible = bool(scores.eligible[i])
+    if not eligible and not reasons:
+        reasons = ["excluded by the matching rules"]
+    skill = ranking.request.required_skill
+    if skill and float(scores.factors[i, FACTORS.index("skill")]) <= 0.0:
+        reasons.append(f"lacks the required skill ({skill})")
+    ranked = list(ranking.outcome.ranked)
+    pick = None
+    if ranked:
+        info = ranking.technician(ranked[0].technician_id)
+        pick = (ranked[0].technician_id, info.name if info else f"#{ranked[0].technician_id}", ranked[0].score)
+    info = ranking.technician(technician_id)
+    km = float(ranking.distances[i]) if ranking.distances is not None and np.isfinite(ranking.distances[i]) else None
+    active, limit = int(pool.active_count[i]), int(pool.max_concurrent[i])
+    return EngineView(
+        technician_id=technician_id, name=info.name if info else f"#{technician_id}", reasons=reasons,
+        score=float(weighted[i]), rank=int((weighted > weighted[i]).sum()) + 1, of=len(pool), eligible=eligible,
+        at_capacity=active >= limit, active=active, limit=limit, on_shift=bool(pool.on_shift[i]), km=km, pick=pick,
+    )
+
+
+@dataclass
+class PickerRow:
+    technician_id: int
+    name: str
+    load: str  # "2/3"
+    shift: str  # "on shift", "off shift until 07:00", "off today"
+    km: float | None
+    eligible: bool
+    why: str  # why the engine would not pick them ("" when it might)
+    score: float
+    position: int | None  # rank among the eligible, in the engine's order
+
+
+def picker(ranking: Ranking, limit: int = 50) -> tuple[list[PickerRow], bool]:
+    """Technicians for the manual picker: the engine's order, then the ineligible ones and why.
+
+    Eligible technicians come in the active matcher's order (then by score), the others by
+    score. Pure computation on the ranking (no queries). Returns the rows and whether more
+    technicians exist than are shown.
+    """
+    pool, scores = ranking.loaded.pool, ranking.scores
+    if scores is None or len(pool) == 0:
+        return [], False
+    order = {c.technician_id: n for n, c in enumerate(ranking.outcome.ranked)}
+    weighted = np.asarray(scores.weighted, dtype=np.float64)
+    eligible = np.asarray(scores.eligible, dtype=bool)
+    # Eligible first (the matcher's order, then by score), then the rest by score.
+    keys = sorted(range(len(pool)), key=lambda i: (
+        not eligible[i], order.get(int(pool.technician_ids[i]), len(order)), -weighted[i], int(pool.technician_ids[i])))
+    local_now = _local_now(ranking.loaded.loaded_at)
+    rows = []
+    for i in keys[:limit]:
+        technician_id = int(pool.technician_ids[i])
+        view = engine_view(ranking, technician_id)
+        info = ranking.technician(technician_id)
+        rows.append(PickerRow(
+            technician_id=technician_id, name=view.name, load=f"{view.active}/{view.limit}",
+            shift=shift_text(info, view.on_shift, local_now), km=view.km, eligible=view.eligible and not view.reasons,
+            why="; ".join(view.reasons), score=view.score,
+            position=order.get(technician_id, None) + 1 if technician_id in order else None,
+        ))
+    return rows, len(pool) > limit
+
+
+def _local_now(now: datetime) -> datetime:
+    """``now`` in the organisation's zone (``MOTORPOOL_TIMEZONE``, UTC when unset or unknown)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return now.astimezone(ZoneInfo(current_app.config.get("MOTORPOOL_TIMEZONE") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(UTC)
+
+
+def shift_text(info: TechnicianInfo | None, on_shift: bool, local_now: datetime) -> str:
+    """"on shift", "off shift until 07:00" (later today), "off shift until 07:00 tomorrow", or "off today"."""
+    if on_shift:
+        return "on shift"
+    if info is None or info.shift_start is None:
+        return "off shift"
+    start = f"{info.shift_start:%H:%M}"
+    today, tomorrow = str(local_now.isoweekday()), str(local_now.isoweekday() % 7 + 1)
+    if today not in info.shift_days:
+        return "off today"
+    if local_now.time() < info.shift_start:
+        return f"off shift until {start}"
+    return f"off shift until {start} tomorrow" if tomorrow in info.shift_days else "off shift (done for today)"
 
 
 def set_priority(dispatch: Dispatch, priority: str, reason: str | None = None) -> Dispatch:

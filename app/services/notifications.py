@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -20,6 +23,35 @@ class Delivery:
     error: str | None = None
 
 
+@dataclass
+class Held:
+    """Notifications not sent inside a ``held()`` block, counted by kind."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+_HELD: ContextVar[Held | None] = ContextVar("motorpool_notifications_held", default=None)
+
+
+@contextmanager
+def held() -> Iterator[Held]:
+    """Send nothing inside the block; count what would have been sent.
+
+    For writing data that is not news to anyone, such as loading the demo: its hundreds of
+    historical assignments would otherwise each tell a technician "assigned to you".
+    """
+    record = Held()
+    token = _HELD.set(record)
+    try:
+        yield record
+    finally:
+        _HELD.reset(token)
+
+
 def active_channels() -> dict[str, Notifier]:
     available: dict[str, Notifier] = current_app.extensions[EXTENSION_KEY]
     wanted = [n.strip() for n in current_app.config["MOTORPOOL_NOTIFIERS"].split(",") if n.strip()]
@@ -34,6 +66,10 @@ def notify(notification: Notification) -> list[Delivery]:
 
     Strict plugin mode (the test suite) raises instead, so a broken channel is noticed.
     """
+    record = _HELD.get()
+    if record is not None:
+        record.counts[notification.kind] = record.counts.get(notification.kind, 0) + 1
+        return []
     deliveries = []
     for name, channel in active_channels().items():
         try:

@@ -156,6 +156,10 @@ def save_profile(technician: User, **values) -> TechnicianProfile:
             )
         for name, value in values.items():
             setattr(profile, name, value)
+        if "max_concurrent_dispatches" in values:
+            # A dispatch held past the old limit (a manager's override) counts once there is room.
+            db.session.flush()
+            capacity.release(technician.id)
     return profile
 
 

@@ -175,10 +175,11 @@ def assign(dispatch_id: int):
     try:
         number = dispatch.dispatch_number
         dispatch_service.require_unchanged(dispatch, form.version.data)
-        matching.assign_to(dispatch, form.technician_id.data, reason=(form.reason.data or "").strip() or "Manual assignment")
+        metric = matching.assign_to(dispatch, form.technician_id.data, reason=form.reason.data)
         name = dispatch.assigned_user.name
     except DomainError as error:
         db.session.rollback()
-        return render_show(dispatch_id, error=error.message, status=error_status(error))
-    flash(f"{number} assigned to {name}.", "info")
+        return render_show(dispatch_id, error=error.message, status=error_status(error), reason=form.reason.data or "")
+    flash(f"{number} assigned to {name}" + (" (an override of the engine, recorded in the history)."
+                                            if metric.mode == matching.OVERRIDE else "."), "info")
     return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)

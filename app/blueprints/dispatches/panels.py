@@ -60,6 +60,7 @@ class Panel:
     matcher: str
     note: str | None
     more_technicians: bool = False
+    picker: list = field(default_factory=list)  # matching.PickerRow: load, shift, distance, why
 
 
 def factors(breakdown: dict | None, weights: dict[str, float]) -> list[Factor]:
@@ -127,19 +128,21 @@ def assignment_panel(dispatch: Dispatch, limit: int = 10) -> Panel | None:
         return None
     ranking = matching.rank(dispatch)
     weight = weights()
-    everyone = sorted(((t.id, t.name) for t in ranking.loaded.technicians.values()), key=lambda t: t[1].lower())
-    # The manual picker offers the first names and the current technician; a search finds the rest.
-    technicians = everyone[:MANUAL_PICKER_SIZE]
-    current = next((t for t in everyone if t[0] == dispatch.assigned_user_id), None)
-    if current is not None and current not in technicians:
-        technicians.insert(0, current)
+    # The manual picker: the engine's order with each technician's load, shift and distance,
+    # the ineligible ones after, marked why; a search by name finds the rest.
+    rows, more = matching.picker(ranking, MANUAL_PICKER_SIZE)
+    if dispatch.assigned_user_id is not None and all(r.technician_id != dispatch.assigned_user_id for r in rows):
+        current = [r for r in matching.picker(ranking, len(ranking.loaded.pool))[0]
+                   if r.technician_id == dispatch.assigned_user_id]
+        rows = current + rows
     return Panel(
         candidates=_candidates(ranking, list(ranking.outcome.ranked)[:limit], dispatch.assigned_user_id, weight),
         excluded=_excluded(ranking),
-        technicians=technicians,
-        more_technicians=len(everyone) > len(technicians),
+        technicians=[(r.technician_id, r.name) for r in rows],
+        more_technicians=more,
         matcher=ranking.matcher,
         note=ranking.note,
+        picker=rows,
     )
 
 
