@@ -207,7 +207,7 @@ def test_migration_backfills_label_and_sign_off_of_master_rows(fresh_database_ur
             signed_at, technician_id = truck.completed_date, technician.id
             db.session.remove()
 
-            downgrade(revision="core@-1")  # as before 0005: no label or sign-off on master rows
+            downgrade(revision="0004_auth")  # as before 0005: no label or sign-off on master rows
             with db.engine.begin() as connection:
                 connection.execute(text("UPDATE dispatches SET required_skill = 'REFRIGERATION' WHERE id = :id"),
                                    {"id": dispatch_id})
@@ -233,7 +233,7 @@ def test_migration_refuses_names_that_differ_only_by_case_and_lists_them(fresh_d
     try:
         with app.app_context():
             upgrade(revision="heads")
-            downgrade(revision="core@-1")
+            downgrade(revision="0004_auth")  # as before 0005
             with db.engine.begin() as connection:
                 for name in ("Diesel", "DIESEL", "Welding"):
                     connection.execute(text(

@@ -1206,7 +1206,7 @@ def test_motorpool_navigation_links_example_shows_trailers_to_managers_only(buil
     client = app.test_client()
     login(client, manager)
     nav = _nav(client.get("/").text)
-    assert '<a href="/trailers/">Trailers</a>' in nav
+    assert '<a href="/trailers/"><span>Trailers</span></a>' in nav
     # Order 50: after the built-in links (0 and 10).
     assert nav.index("Dispatches") < nav.index("Trailers")
     AuthActions(client).logout()
