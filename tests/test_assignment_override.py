@@ -7,13 +7,14 @@ metric, the history and an event; capacity stays within the database's CHECK con
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import UTC, datetime, time
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Dispatch, DispatchMetric, DispatchStatusHistory, Event, TechnicianProfile, utcnow
+from app.models.base import clock_at
 from app.services import dispatches as dispatch_service
 from app.services import matching
 from app.services.actors import acting_as
@@ -203,6 +204,22 @@ def test_the_picker_shows_load_shift_and_distance_in_the_engines_order(fleet, ac
     assert by_name["Night"].km == pytest.approx(30, abs=0.5) and by_name["Ace"].km == pytest.approx(0, abs=0.1)
     assert by_name["Away"].why == "unavailable" and by_name["Novice"].why == "lacks the required skill (diesel)"
     assert later.id
+
+
+def test_the_picker_reads_a_technicians_shift_on_their_own_clock(fleet, actor):
+    # Wednesday 12:00 UTC is already Thursday 00:00 in Auckland (NZST, UTC+12): a Thursday
+    # shift there starts in seven hours, whereas on UTC's clock Thursday has not begun.
+    with clock_at(datetime(2026, 6, 10, 12, 0, tzinfo=UTC)):
+        kiwi = ms.technician("Kiwi", at=ms.km_east(3), skills={"diesel": 4}, shift_days="4",
+                             shift_start=time(7, 0), shift_end=time(17, 0))
+        leeds = ms.technician("Leeds", at=ms.km_east(3), skills={"diesel": 4}, shift_days="4",
+                              shift_start=time(7, 0), shift_end=time(17, 0))
+        kiwi.time_zone = "Pacific/Auckland"
+        db.session.commit()
+        rows, _ = matching.picker(matching.rank(ms.dispatch()))
+    by_name = {r.name: r for r in rows}
+    assert by_name["Kiwi"].shift == "off shift until 07:00"
+    assert by_name["Leeds"].shift == "off today"  # the organisation's clock (UTC) says Wednesday
 
 
 # --- The page (htmx) and the command line ---------------------------------------------------------

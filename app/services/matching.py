@@ -73,6 +73,7 @@ class TechnicianInfo:
     shift_days: str = ""
     shift_start: object = None
     shift_end: object = None
+    time_zone: str | None = None  # theirs; None = the organisation's
 
 
 @dataclass
@@ -244,10 +245,11 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
         pending_skill_demand=demand,
     )
     technicians = {
-        user_id: TechnicianInfo(user_id, name, email, days, start, end)
-        for user_id, name, email, days, start, end in zip(
+        user_id: TechnicianInfo(user_id, name, email, days, start, end, zone)
+        for user_id, name, email, days, start, end, zone in zip(
             columns.get("user_id", ()), columns.get("name", ()), columns.get("email", ()),
-            columns.get("shift_days", ()), columns.get("shift_start", ()), columns.get("shift_end", ()), strict=True)
+            columns.get("shift_days", ()), columns.get("shift_start", ()), columns.get("shift_end", ()),
+            columns.get("time_zone") or (None,) * len(columns.get("user_id", ())), strict=True)
     }
     return LoadedPool(pool=pool, technicians=technicians, loaded_at=now)
 
@@ -759,7 +761,6 @@ def picker(ranking: Ranking, limit: int = 50) -> tuple[list[PickerRow], bool]:
     # Eligible first (the matcher's order, then by score), then the rest by score.
     keys = sorted(range(len(pool)), key=lambda i: (
         not eligible[i], order.get(int(pool.technician_ids[i]), len(order)), -weighted[i], int(pool.technician_ids[i])))
-    local_now = _local_now(ranking.loaded.loaded_at)
     rows = []
     for i in keys[:limit]:
         technician_id = int(pool.technician_ids[i])
@@ -767,21 +768,16 @@ def picker(ranking: Ranking, limit: int = 50) -> tuple[list[PickerRow], bool]:
         info = ranking.technician(technician_id)
         rows.append(PickerRow(
             technician_id=technician_id, name=view.name, load=f"{view.active}/{view.limit}",
-            shift=shift_text(info, view.on_shift, local_now), km=view.km, eligible=view.eligible and not view.reasons,
+            shift=shift_text(info, view.on_shift, _technician_now(ranking.loaded.loaded_at, info)), km=view.km, eligible=view.eligible and not view.reasons,
             why="; ".join(view.reasons), score=view.score,
             position=order.get(technician_id, None) + 1 if technician_id in order else None,
         ))
     return rows, len(pool) > limit
 
 
-def _local_now(now: datetime) -> datetime:
-    """``now`` in the organisation's zone (``MOTORPOOL_TIMEZONE``, UTC when unset or unknown)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return now.astimezone(ZoneInfo(current_app.config.get("MOTORPOOL_TIMEZONE") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.astimezone(UTC)
+def _technician_now(now: datetime, info: TechnicianInfo | None) -> datetime:
+    """``now`` on the technician's wall clock (their zone, else the organisation's), as shifts are read."""
+    return now.astimezone(local_time.zone_named(info.time_zone if info else None))
 
 
 def shift_text(info: TechnicianInfo | None, on_shift: bool, local_now: datetime) -> str:
