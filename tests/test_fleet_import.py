@@ -76,7 +76,7 @@ def test_files_of_one_import_refer_to_each_other_in_any_order(app):
 def test_a_dry_run_reports_what_it_would_import_and_writes_nothing(app):
     before = fleet_snapshot()
     report = run(dry_run=True, assets=ASSETS, make_models=MODELS, asset_types=TYPES, locations=LOCATIONS)
-    assert report.ok and "would import 2 locations, 1 asset types, 1 makes and models, 2 assets" in report.summary()
+    assert report.ok and "would import 2 locations, 1 asset type, 1 make and model, 2 assets" in report.summary()
     assert fleet_snapshot() == before
 
 
@@ -129,7 +129,7 @@ def test_every_problem_of_every_row_is_reported_with_its_row_and_column(app):
     assert "odometer reading must be a number from 0" in assets_problems[(3, "odometer")]
     assert "defined in locations.csv row 4, which has a problem" in assets_problems[(5, "location")]
     assert "a NUL character (U+0000)" in assets_problems[(6, "asset_type")]
-    assert "15 problem(s) found; nothing was imported" in report.summary()
+    assert "15 problems found; nothing was imported" in report.summary()
 
 
 def test_one_bad_row_among_good_ones_writes_nothing(app):
@@ -257,7 +257,7 @@ def test_cli_template_export_and_import(app, runner, tmp_path):
 
     done = runner.invoke(args=["fleet", "import", *files])
     assert done.exit_code == 0, done.stderr
-    assert "Imported 2 locations, 1 asset types, 1 makes and models, 2 assets." in done.stdout
+    assert "Imported 2 locations, 1 asset type, 1 make and model, 2 assets." in done.stdout
     exported = runner.invoke(args=["fleet", "export", "--kind", "assets"])
     assert "TNK-1,Tanker one,Tanker,Scania,R500,Leeds depot,1200,yes" in exported.stdout
 
@@ -269,7 +269,7 @@ def test_cli_import_refused_lists_every_problem_on_stderr_and_writes_nothing(app
     assert result.exit_code == 1 and result.stdout == ""
     assert "a.csv, row 2, column name: A value is required in 'name'." in result.stderr
     assert "a.csv, row 2, column asset_type: There is no asset type 'Lorry'." in result.stderr
-    assert "2 problem(s) found; nothing was imported" in result.stderr
+    assert "2 problems found; nothing was imported" in result.stderr
     assert fleet_snapshot() == before
     (tmp_path / "x.csv").write_text("foo,bar\n1,2\n")
     result = runner.invoke(args=["fleet", "import", str(tmp_path / "x.csv")])

@@ -41,6 +41,10 @@ class Column:
     text_of: tuple[type, str] | None = None
 
 
+#: One record of each kind, for counts in words.
+_ONE = {"locations": "location", "asset-types": "asset type", "make-models": "make and model", "assets": "asset"}
+
+
 @dataclass(frozen=True)
 class Kind:
     key: str
@@ -50,6 +54,10 @@ class Kind:
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    def count(self, n: int) -> str:
+        """``n`` records of this kind in words: "1 location", "3 makes and models"."""
+        return f"{n} {self.label.lower() if n != 1 else _ONE[self.key]}"
 
 
 _ACTIVE = Column("active", "yes or no (empty: yes). An inactive record is kept but offered for no new work.")
@@ -132,11 +140,11 @@ class Report:
         return not self.problems
 
     def summary(self) -> str:
-        counts = ", ".join(f"{count} {KINDS[key].label.lower()}" for key, count in self.created.items() if count)
+        counts = ", ".join(KINDS[key].count(count) for key, count in self.created.items() if count)
         counts = counts or "nothing"
         if self.problems:
-            return (f"{len(self.problems)} problem(s) found; nothing was imported. "
-                    "Fix them in the file(s) and try again.")
+            found = "1 problem" if len(self.problems) == 1 else f"{len(self.problems)} problems"
+            return f"{found} found; nothing was imported. Fix the rows listed and try again."
         return f"Checked: would import {counts}. Nothing was written yet." if self.dry_run else f"Imported {counts}."
 
 
