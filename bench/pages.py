@@ -282,6 +282,7 @@ def run(app: Flask, requests: int) -> None:
         ("dispatch list, technician", manager, f"/dispatches/?technician={technician_id}"),
         (f"dispatch page /dispatches/{one} (Completed)", manager, f"/dispatches/{one}"),
         (f"dispatch page /dispatches/{waiting} (Created)", manager, f"/dispatches/{waiting}"),
+        (f"print view /dispatches/{one}/print (Completed)", manager, f"/dispatches/{one}/print"),
         (f"my work ({technician})", technician, "/dispatches/mine"),
         ("home, manager", manager, "/"),
         ("home, technician", technician, "/"),

@@ -32,11 +32,13 @@ class Attention:
 
 def _figure(conditions: list, order: list, filters: dict[str, str], limit: int) -> Attention:
     total = db.session.scalar(select(func.count(Dispatch.id)).where(*conditions)) or 0
+    # The few ids first, sorted within the (status, …) index on narrow rows; sorting whole
+    # rows instead would read every matching dispatch (tens of ms at 100,000 dispatches).
+    first_ids = select(Dispatch.id).where(*conditions).order_by(*order, Dispatch.id).limit(limit).scalar_subquery()
     items = db.session.scalars(
-        select(Dispatch).where(*conditions)
+        select(Dispatch).where(Dispatch.id.in_(first_ids))
         .options(joinedload(Dispatch.asset).joinedload(Asset.asset_type), joinedload(Dispatch.assigned_user))
         .order_by(*order, Dispatch.id)
-        .limit(limit)
     ).all() if total else []
     return Attention(total=total, items=list(items), filters=filters)
 
