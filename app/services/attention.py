@@ -32,8 +32,8 @@ class Attention:
 
 def _figure(conditions: list, order: list, filters: dict[str, str], limit: int) -> Attention:
     total = db.session.scalar(select(func.count(Dispatch.id)).where(*conditions)) or 0
-    # The few ids first, sorted within the (status, …) index on narrow rows; sorting whole
-    # rows instead would read every matching dispatch (tens of ms at 100,000 dispatches).
+    # The few ids first, sorted on narrow rows; sorting whole rows (every column of every
+    # matching dispatch) took 50 ms at 25,000 overdue dispatches, this takes a few.
     first_ids = select(Dispatch.id).where(*conditions).order_by(*order, Dispatch.id).limit(limit).scalar_subquery()
     items = db.session.scalars(
         select(Dispatch).where(Dispatch.id.in_(first_ids))

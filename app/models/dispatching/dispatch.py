@@ -59,10 +59,6 @@ class Dispatch(UserCreatedBase, Base):
         # "My work": a technician's open dispatches.
         Index("ix_dispatches_assigned_user_id_status", "assigned_user_id", "status"),
         Index("ix_dispatches_status_priority", "status", "priority"),
-        # The manager's home and the SLA figures: open work past its SLA, by due time, and
-        # work waiting for a technician, oldest first — read from the index, never sorted.
-        Index("ix_dispatches_status_sla_due_at", "status", "sla_due_at"),
-        Index("ix_dispatches_status_created_date", "status", "created_date"),
         CheckConstraint("estimated_duration_hours > 0", name="duration_positive"),
         CheckConstraint(f"work_type IN ({_sql_in(WorkType)})", name="work_type_known"),
     )
