@@ -244,7 +244,8 @@ def test_overdue_and_unassigned_lists_oldest_first_at_most_five(app, client, man
         overdue.append(job)
     done = make_dispatch("Job late but done", "Completed", tess, by=manager)
     done.sla_due_at = now - timedelta(hours=9)
-    waiting = [DispatchFactory(title=f"Job waiting {n}", created_date=now - timedelta(hours=n)) for n in (3, 1, 2)]
+    for hours in (3, 1, 2):
+        DispatchFactory(title=f"Job waiting {hours}", created_date=now - timedelta(hours=hours))
     make_dispatch("Job cancelled unassigned", "Cancelled", by=manager)
     db.session.commit()
 

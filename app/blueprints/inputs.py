@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, request
@@ -105,11 +106,11 @@ def _form_label(field: Any) -> str:
 class _ParsedByRule:
     """A form field whose typed text is read by one of ``app.services.numbers``' parsers.
 
-    The parser's message becomes the field's error; an empty field is ``None``.
+    The parser's message becomes the field's error; an empty field is ``None``. Each
+    subclass defines ``_parse(text)`` with its parser and limits.
     """
 
-    def _parse(self, text: str) -> Any:
-        raise NotImplementedError
+    _parse: Callable[[str], Any]
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = None

@@ -13,9 +13,6 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from flask import current_app
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -37,7 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.services import assets as asset_service
-from app.services import detail_sets, dispatches, users
+from app.services import detail_sets, dispatches, local_time, users
 from app.services.dispatch_creation import DispatchSpec, bulk_create_dispatches
 from app.services.transaction import transaction
 
@@ -121,15 +118,6 @@ def _user(email: str, name: str, role: str) -> User:
     return existing or users.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD)
 
 
-def demo_zone() -> ZoneInfo:
-    """The organisation's time zone (``MOTORPOOL_TIMEZONE``), UTC when unset or unknown."""
-    name = current_app.config.get("MOTORPOOL_TIMEZONE") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def seed_fleet(now: datetime | None = None) -> list[DemoLogin]:
     """Locations, asset types with their detail sets, models, assets and people.
 
@@ -168,7 +156,7 @@ def seed_fleet(now: datetime | None = None) -> list[DemoLogin]:
         logins = [("admin@motorpool.example", "Avery Admin", Role.ADMIN), ("manager@motorpool.example", "Morgan Manager", Role.MANAGER)]
         for index, name in enumerate(TECHNICIANS, start=1):
             logins.append((f"tech{index}@motorpool.example", name, Role.TECHNICIAN))
-        local = now.astimezone(demo_zone())
+        local = now.astimezone(local_time.organisation_zone())
         for position, (email, name, role) in enumerate(logins):
             user = _user(email, name, role.value)
             if name in TECHNICIAN_PROFILES:
