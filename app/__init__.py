@@ -117,6 +117,7 @@ def register_plugins(app: Flask, given: set[str] | None = None) -> None:
     from app.plugins.settings import apply_plugin_settings
     from app.services.matching import DISTANCE_KEY, MATCHERS_KEY
     from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
+    from app.services.alert_checks import EXTENSION_KEY as ALERT_CHECKS_KEY
 
     system = load_plugins(app, _blocked_plugins(app))
 
@@ -143,6 +144,7 @@ def register_plugins(app: Flask, given: set[str] | None = None) -> None:
             system.records[detail_type.plugin].provide("detail types", f"{detail_type.label} ({detail_type.table_name})")
         app.extensions[MATCHERS_KEY] = _named(system, "motorpool_matchers", "matcher", "matchers")
         app.extensions[NOTIFIERS_KEY] = _named(system, "motorpool_notifiers", "notifier", "notification channels")
+        app.extensions[ALERT_CHECKS_KEY] = _alert_checks(system)
         provider = system.first_result("motorpool_distance_provider")
         app.extensions[DISTANCE_KEY] = provider[1] if provider else None
         if provider:
@@ -155,6 +157,22 @@ def register_plugins(app: Flask, given: set[str] | None = None) -> None:
                     continue
                 app.cli.add_command(command)
                 system.records[plugin].provide("commands", f"flask {command.name}")
+
+
+def _alert_checks(system: Any) -> dict[str, Any]:
+    """The metrics the alert check watches, by category; a category already taken is refused."""
+    from app.services.alert_checks import refusal
+
+    checks: dict[str, Any] = {}
+    for plugin, items in system.call_each("motorpool_alert_checks"):
+        for check in items:
+            problem = refusal(check, checks)
+            if problem:
+                logger.error("plugin %s: alert check %r refused: %s", plugin, getattr(check, "category", check), problem)
+                continue
+            checks[check.category] = check
+            system.records[plugin].provide("alert checks", check.category)
+    return checks
 
 
 def _named(system: Any, hook: str, what: str, kind: str) -> dict[str, Any]:

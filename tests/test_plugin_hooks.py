@@ -53,7 +53,7 @@ from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
 from app.plugins import hookimpl, hookspecs
 from app.plugins import manager as plugin_manager
 from app.plugins.builtin.haversine import HaversineProvider
-from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate, Setting
+from app.plugins.contracts import AlertCheck, MatchOutcome, MetricReading, NavLink, Notification, RankedCandidate, Setting
 from app.plugins.settings import PluginSettingError, plugin_setting
 from app.services import dispatches as dispatch_service
 from app.services import matching
@@ -841,6 +841,69 @@ def test_motorpool_distance_provider_plugin_overrides_haversine_and_changes_the_
         by_id = dict(zip(ranking.loaded.pool.technician_ids.tolist(), ranking.distances.tolist(), strict=True))
         assert by_id == {close.id: 95.0, distant.id: 3.0}
         assert dispatch.metrics[-1].score_breakdown["distance"] == pytest.approx(0.97)
+
+
+# --- motorpool_alert_checks ---------------------------------------------------------------------
+
+
+def _tyre_check(category="tyre_pressure", direction="above", warning=3.0, critical=5.0):
+    return AlertCheck(
+        category=category, label="Tyres below pressure", unit="count", direction=direction,
+        warning=warning, critical=critical,
+        measure=lambda window: [MetricReading(value=4.0, message="4 assets with low tyres")],
+    )
+
+
+class TyreWatch:
+    def __init__(self, checks) -> None:
+        self.checks = checks
+
+    @hookimpl
+    def motorpool_alert_checks(self):
+        return self.checks
+
+
+def test_motorpool_alert_checks_are_collected_by_category_and_listed(plugins, build):
+    plugins.add("tyres", TyreWatch([_tyre_check()]))
+    app = build()
+    with app.app_context():
+        from app.services.alert_checks import registered_checks
+
+        check = registered_checks()["tyre_pressure"]
+        assert check.label == "Tyres below pressure"
+        assert check.measure(None)[0].value == 4.0
+    assert plugin_system(app).records["tyres"].provides["alert checks"] == ["tyre_pressure"]
+
+
+@pytest.mark.parametrize(
+    ("check", "why"),
+    [
+        (_tyre_check(category="Tyre Pressure"), "lower-case letters"),
+        (_tyre_check(direction="sideways"), "direction must be one of below, above, outside"),
+        (_tyre_check(direction="outside"), "warning must be a (low, high) pair"),
+        ("not a check", "expected an AlertCheck, got str"),
+    ],
+)
+def test_motorpool_alert_checks_refuses_a_malformed_check_and_says_why(plugins, build, caplog, check, why):
+    plugins.add("tyres", TyreWatch([check]))
+    with caplog.at_level(logging.ERROR):
+        app = build()
+    with app.app_context():
+        from app.services.alert_checks import registered_checks
+
+        assert "tyre_pressure" not in registered_checks() and "Tyre Pressure" not in registered_checks()
+    assert why in caplog.text
+
+
+def test_motorpool_alert_checks_second_claim_on_a_category_is_refused(plugins, build, caplog):
+    plugins.add("tyres", TyreWatch([_tyre_check(), _tyre_check(warning=9.0)]))
+    with caplog.at_level(logging.ERROR):
+        app = build()
+    with app.app_context():
+        from app.services.alert_checks import registered_checks
+
+        assert registered_checks()["tyre_pressure"].warning == 3.0
+    assert "the category 'tyre_pressure' is already provided" in caplog.text
 
 
 # --- motorpool_notifiers -----------------------------------------------------------------------

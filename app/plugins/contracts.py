@@ -1,10 +1,11 @@
-"""The objects plugins return from hooks: matchers, distance providers, notifiers, links."""
+"""The objects plugins return from hooks: matchers, distance providers, notifiers, alert checks, links."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,23 +53,115 @@ class DistanceProvider(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
+SEVERITIES = ("info", "warning", "critical")  # in rising order
+
+
 @dataclass(frozen=True)
 class Notification:
-    """Something to tell people: an assignment, later an alert or a report."""
+    """Something to tell people: an assignment, an alert, a report.
 
-    kind: str  # e.g. "dispatch.assigned"
+    Channels choose what they use: the console a line from ``subject``, email ``body`` and
+    ``html``, webhooks ``data``. ``data`` must be JSON-serialisable: it is stored with each
+    delivery so that a retry days later sends exactly what the first try sent.
+    """
+
+    kind: str  # e.g. "dispatch.assigned", "alert.firing", "alert.resolved", "report.daily"
     subject: str
     body: str
-    recipients: Sequence[str] = ()  # email addresses; empty = operators
-    severity: str = "info"  # info, warning, critical
+    recipients: Sequence[str] = ()  # email addresses; empty with no roles = operators
+    severity: str = "info"  # one of SEVERITIES
     dispatch_number: str | None = None
+    category: str | None = None  # an alert's category ("sla_compliance"); channels route on it
+    roles: Sequence[str] = ()  # recipients by role: "admin", "manager", "technician"
+    html: str | None = None  # an HTML rendering of ``body`` for channels that show HTML
+    data: Mapping[str, Any] = field(default_factory=dict)  # machine-readable payload
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """Which delivery a notifier is sending: the same ``delivery_id`` on every retry.
+
+    Receivers de-duplicate on ``delivery_id`` (delivery is at-least-once).
+    """
+
+    delivery_id: str
+    channel: str
+    attempt: int  # 1 for the first try
+    created_at: datetime
+
+
+class DeliveryError(Exception):
+    """Base of the errors a notifier raises on purpose."""
+
+
+class RetryableDeliveryError(DeliveryError):
+    """Try again later; ``retry_after`` (seconds) when the receiver said when (``Retry-After``).
+
+    Any other exception a notifier raises is retried the same way, with backoff.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (a 4xx answer, an address refused): the delivery is dead at once."""
 
 
 @runtime_checkable
 class Notifier(Protocol):
-    """Delivers a notification on one channel; raises on failure."""
+    """Delivers a notification on one channel; raises to have it retried.
 
-    def send(self, notification: Notification) -> None: ...
+    Raise ``PermanentDeliveryError`` when retrying cannot help. A notifier whose ``send``
+    takes only the notification is still called, without the attempt.
+    """
+
+    def send(self, notification: Notification, attempt: DeliveryAttempt) -> None: ...
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    """The period a metric is computed over: ``start`` inclusive, ``end`` exclusive, both UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class MetricReading:
+    """One value of a metric: fleet-wide (``subject`` None) or for one subject.
+
+    ``value`` None means "no data" (nothing completed in the window, say): it never alerts
+    and shows as "no data", never as 0. ``details`` (JSON-serialisable) names what is
+    behind the value, such as the dispatch numbers past their SLA.
+    """
+
+    value: float | None
+    message: str
+    subject: str | None = None  # e.g. "technician:12"; one alert per category and subject
+    subject_label: str | None = None  # e.g. "Ada Lovelace"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertCheck:
+    """A metric the alert check watches (hook ``motorpool_alert_checks``).
+
+    ``direction`` says which side is bad: "below" (alert when the value is under the
+    threshold), "above", or "outside" (thresholds are ``(low, high)`` bands: alert when the
+    value leaves the band). Admins override the thresholds; these are the defaults.
+    ``measure`` reads, never writes, and should use a constant number of queries.
+    """
+
+    category: str  # stable key: lower case, digits and underscores
+    label: str
+    unit: str  # "%", "s", "h", "money", "count"
+    direction: str  # "below", "above", "outside"
+    warning: float | tuple[float, float]
+    critical: float | tuple[float, float]
+    measure: Callable[[MetricWindow], Sequence[MetricReading]]
+    description: str = ""
 
 
 @dataclass(frozen=True)

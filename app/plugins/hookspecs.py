@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from app.models import Dispatch, User
     from app.models.dispatching.dispatch_detail_virtual import DispatchDetailVirtual
     from app.models.dispatching.dispatch_metric import DispatchMetric
-    from app.plugins.contracts import DistanceProvider, Matcher, NavLink, Notifier, Setting
+    from app.plugins.contracts import AlertCheck, DistanceProvider, Matcher, NavLink, Notifier, Setting
 
 
 # --- Configuration ------------------------------------------------------------------------
@@ -118,6 +118,18 @@ def motorpool_notifiers() -> Mapping[str, Notifier]:
     Fires: once, while the application is created. The setting ``MOTORPOOL_NOTIFIERS``
     (comma-separated names, default ``console,log_file``) chooses the active channels. A
     notifier that raises is logged and skipped; the others still deliver.
+    """
+
+
+@hookspec
+def motorpool_alert_checks() -> Sequence[AlertCheck]:
+    """Contribute metrics for the alert check to watch, beside the built-in eight.
+
+    Returns: ``AlertCheck`` items (see ``app.plugins.contracts``). All collected; a category
+    that is already taken is refused and logged. Each is shown, configured (thresholds) and
+    routed exactly like the built-in ones.
+
+    Fires: once, while the application is created; ``measure`` is called on every check.
     """
 
 

@@ -18,8 +18,8 @@ ESSENTIAL = {"app.plugins.builtin.weighted_matcher", "app.plugins.builtin.havers
 
 
 #: What a plugin can provide, in the order the plugins page and ``flask plugins list`` show it.
-KINDS = ("detail types", "matchers", "notification channels", "distance provider", "blueprints", "commands",
-         "settings")
+KINDS = ("detail types", "matchers", "notification channels", "alert checks", "distance provider", "blueprints",
+         "commands", "settings")
 
 
 def list_plugins() -> list[PluginRecord]:
