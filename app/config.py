@@ -51,6 +51,26 @@ DEFAULTS: dict[str, Any] = {
     # Notification channels in use (names provided by notifier plugins).
     "MOTORPOOL_NOTIFIERS": "console,log_file",
     "MOTORPOOL_NOTIFICATION_LOG": None,
+    # Email channel (SMTP). Security: "starttls" (port 587), "tls" (implicit TLS, port 465)
+    # or "none" (port 25, a relay on a trusted network). The port defaults by security.
+    "MOTORPOOL_SMTP_HOST": None,
+    "MOTORPOOL_SMTP_PORT": None,
+    "MOTORPOOL_SMTP_SECURITY": "starttls",
+    "MOTORPOOL_SMTP_USERNAME": None,
+    "MOTORPOOL_SMTP_PASSWORD": None,
+    "MOTORPOOL_SMTP_FROM": None,
+    "MOTORPOOL_SMTP_TIMEOUT": 10.0,
+    # A CA bundle (PEM) to trust instead of the system's, for a relay with a private CA.
+    "MOTORPOOL_SMTP_CA_FILE": None,
+    # Webhook channels: generic JSON signed per Standard Webhooks (secret "whsec_…"), Slack
+    # and Microsoft Teams incoming webhooks. Refusing private addresses stops a webhook URL
+    # from reaching services inside the network (checked after DNS resolution).
+    "MOTORPOOL_WEBHOOK_URL": None,
+    "MOTORPOOL_WEBHOOK_SECRET": None,
+    "MOTORPOOL_SLACK_WEBHOOK_URL": None,
+    "MOTORPOOL_TEAMS_WEBHOOK_URL": None,
+    "MOTORPOOL_WEBHOOK_TIMEOUT": 10.0,
+    "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE": False,
     # Sessions live in the database (user_sessions); the cookie only names one. A session
     # ends after this long without a request, and this long after sign-in whatever happens.
     "MOTORPOOL_SESSION_IDLE_MINUTES": 480,
@@ -74,13 +94,18 @@ _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
     "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
     "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
+    "MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD",
+    "MOTORPOOL_SMTP_FROM", "MOTORPOOL_SMTP_CA_FILE", "MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET", "MOTORPOOL_SLACK_WEBHOOK_URL",
+    "MOTORPOOL_TEAMS_WEBHOOK_URL",
 )
 #: ... those read as whole numbers ...
-_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS")
+_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_SMTP_PORT")
+#: ... those read as numbers ...
+_ENV_NUMBERS = ("MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT")
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
-    "RATELIMIT_ENABLED",
+    "RATELIMIT_ENABLED", "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE",
 )
 
 
@@ -111,6 +136,110 @@ def check_timezone(name: str) -> str:
             f"or UTC, not {name!r}"
         ) from None
     return text
+
+
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}  # mode → default port
+#: Settings that are never shown back (pages, logs, error messages).
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "MOTORPOOL_SMTP_PASSWORD", "MOTORPOOL_WEBHOOK_SECRET"})
+#: Channel → the settings it reads and, of those, the ones it cannot work without.
+CHANNEL_SETTINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "email": (
+        ("MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_PORT", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME",
+         "MOTORPOOL_SMTP_PASSWORD", "MOTORPOOL_SMTP_FROM", "MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_SMTP_CA_FILE"),
+        ("MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_FROM"),
+    ),
+    "webhook": (
+        ("MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET", "MOTORPOOL_WEBHOOK_TIMEOUT",
+         "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE"),
+        ("MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET"),
+    ),
+    "slack": (("MOTORPOOL_SLACK_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE"),
+              ("MOTORPOOL_SLACK_WEBHOOK_URL",)),
+    "teams": (("MOTORPOOL_TEAMS_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE"),
+              ("MOTORPOOL_TEAMS_WEBHOOK_URL",)),
+}
+
+
+def active_notifiers(config: dict[str, Any]) -> set[str]:
+    return {name.strip() for name in str(config.get("MOTORPOOL_NOTIFIERS") or "").split(",") if name.strip()}
+
+
+def _seconds(config: dict[str, Any], name: str) -> float:
+    value = config.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 300:
+        raise ValueError(f"{name} must be a number of seconds between 0 and 300 such as 10, not {value!r}")
+    return float(value)
+
+
+def check_channels(config: dict[str, Any]) -> None:
+    """Refuse channel settings that cannot work, saying what to set; normalises values in place.
+
+    A value that is given is always checked (a wrong URL scheme is wrong whether or not its
+    channel is on); a missing value only matters when its channel is active
+    (``MOTORPOOL_NOTIFIERS``). The password is never part of a message.
+    """
+    from app.services.webhook_urls import check_url
+
+    active = active_notifiers(config)
+    for channel, (_names, required) in CHANNEL_SETTINGS.items():
+        if channel in active:
+            missing = [name for name in required if not str(config.get(name) or "").strip()]
+            if missing:
+                raise ValueError(
+                    f"the {channel} channel is active (MOTORPOOL_NOTIFIERS) but {', '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not set; set "
+                    f"{'it' if len(missing) == 1 else 'them'}, or remove {channel} from MOTORPOOL_NOTIFIERS"
+                )
+
+    security = str(config.get("MOTORPOOL_SMTP_SECURITY") or "").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise ValueError(
+            f"MOTORPOOL_SMTP_SECURITY must be starttls, tls or none, not {config.get('MOTORPOOL_SMTP_SECURITY')!r}"
+        )
+    config["MOTORPOOL_SMTP_SECURITY"] = security
+    port = config.get("MOTORPOOL_SMTP_PORT")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise ValueError(f"MOTORPOOL_SMTP_PORT must be a port number between 1 and 65535, not {port!r}")
+    if bool(config.get("MOTORPOOL_SMTP_USERNAME")) != bool(config.get("MOTORPOOL_SMTP_PASSWORD")):
+        given, other = (("MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD")
+                        if config.get("MOTORPOOL_SMTP_USERNAME") else ("MOTORPOOL_SMTP_PASSWORD", "MOTORPOOL_SMTP_USERNAME"))
+        raise ValueError(f"{given} is set but {other} is not; set both to sign in to the SMTP server, or neither")
+    if config.get("MOTORPOOL_SMTP_USERNAME") and security == "none" and "email" in active:
+        # Sending a password over a connection anyone on the path can read is refused.
+        raise ValueError(
+            "MOTORPOOL_SMTP_USERNAME is set with MOTORPOOL_SMTP_SECURITY=none, which would send the password "
+            "unencrypted; use starttls or tls"
+        )
+    sender = config.get("MOTORPOOL_SMTP_FROM")
+    if sender and "@" not in str(sender):
+        raise ValueError(f"MOTORPOOL_SMTP_FROM must be an email address such as motorpool@example.com, not {sender!r}")
+    ca_file = config.get("MOTORPOOL_SMTP_CA_FILE")
+    if ca_file and not Path(str(ca_file)).is_file():
+        raise ValueError(f"MOTORPOOL_SMTP_CA_FILE must be a readable PEM file of CA certificates; {ca_file!r} is not a file")
+    config["MOTORPOOL_SMTP_TIMEOUT"] = _seconds(config, "MOTORPOOL_SMTP_TIMEOUT")
+    config["MOTORPOOL_WEBHOOK_TIMEOUT"] = _seconds(config, "MOTORPOOL_WEBHOOK_TIMEOUT")
+
+    for name in ("MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_SLACK_WEBHOOK_URL", "MOTORPOOL_TEAMS_WEBHOOK_URL"):
+        if config.get(name):
+            problem = check_url(str(config[name]))
+            if problem:
+                raise ValueError(f"{name} {problem}")
+    secret = config.get("MOTORPOOL_WEBHOOK_SECRET")
+    if secret:
+        import base64
+        import binascii
+
+        text = str(secret).strip()
+        body = text.removeprefix("whsec_")
+        try:
+            if not text.startswith("whsec_") or not base64.b64decode(body + "=" * (-len(body) % 4), validate=True):
+                raise ValueError
+        except (ValueError, binascii.Error):
+            raise ValueError(
+                "MOTORPOOL_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64 "
+                "(for example the output of: python -c \"import base64, os; "
+                "print('whsec_' + base64.b64encode(os.urandom(32)).decode())\")"
+            ) from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -160,6 +289,12 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
                 settings[name] = int(environ[name])
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, not {environ[name]!r}") from None
+    for name in _ENV_NUMBERS:
+        if environ.get(name):
+            try:
+                settings[name] = float(environ[name])
+            except ValueError:
+                raise ValueError(f"{name} must be a number of seconds such as 10, not {environ[name]!r}") from None
     for name in _ENV_BOOLEANS:
         if name in environ:
             settings[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}

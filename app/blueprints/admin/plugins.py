@@ -13,7 +13,10 @@ from app.services.errors import DomainError
 
 
 def _plugins_page(error: str | None = None, status: int = 200):
-    return render_template("admin/plugins.html", entries=service.plugin_inventory(), error=error), status
+    from app.services.channel_settings import channel_settings
+
+    return render_template("admin/plugins.html", entries=service.plugin_inventory(), channels=channel_settings(),
+                           error=error), status
 
 
 @bp.get("/plugins")
