@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_cli(app)  # before the plugins, so that a plugin command cannot shadow a core one
     register_plugins(app, given=set(test_config or ()))
+    check_channel_settings(app)
     register_blueprints(app)  # core first, then plugins': a plugin cannot take a core route
     register_security(app)
     register_error_handlers(app)
@@ -158,6 +159,15 @@ def register_plugins(app: Flask, given: set[str] | None = None) -> None:
                     continue
                 app.cli.add_command(command)
                 system.records[plugin].provide("commands", f"flask {command.name}")
+
+
+def check_channel_settings(app: Flask) -> None:
+    """An active built-in channel (email, webhook, …) without its required settings stops start-up."""
+    from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
+
+    builtin = {name for name, notifier in app.extensions[NOTIFIERS_KEY].items()
+               if type(notifier).__module__.startswith("app.plugins.builtin.")}
+    settings.check_required_channel_settings(app.config, settings.active_notifiers(app.config) & builtin)
 
 
 def _alert_checks(system: Any) -> dict[str, Any]:

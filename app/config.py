@@ -171,18 +171,14 @@ def _seconds(config: dict[str, Any], name: str) -> float:
     return float(value)
 
 
-def check_channels(config: dict[str, Any]) -> None:
-    """Refuse channel settings that cannot work, saying what to set; normalises values in place.
+def check_required_channel_settings(config: dict[str, Any], channels: set[str]) -> None:
+    """Refuse to start when an active built-in channel misses a setting it cannot work without.
 
-    A value that is given is always checked (a wrong URL scheme is wrong whether or not its
-    channel is on); a missing value only matters when its channel is active
-    (``MOTORPOOL_NOTIFIERS``). The password is never part of a message.
+    ``channels``: the active channel names that the built-in channel plugins provide (an
+    installed plugin may provide a channel of the same name, with settings of its own).
     """
-    from app.services.webhook_urls import check_url
-
-    active = active_notifiers(config)
     for channel, (_names, required) in CHANNEL_SETTINGS.items():
-        if channel in active:
+        if channel in channels:
             missing = [name for name in required if not str(config.get(name) or "").strip()]
             if missing:
                 raise ValueError(
@@ -191,6 +187,17 @@ def check_channels(config: dict[str, Any]) -> None:
                     f"{'it' if len(missing) == 1 else 'them'}, or remove {channel} from MOTORPOOL_NOTIFIERS"
                 )
 
+
+def check_channels(config: dict[str, Any]) -> None:
+    """Refuse channel settings that cannot work, saying what to set; normalises values in place.
+
+    A value that is given is always checked (a wrong URL scheme is wrong whether or not its
+    channel is on); missing values are ``check_required_channel_settings``'s, once the
+    plugins are known. The password and secret are never part of a message.
+    """
+    from app.services.webhook_urls import check_url
+
+    active = active_notifiers(config)
     security = str(config.get("MOTORPOOL_SMTP_SECURITY") or "").strip().lower()
     if security not in SMTP_SECURITY:
         raise ValueError(

@@ -32,6 +32,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "app.plugins.builtin.haversine",
     "app.plugins.builtin.notifiers",
     "app.plugins.builtin.email",
+    "app.plugins.builtin.webhooks",
 )
 
 
