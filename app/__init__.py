@@ -207,6 +207,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.checklists import bp as checklists_bp
     from app.blueprints.dispatches import bp as dispatches_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.notifications import bp as notifications_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -214,6 +215,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dispatches_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(notifications_bp)
     from app.models import utcnow
 
     from app.blueprints.security import static_url

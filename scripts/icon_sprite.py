@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ICONS = (
-    "clipboard-list", "clock", "house", "list-checks", "log-out",
+    "bell", "clipboard-list", "clock", "house", "list-checks", "log-out",
     "map-pin", "menu", "plus", "printer", "settings", "triangle-alert", "truck", "user", "user-x",
     "wrench",
 )

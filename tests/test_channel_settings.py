@@ -70,7 +70,7 @@ def test_complete_settings_start_and_are_normalised(make_app):
                    MOTORPOOL_TEAMS_WEBHOOK_URL="https://example.webhook.office.com/w", MOTORPOOL_SMTP_TIMEOUT=3)
     assert app.config["MOTORPOOL_SMTP_SECURITY"] == "tls"
     assert app.config["MOTORPOOL_SMTP_TIMEOUT"] == 3.0
-    assert {"email", "webhook", "slack", "teams"} <= set(app.extensions[EXTENSION_KEY])
+    assert {"email", "webhook", "slack", "teams", "in_app"} <= set(app.extensions[EXTENSION_KEY])
 
 
 def test_an_installed_plugins_channel_of_the_same_name_is_not_held_to_our_settings(make_app):

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import TruckDispatchChecklist
-from app.services import dispatches
+from app.models import TruckDispatchChecklist, UserNotification, utcnow
+from app.plugins.contracts import DeliveryAttempt, Notification
+from app.services import dispatches, user_notifications
 from app.services.actors import acting_as
 from tests.factories import (
     AdminFactory,
@@ -75,6 +76,9 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "checklists.out_of_service": MANAGERS,
     "checklists.certify_repair": MANAGERS,
     "trailers.index": MANAGERS,
+    "notifications.index": EVERYONE,
+    "notifications.mark_read": None,
+    "notifications.mark_all_read": None,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -101,6 +105,8 @@ POST_REFUSED: dict[str, dict[str, int]] = {
     "checklists.answer": {"other_technician": 404},
     "checklists.sign_off": {"other_technician": 404},
     "checklists.certify_repair": {"technician": 403, "other_technician": 403},
+    # The notification in the URLs is the technician's: nobody else can mark it.
+    "notifications.mark_read": {"other_technician": 404, "manager": 404, "admin": 404},
 }
 
 
@@ -124,6 +130,11 @@ def world(app, system_actor):
         dispatches.assign(dispatch, technician)
     checklist = db.session.scalar(select(TruckDispatchChecklist).where(TruckDispatchChecklist.dispatch_id == dispatch.id))
     skill = SkillFactory()
+    note = user_notifications.record(
+        Notification(kind="dispatch.assigned", subject="Assigned to you", body="Check the truck."),
+        DeliveryAttempt(delivery_id="walk-1", channel="in_app", attempt=1, created_at=utcnow()), [technician],
+    )
+    assert note == 1
     values = {
         "dispatch_id": dispatch.id,
         "detail_id": checklist.detail_id,
@@ -139,6 +150,7 @@ def world(app, system_actor):
         "name": "tires_checked",
         "filename": "css/app.css",
         "session_id": 1,
+        "notification_id": db.session.scalar(select(UserNotification.id)),
     }
     return people, values
 

@@ -23,6 +23,7 @@ from app.models.dispatching.dispatch_metric import DispatchMetric
 from app.models.plugin_setting import PluginSetting
 from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
 from app.models.user import Role, User
+from app.models.user_notification import UserNotification
 from app.models.user_session import UserSession
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "TruckDispatchChecklist",
     "User",
     "UserCreatedBase",
+    "UserNotification",
     "UserSession",
     "VehicleDispatch",
     "WorkType",

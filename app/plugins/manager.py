@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "app.plugins.builtin.notifiers",
     "app.plugins.builtin.email",
     "app.plugins.builtin.webhooks",
+    "app.plugins.builtin.in_app",
 )
 
 
