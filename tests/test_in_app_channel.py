@@ -71,8 +71,10 @@ def test_a_retried_delivery_writes_once_and_another_delivery_writes_again(app):
     notifier.send(_alert(), _attempt("dlv-1", 1))
     notifier.send(_alert(), _attempt("dlv-1", 2))  # the first try wrote, but its success was not recorded
     assert len(_rows(manager)) == 1
+    assert user_notifications.record(_alert(), _attempt("dlv-1", 3), [manager]) == 0  # nothing new
+    assert user_notifications.record(_alert(), _attempt("dlv-9", 1), [manager]) == 1
     notifier.send(_alert(), _attempt("dlv-2", 1))
-    assert len(_rows(manager)) == 2
+    assert len(_rows(manager)) == 3
 
 
 def test_a_retry_after_a_new_recipient_appeared_adds_only_the_new_row(app):

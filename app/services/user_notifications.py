@@ -55,12 +55,15 @@ def record(notification: Notification, attempt: DeliveryAttempt, users: Sequence
         ]
         dialect = db.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # On the table, not the ORM entity: a plain multi-row INSERT whose RETURNING lists
+        # exactly the rows that were new (drivers disagree on rowcount after ON CONFLICT).
         statement = (
-            insert(UserNotification).values(rows)
+            insert(UserNotification.__table__).values(rows)
             .on_conflict_do_nothing(index_elements=["user_id", "delivery_id"])
+            .returning(UserNotification.__table__.c.id)
         )
-        result = db.session.execute(statement)
-    return max(result.rowcount or 0, 0)
+        inserted = len(db.session.execute(statement).all())
+    return inserted
 
 
 def unread_count(user: User) -> int:
