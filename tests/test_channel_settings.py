@@ -93,3 +93,20 @@ def test_environment_values_are_read_with_their_types():
                                  "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE": "on", "MOTORPOOL_SMTP_PASSWORD": "pw"})
     assert settings == {"MOTORPOOL_SMTP_PORT": 2525, "MOTORPOOL_WEBHOOK_TIMEOUT": 2.5,
                         "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE": True, "MOTORPOOL_SMTP_PASSWORD": "pw"}
+
+
+def test_the_plugins_page_hides_the_webhook_secret_and_url_paths(make_app):
+    from tests.factories import AdminFactory
+
+    app = make_app(MOTORPOOL_NOTIFIERS="webhook,slack", **NO_EXAMPLE, MOTORPOOL_WEBHOOK_SECRET=SECRET,
+                   MOTORPOOL_WEBHOOK_URL="https://hooks.example.com/motorpool/TOKENPART",
+                   MOTORPOOL_SLACK_WEBHOOK_URL="https://hooks.slack.com/services/T0/B0/SLACKTOKEN")
+    with app.app_context():
+        admin = AdminFactory()
+        client = app.test_client()
+        client.post("/auth/login", data={"email": admin.email, "password": "correct horse battery"})
+        page = client.get("/admin/plugins").get_data(as_text=True)
+    assert SECRET not in page and SECRET.removeprefix("whsec_") not in page
+    assert "SLACKTOKEN" not in page and "TOKENPART" not in page
+    assert "https://hooks.slack.com/… (path hidden)" in page
+    assert page.count("set, hidden") == 1  # the webhook secret; no SMTP password is set
