@@ -53,7 +53,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_alert_silences_ends_after_start')),
+    sa.CheckConstraint('ends_at >= starts_at', name=op.f('ck_alert_silences_ends_after_start')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_alert_silences_created_by_id_users')),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_alert_silences_updated_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_silences'))

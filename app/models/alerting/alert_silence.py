@@ -17,7 +17,7 @@ class AlertSilence(UserCreatedBase, Base):
 
     __tablename__ = "alert_silences"
     __table_args__ = (
-        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
         Index("ix_alert_silences_category_ends_at", "category", "ends_at"),
     )
 
