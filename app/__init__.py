@@ -193,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.navigation import navigation_links
     from app.blueprints.account import bp as account_bp
     from app.blueprints.admin import bp as admin_bp
+    from app.blueprints.alerts import bp as alerts_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.checklists import bp as checklists_bp
     from app.blueprints.dispatches import bp as dispatches_bp
@@ -204,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dispatches_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(alerts_bp)
     from app.models import utcnow
 
     from app.blueprints.security import static_url

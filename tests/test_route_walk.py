@@ -75,6 +75,13 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "checklists.out_of_service": MANAGERS,
     "checklists.certify_repair": MANAGERS,
     "trailers.index": MANAGERS,
+    "alerts.index": MANAGERS,
+    "alerts.acknowledge": None,
+    "alerts.resolve": None,
+    "alerts.silence": None,
+    "alerts.lift": None,
+    "alerts.settings": ADMIN_ONLY,
+    "alerts.threshold_edit": ADMIN_ONLY,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -101,6 +108,12 @@ POST_REFUSED: dict[str, dict[str, int]] = {
     "checklists.answer": {"other_technician": 404},
     "checklists.sign_off": {"other_technician": 404},
     "checklists.certify_repair": {"technician": 403, "other_technician": 403},
+    "alerts.acknowledge": {"technician": 403, "other_technician": 403},
+    "alerts.resolve": {"technician": 403, "other_technician": 403},
+    "alerts.silence": {"technician": 403, "other_technician": 403},
+    "alerts.lift": {"technician": 403, "other_technician": 403},
+    "alerts.settings": {"technician": 403, "other_technician": 403, "manager": 403},
+    "alerts.threshold_edit": {"technician": 403, "other_technician": 403, "manager": 403},
 }
 
 
@@ -139,6 +152,9 @@ def world(app, system_actor):
         "name": "tires_checked",
         "filename": "css/app.css",
         "session_id": 1,
+        "alert_id": 1,
+        "silence_id": 1,
+        "category": "fallback_routing",
     }
     return people, values
 
