@@ -223,6 +223,43 @@ def test_one_open_alert_per_fingerprint_is_enforced_by_the_database(app):
     assert db.session.scalar(select(func.count(Alert.id))) == 2
 
 
+def test_a_check_that_meets_an_alert_another_writer_just_opened_counts_it_instead_of_duplicating(app, gauge):
+    """Another process raises the same alert between this check's reads and its writes."""
+    from sqlalchemy import create_engine
+
+    other = create_engine(db.engine.url)
+    real = gauge.measure
+
+    def measure_while_another_writer_raises(window):
+        if not gauge.windows:
+            with other.begin() as connection:
+                connection.execute(Alert.__table__.insert().values(
+                    category="tyre_pressure", severity="warning", message="from the other writer", value=4.0,
+                    details={}, fingerprint="tyre_pressure", first_seen_at=T0, last_seen_at=T0, occurrences=1,
+                    state="firing", last_notified_at=T0, created_at=T0, updated_at=T0))
+        return real(window)
+
+    gauge.check = gauge.check.__class__(**{**gauge.check.__dict__, "measure": measure_while_another_writer_raises})
+    app.extensions["motorpool.alert_checks"]["tyre_pressure"] = gauge.check
+    gauge.values = {None: 4.0}
+    try:
+        check(T0 + timedelta(minutes=1))
+    finally:
+        other.dispose()
+    [alert] = alerts()
+    assert (alert.message, alert.occurrences) == ("Tyre pressure at 4.0", 2)
+
+
+def test_a_long_or_unprintable_message_from_a_check_is_stored_shortened(app, gauge):
+    gauge.check = gauge.check.__class__(**{**gauge.check.__dict__, "measure": lambda window: [
+        alerting.MetricReading(value=9.0, message="bad\x00" + "x" * 600, subject="s" * 250)]})
+    app.extensions["motorpool.alert_checks"]["tyre_pressure"] = gauge.check
+    check(T0)
+    [alert] = alerts()
+    assert len(alert.message) == 500 and alert.message.startswith("bad x") and alert.message.endswith("…")
+    assert len(alert.subject) == 200
+
+
 def test_the_queries_of_a_check_do_not_grow_with_the_number_of_alerts(app, gauge):
     def statements_for(subjects: int, moment) -> int:
         gauge.values = {f"asset:{n}": 4.0 for n in range(subjects)}

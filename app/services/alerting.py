@@ -587,6 +587,18 @@ class CheckReport:
 # --- The engine -----------------------------------------------------------------------------
 
 
+def _fit(text: str | None, limit: int) -> str | None:
+    """A check's text as a column holds it: control characters become spaces, and a text
+    longer than the column is shortened with an ellipsis (it is the program's own wording,
+    not something a person typed, so it is not refused)."""
+    if text is None:
+        return None
+    from app.services.text import _CONTROL_SINGLE_LINE
+
+    clean = _CONTROL_SINGLE_LINE.sub(" ", str(text))
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 class _Engine:
     """Applies the alert rules to the open alerts loaded once; writes nothing in a dry run."""
 
@@ -605,6 +617,8 @@ class _Engine:
 
     def breach(self, category: str, severity: str, message: str, *, value: float | None,
                details: Mapping[str, Any], subject: str | None, subject_label: str | None) -> Alert | None:
+        message = _fit(message, 500) or ""
+        subject, subject_label = _fit(subject, 200), _fit(subject_label, 200)
         fp = fingerprint(category, subject)
         alert = self.open.get(fp)
         if alert is None:
@@ -753,7 +767,28 @@ def run_check(now: datetime | None = None, *, dry_run: bool = False) -> CheckRep
 
     One transaction for the whole run; ``dry_run`` computes and reports, writing and telling
     nothing. A check whose ``measure`` raises is reported and skipped; its open alerts stay.
+    When another writer opened the same alert meanwhile (the unique index refuses the second
+    open alert, or the database reports a write conflict), the run starts again once from
+    fresh reads, so the other's alert is counted instead of duplicated.
     """
+    from sqlalchemy.exc import IntegrityError
+
+    from app.services.errors import ConcurrentUpdate
+
+    if dry_run or db.session.info.get("motorpool_transaction_depth", 0):
+        return _run_check(now, dry_run=dry_run)  # inside someone's transaction: theirs to retry
+    for attempt in (1, 2):
+        try:
+            return _run_check(now, dry_run=dry_run)
+        except (IntegrityError, ConcurrentUpdate):
+            db.session.rollback()
+            if attempt == 2:
+                raise
+            logger.info("alert check conflicted with another writer; running it again")
+    raise AssertionError("unreachable")
+
+
+def _run_check(now: datetime | None, *, dry_run: bool) -> CheckReport:
     with _at(now) as moment:
         settings = current_settings()
         window = metric_window(moment)
