@@ -698,7 +698,7 @@ def test_dispatch_list_query_count_does_not_grow_with_the_number_of_dispatches(a
     assert len(set(re.findall(r"<td>User \d+</td>", html(large)))) == (25 if status is None else 31)
 
     assert len(many) == len(few), "\n".join(many)
-    assert len(few) <= 5
+    assert len(few) <= 6  # five for the list, one for the navigation's firing-alert count
 
 
 def test_home_page_query_count_does_not_grow_with_the_number_of_dispatches(app, client, manager):
