@@ -166,6 +166,19 @@ def test_an_acknowledged_alert_is_not_told_again_but_still_resolves(app, gauge, 
     assert sent.kinds() == ["alert.firing", "alert.resolved"]
 
 
+def test_an_acknowledged_alert_that_gets_worse_fires_again_and_a_hand_resolution_is_told(app, gauge, sent):
+    gauge.values = {None: 4.0}
+    check(T0)
+    alerting.acknowledge(alerts()[0].id, AdminFactory())
+    gauge.values = {None: 6.0}
+    check(T0 + timedelta(minutes=5))
+    [alert] = alerts()
+    assert (alert.state, alert.severity, alert.acknowledged_by_id) == ("firing", "critical", None)
+    assert [(n.kind, n.severity) for n in sent] == [("alert.firing", "warning"), ("alert.firing", "critical")]
+    alerting.resolve(alert.id, AdminFactory(name="Ada Admin"), "valve replaced")
+    assert sent.kinds()[-1] == "alert.resolved" and "Resolved by Ada Admin: valve replaced." in sent[-1].body
+
+
 def test_acknowledging_twice_or_a_resolved_alert_is_refused(app, gauge):
     gauge.values = {None: 4.0}
     check(T0)
