@@ -427,6 +427,10 @@ def test_thresholds_come_from_the_database_then_the_configuration_then_the_check
     assert row.updated_by_id == system_user().id
     check(T0 + timedelta(minutes=5))
     assert [a.severity for a in alerts()] == ["critical"]
+    alerting.reset_thresholds("tyre_pressure")
+    assert alerting.effective_thresholds(check_).source == "configuration"
+    with pytest.raises(NotFound, match="no alert check 'nope'"):
+        alerting.reset_thresholds("nope")
 
 
 @pytest.mark.parametrize(("direction", "unit", "warning", "critical", "why"), [
