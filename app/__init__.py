@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MOTORPOOL_CURRENCY"] = settings.check_currency(app.config["MOTORPOOL_CURRENCY"])
     app.config["MOTORPOOL_TIMEZONE"] = settings.check_timezone(app.config["MOTORPOOL_TIMEZONE"])
     settings.check_channels(app.config)
+    settings.check_alert_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
 
@@ -203,6 +204,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.navigation import navigation_links
     from app.blueprints.account import bp as account_bp
     from app.blueprints.admin import bp as admin_bp
+    from app.blueprints.alerts import bp as alerts_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.checklists import bp as checklists_bp
     from app.blueprints.dispatches import bp as dispatches_bp
@@ -216,6 +218,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(checklists_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(alerts_bp)
     from app.models import utcnow
 
     from app.blueprints.security import static_url

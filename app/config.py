@@ -83,6 +83,19 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_KEY_PREFIX": "motorpool",
     "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS": "5 per minute; 20 per hour",
     "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS": "20 per minute; 100 per hour",
+    # The alert check (app/services/alerting.py): metrics are read over the last this many
+    # hours; a repeat of an open alert is not notified again inside the suppression window;
+    # a critical alert nobody acknowledges within the escalation time goes to the admins;
+    # quiet hours ("22:00-06:00", wall clock in MOTORPOOL_TIMEZONE, empty for none) hold
+    # non-critical notifications for one digest. Admins can change all but the window on
+    # the alerting settings page; these are the defaults until they do.
+    "MOTORPOOL_METRIC_WINDOW_HOURS": 24.0,
+    "MOTORPOOL_ALERT_SUPPRESSION_MINUTES": 30,
+    "MOTORPOOL_ALERT_ESCALATION_MINUTES": 30,
+    "MOTORPOOL_ALERT_QUIET_HOURS": "",
+    # Per-category thresholds over the checks' own: {"pending_queue": {"warning": 15, "critical": 30}};
+    # bands for "outside" checks as [low, high] pairs.
+    "MOTORPOOL_ALERT_THRESHOLDS": {},
     # Comma-separated plugin names to block; applied on top of the plugin table.
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
@@ -93,15 +106,19 @@ DEFAULTS: dict[str, Any] = {
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
     "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
-    "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
+    "MOTORPOOL_TIMEZONE", "MOTORPOOL_ALERT_QUIET_HOURS", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS",
+    "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
     "MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD",
     "MOTORPOOL_SMTP_FROM", "MOTORPOOL_SMTP_CA_FILE", "MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET", "MOTORPOOL_SLACK_WEBHOOK_URL",
     "MOTORPOOL_TEAMS_WEBHOOK_URL",
 )
 #: ... those read as whole numbers ...
-_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_SMTP_PORT")
+_ENV_INTEGERS = (
+    "MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_SMTP_PORT",
+    "MOTORPOOL_ALERT_SUPPRESSION_MINUTES", "MOTORPOOL_ALERT_ESCALATION_MINUTES",
+)
 #: ... those read as numbers ...
-_ENV_NUMBERS = ("MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT")
+_ENV_NUMBERS = ("MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_METRIC_WINDOW_HOURS")
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
@@ -249,6 +266,46 @@ def check_channels(config: dict[str, Any]) -> None:
             ) from None
 
 
+def parse_quiet_hours(text: str | None) -> tuple[str, str] | None:
+    """``"22:00-06:00"`` as ``("22:00", "06:00")``; empty is None (no quiet hours)."""
+    value = str(text or "").strip()
+    if not value:
+        return None
+    parts = [part.strip() for part in value.split("-")]
+    if len(parts) != 2 or not all(_is_clock_time(part) for part in parts) or parts[0] == parts[1]:
+        raise ValueError(
+            f"MOTORPOOL_ALERT_QUIET_HOURS must be two different times HH:MM-HH:MM such as 22:00-06:00, "
+            f"or empty for none, not {text!r}"
+        )
+    return parts[0], parts[1]
+
+
+def _is_clock_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return (len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+            and int(hours) < 24 and int(minutes) < 60)
+
+
+def check_alert_settings(config: dict[str, Any]) -> None:
+    """Stop start-up with what to set when an alert setting cannot work."""
+    window = config["MOTORPOOL_METRIC_WINDOW_HOURS"]
+    if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window <= 24 * 90:
+        raise ValueError(f"MOTORPOOL_METRIC_WINDOW_HOURS must be a number of hours above 0 and at most 2160, not {window!r}")
+    for name, low, high in (("MOTORPOOL_ALERT_SUPPRESSION_MINUTES", 0, 1440),
+                            ("MOTORPOOL_ALERT_ESCALATION_MINUTES", 1, 10080)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} must be a whole number of minutes from {low} to {high}, not {value!r}")
+    parse_quiet_hours(config["MOTORPOOL_ALERT_QUIET_HOURS"])
+    thresholds = config["MOTORPOOL_ALERT_THRESHOLDS"]
+    if not isinstance(thresholds, dict):
+        raise ValueError("MOTORPOOL_ALERT_THRESHOLDS must map categories to {'warning': …, 'critical': …}")
+    for category, given in thresholds.items():
+        if not isinstance(given, dict) or set(given) != {"warning", "critical"}:
+            raise ValueError(f"MOTORPOOL_ALERT_THRESHOLDS[{category!r}] must be {{'warning': …, 'critical': …}}, "
+                             f"not {given!r}")
+
+
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for PostgreSQL URLs written the usual way.
 
@@ -301,7 +358,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
             try:
                 settings[name] = float(environ[name])
             except ValueError:
-                raise ValueError(f"{name} must be a number of seconds such as 10, not {environ[name]!r}") from None
+                raise ValueError(f"{name} must be a number such as 10, not {environ[name]!r}") from None
     for name in _ENV_BOOLEANS:
         if name in environ:
             settings[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}

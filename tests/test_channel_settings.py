@@ -81,7 +81,7 @@ def test_an_installed_plugins_channel_of_the_same_name_is_not_held_to_our_settin
 
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("MOTORPOOL_SMTP_PORT", "submission", "MOTORPOOL_SMTP_PORT must be a whole number, not 'submission'"),
-    ("MOTORPOOL_SMTP_TIMEOUT", "ten", "MOTORPOOL_SMTP_TIMEOUT must be a number of seconds such as 10, not 'ten'"),
+    ("MOTORPOOL_SMTP_TIMEOUT", "ten", "MOTORPOOL_SMTP_TIMEOUT must be a number such as 10, not 'ten'"),
 ])
 def test_environment_values_of_the_wrong_type_are_refused(name, value, message):
     with pytest.raises(ValueError, match=message):

@@ -79,6 +79,13 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "notifications.index": EVERYONE,
     "notifications.mark_read": None,
     "notifications.mark_all_read": None,
+    "alerts.index": MANAGERS,
+    "alerts.acknowledge": None,
+    "alerts.resolve": None,
+    "alerts.silence": None,
+    "alerts.lift": None,
+    "alerts.settings": ADMIN_ONLY,
+    "alerts.threshold_edit": ADMIN_ONLY,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -107,6 +114,12 @@ POST_REFUSED: dict[str, dict[str, int]] = {
     "checklists.certify_repair": {"technician": 403, "other_technician": 403},
     # The notification in the URLs is the technician's: nobody else can mark it.
     "notifications.mark_read": {"other_technician": 404, "manager": 404, "admin": 404},
+    "alerts.acknowledge": {"technician": 403, "other_technician": 403},
+    "alerts.resolve": {"technician": 403, "other_technician": 403},
+    "alerts.silence": {"technician": 403, "other_technician": 403},
+    "alerts.lift": {"technician": 403, "other_technician": 403},
+    "alerts.settings": {"technician": 403, "other_technician": 403, "manager": 403},
+    "alerts.threshold_edit": {"technician": 403, "other_technician": 403, "manager": 403},
 }
 
 
@@ -151,6 +164,9 @@ def world(app, system_actor):
         "filename": "css/app.css",
         "session_id": 1,
         "notification_id": db.session.scalar(select(UserNotification.id)),
+        "alert_id": 1,
+        "silence_id": 1,
+        "category": "fallback_routing",
     }
     return people, values
 

@@ -1,5 +1,6 @@
 """Every model of the data model, importable from one place."""
 
+from app.models.alerting import ALERT_STATES, Alert, AlertSetting, AlertSilence, AlertThreshold
 from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
 from app.models.auth_event import AuthEvent, AuthEventKind
 from app.models.base import Base, UserCreatedBase, clock_at, utcnow
@@ -27,6 +28,11 @@ from app.models.user_notification import UserNotification
 from app.models.user_session import UserSession
 
 __all__ = [
+    "ALERT_STATES",
+    "Alert",
+    "AlertSetting",
+    "AlertSilence",
+    "AlertThreshold",
     "AllDispatchDetail",
     "Availability",
     "Asset",

@@ -32,6 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.plugins.contracts import MatchOutcome
+from app.services import alerting
 from app.services import actors
 from app.services import dispatches as dispatch_service
 from app.services import local_time
@@ -836,9 +837,14 @@ def reroute(dispatch: Dispatch, reason: str) -> DispatchMetric | None:
     for position, technician_id in enumerate(ordered, start=1):
         source = "recorded fallback" if technician_id in fallbacks else "fresh ranking"
         try:
-            return assign_to(dispatch, technician_id, mode="fallback", ranking=ranking,
-                             reason=f"Fallback routing: {reason}",
-                             note=f"{reason}; {source} #{position}")
+            # The fallback alert is part of the reroute: both commit, or neither does.
+            with transaction():
+                metric = assign_to(dispatch, technician_id, mode="fallback", ranking=ranking,
+                                   reason=f"Fallback routing: {reason}",
+                                   note=f"{reason}; {source} #{position}")
+                alerting.raise_fallback_alert(dispatch.dispatch_number, reason, _technician(technician_id).name,
+                                              f"{source} #{position}")
+            return metric
         except ConcurrentUpdate:
             db.session.refresh(dispatch)
             if dispatch.status != DispatchStatus.ASSIGNED or dispatch.assigned_user_id != leaving:

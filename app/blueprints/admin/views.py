@@ -19,6 +19,7 @@ SECTIONS = [
     ("Sign-in activity", "admin.sign_in_activity", "Failed and blocked sign-ins, sign-outs and ended sessions."),
     ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
     ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
+    ("Alerting", "alerts.settings", "Thresholds of every alert check, quiet hours, suppression and escalation."),
 ]
 
 
