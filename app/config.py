@@ -63,6 +63,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_KEY_PREFIX": "motorpool",
     "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS": "5 per minute; 20 per hour",
     "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS": "20 per minute; 100 per hour",
+    # Business metrics (app/services/metrics.py): the window the alert check looks back
+    # over, and how many completions a technician needs before their first-time-fix rate counts.
+    "MOTORPOOL_METRIC_WINDOW_HOURS": 24.0,
+    "MOTORPOOL_FTF_MIN_SAMPLE": 5,
     # Comma-separated plugin names to block; applied on top of the plugin table.
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
@@ -76,7 +80,9 @@ _ENV_STRINGS = (
     "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
 )
 #: ... those read as whole numbers ...
-_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS")
+_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_FTF_MIN_SAMPLE")
+#: ... those read as decimal numbers ...
+_ENV_FLOATS = ("MOTORPOOL_METRIC_WINDOW_HOURS",)
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
@@ -111,6 +117,19 @@ def check_timezone(name: str) -> str:
             f"or UTC, not {name!r}"
         ) from None
     return text
+
+
+def check_metric_settings(config: dict[str, Any]) -> None:
+    """Stop start-up on a metric window or sample size that cannot work, saying what to set."""
+    hours = config["MOTORPOOL_METRIC_WINDOW_HOURS"]
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 366:
+        raise ValueError(
+            f"MOTORPOOL_METRIC_WINDOW_HOURS must be a number of hours above 0 and at most 8784 (a year), "
+            f"such as 24, not {hours!r}"
+        )
+    sample = config["MOTORPOOL_FTF_MIN_SAMPLE"]
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise ValueError(f"MOTORPOOL_FTF_MIN_SAMPLE must be a whole number of at least 1, such as 5, not {sample!r}")
 
 
 def normalise_database_url(url: str) -> str:
@@ -160,6 +179,12 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
                 settings[name] = int(environ[name])
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, not {environ[name]!r}") from None
+    for name in _ENV_FLOATS:
+        if environ.get(name):
+            try:
+                settings[name] = float(environ[name])
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {environ[name]!r}") from None
     for name in _ENV_BOOLEANS:
         if name in environ:
             settings[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}
