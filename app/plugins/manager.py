@@ -31,6 +31,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "app.plugins.builtin.weighted_matcher",
     "app.plugins.builtin.haversine",
     "app.plugins.builtin.notifiers",
+    "app.plugins.builtin.alert_checks",
 )
 
 
