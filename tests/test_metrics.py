@@ -419,4 +419,4 @@ def test_the_metrics_use_the_same_number_of_queries_for_little_and_much_data(app
         with counting_queries() as statements:
             _all_metrics()
         counts.append(len(statements))
-    assert counts[0] == counts[1] == 15
+    assert counts[0] == counts[1] == 13

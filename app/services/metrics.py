@@ -305,24 +305,35 @@ def _float(value) -> float | None:
 def _distribution(column, window: MetricWindow, above: float, limit: int) -> dict:
     """Count, total, average and maximum of a per-assignment figure, and the records above ``above``.
 
-    Two queries: the aggregate, and the capped list of records over the limit with its count.
+    One query, one pass over the window's records: the aggregates ride along as window
+    functions on the ``limit`` highest records, which include every record over the limit
+    that the list names.
     """
     m, d = DispatchMetric, Dispatch
-    in_window = _within(m.created_at, window)
-    count, total, average, worst = db.session.execute(
-        select(func.count(column), func.sum(column), func.avg(column), func.max(column))
-        .where(column.is_not(None), in_window)
-    ).one()
-    rows = db.session.execute(
-        select(d.dispatch_number, column, func.count().over())
-        .join(d, d.id == m.dispatch_id)
-        .where(column > above, in_window)
+    top = (
+        select(m.id, m.dispatch_id, column.label("v"), func.count(column).over().label("n"),
+               func.sum(column).over().label("total"), func.avg(column).over().label("average"),
+               func.max(column).over().label("worst"),
+               func.sum(case((column > above, 1), else_=0)).over().label("above"))
+        .where(column.is_not(None), _within(m.created_at, window))
         .order_by(column.desc(), m.id).limit(limit)
+        .subquery()
+    )
+    # The records first, then their dispatches: joined in one step, SQLite would walk every
+    # dispatch and look its records up instead of reading the window's records once.
+    rows = db.session.execute(
+        select(d.dispatch_number, top.c.v, top.c.n, top.c.total, top.c.average, top.c.worst, top.c.above)
+        .join(d, d.id == top.c.dispatch_id)
+        .order_by(top.c.v.desc(), top.c.id)
     ).all()
+    if not rows:
+        return {"assignments": 0, "total": None, "average": None, "worst": None, "limit": float(above),
+                "above": 0, "offenders": ()}
+    _, _, count, total, average, worst, over = rows[0]
     return {
         "assignments": count, "total": _float(total), "average": _float(average), "worst": _float(worst),
-        "limit": float(above), "above": rows[0][2] if rows else 0,
-        "offenders": tuple(DispatchFigure(number, float(value)) for number, value, _ in rows),
+        "limit": float(above), "above": int(over),
+        "offenders": tuple(DispatchFigure(number, float(value)) for number, value, *_ in rows if value > above),
     }
 
 
@@ -331,7 +342,7 @@ def completion_estimates(window: MetricWindow, *, limit_hours: float = DEFAULT_C
     """Estimated hours to completion of the window's assignments; how many and which are above the limit.
 
     From ``dispatch_metrics.estimated_completion_hours`` (travel plus work, as the engine
-    estimated it when assigning), one figure per assignment record. Two queries.
+    estimated it when assigning), one figure per assignment record. One query.
     """
     return CompletionEstimates(**_distribution(DispatchMetric.estimated_completion_hours, window, limit_hours, limit))
 
@@ -341,7 +352,7 @@ def operational_cost(window: MetricWindow, *, limit_cost: float = DEFAULT_COST_L
     """Operational cost per dispatch of the window's assignments: total, average, worst, those above the limit.
 
     From ``dispatch_metrics.operational_cost`` (labour, overtime and travel as estimated at
-    assignment), one figure per assignment record. Two queries.
+    assignment), one figure per assignment record. One query.
     """
     return OperationalCost(**_distribution(DispatchMetric.operational_cost, window, limit_cost, limit))
 
@@ -427,7 +438,9 @@ def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT) -> Burnout
     m, d = DispatchMetric, Dispatch
     latest = (
         select(m.technician_id, m.dispatch_id, m.burnout_alert, m.burnout_risk,
-               func.row_number().over(partition_by=m.technician_id, order_by=(m.created_at.desc(), m.id.desc()))
+               # "+ 0": SQLite would otherwise walk the technician_id index to save a sort,
+               # reading the whole table in index order instead of the window's rows.
+               func.row_number().over(partition_by=m.technician_id + 0, order_by=(m.created_at.desc(), m.id.desc()))
                .label("rn"))
         .where(_within(m.created_at, window))
         .subquery()
