@@ -197,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.checklists import bp as checklists_bp
     from app.blueprints.dispatches import bp as dispatches_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.reports import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -204,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dispatches_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(reports_bp)
     from app.models import utcnow
 
     from app.blueprints.security import static_url

@@ -75,6 +75,9 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "checklists.out_of_service": MANAGERS,
     "checklists.certify_repair": MANAGERS,
     "trailers.index": MANAGERS,
+    "reports.index": dict(zip(ROLES, (LOGIN, 403, 403, 302, 302), strict=True)),  # to today's daily summary
+    "reports.daily": MANAGERS,
+    "reports.weekly": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -139,6 +142,7 @@ def world(app, system_actor):
         "name": "tires_checked",
         "filename": "css/app.css",
         "session_id": 1,
+        "day": "2026-06-10",
     }
     return people, values
 

@@ -18,9 +18,10 @@ Rules every function follows:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, select
@@ -211,6 +212,19 @@ class DispatchCounts:
     created: int
     completed: int
     cancelled: int
+
+
+def jsonable(value: Any) -> Any:
+    """Figures as JSON-ready values: dataclasses as dicts, moments as ISO 8601 text (notifications store them)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
 
 
 def _percent(part: float, whole: float) -> float | None:

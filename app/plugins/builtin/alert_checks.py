@@ -9,8 +9,6 @@ states the figures. The thresholds here are the defaults; admins override them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
 from typing import Any
 
 from app.plugins import hookimpl
@@ -57,21 +55,8 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
-def _json(value: Any) -> Any:
-    """Figures as JSON-ready values: dataclasses as dicts, moments as ISO 8601 text."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return _json(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _details(figures: Any, **extra: Any) -> dict[str, Any]:
-    return {**_json(figures), **extra}
+    return {**metrics.jsonable(figures), **extra}
 
 
 # --- 1. SLA compliance ----------------------------------------------------------------------

@@ -1,0 +1,6 @@
+"""Daily and weekly summary pages for managers and admins."""
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+from app.blueprints.reports import views  # noqa: E402,F401  (views attach routes to bp)
