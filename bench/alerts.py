@@ -248,7 +248,8 @@ def main() -> None:
         window = metrics.window_ending()
         runs = [one_check(window) for _ in range(args.repeat + 1)]
     cold, warm = runs[0], runs[1:]
-    print(f"\nOne full check over the last {metrics.window_text(window)[12:]}: {len(cold[0])} measures, "
+    hours = (window.end - window.start).total_seconds() / 3600
+    print(f"\nOne full check over the last {hours:g} h: {len(cold[0])} measures, "
           f"{cold[1]} SQL statements, {cold[2]} readings")
     print(f"  {'measure':<20}{'cold ms':>10}{'warm p50 ms':>14}{'warm max ms':>14}")
     for category in cold[0]:

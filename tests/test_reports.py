@@ -216,7 +216,7 @@ def test_send_summary_sends_text_html_and_figures_to_managers_and_admins(make_ap
         reports.send_summary("weekly", DAY)
     [sent] = recorder.sent
     assert (sent.kind, sent.roles, sent.severity) == ("report.weekly", ("manager", "admin"), "info")
-    assert sent.subject == "Weekly summary, week 24 of 2026 (8 June 2026 – 14 June 2026)"
+    assert sent.subject == "Weekly summary, week 24 of 2026 (8–14 June 2026)"
     assert sent.body.startswith(sent.subject + "\n")
     assert "<h1>Weekly summary, week 24 of 2026" in sent.html and "no data" in sent.html
     data = json.loads(json.dumps(sent.data))  # JSON, as the delivery stores it
@@ -307,7 +307,7 @@ def test_flask_reports_weekly_defaults_to_this_week_and_sends_when_asked(make_ap
     with app.app_context(), clock_at(datetime(2026, 6, 10, 15, tzinfo=UTC)):
         result = app.test_cli_runner().invoke(args=["reports", "weekly", "--send"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Weekly summary, week 24 of 2026 (8 June 2026 – 14 June 2026) (so far)\n")
+    assert result.output.startswith("Weekly summary, week 24 of 2026 (8–14 June 2026) (so far)\n")
     assert "Sent to managers and admins" in result.output
     assert [n.kind for n in recorder.sent] == ["report.weekly"]
 
@@ -325,3 +325,13 @@ def test_flask_reports_refuses_a_bad_date_with_a_message_and_an_error_status(mak
     assert result.exit_code == 1
     assert says in result.output
     assert recorder.sent == []
+
+
+@pytest.mark.parametrize(("day", "period"), [
+    (date(2026, 6, 10), "week 24 of 2026 (8–14 June 2026)"),
+    (date(2026, 12, 1), "week 49 of 2026 (30 November – 6 December 2026)"),
+    (date(2027, 1, 1), "week 53 of 2026 (28 December 2026 – 3 January 2027)"),
+])
+def test_a_week_is_named_by_its_iso_number_and_its_days(app, day, period):
+    with clock_at(datetime(2027, 2, 1, tzinfo=UTC)):
+        assert reports.summary("weekly", day).period == period

@@ -53,7 +53,14 @@ class Summary:
         if self.kind == "daily":
             return f"{self.first_day:%A} {_day_text(self.first_day)}"
         year, week, _ = self.first_day.isocalendar()
-        return f"week {week} of {year} ({_day_text(self.first_day)} – {_day_text(self.last_day)})"
+        first, last = self.first_day, self.last_day
+        if (first.year, first.month) == (last.year, last.month):
+            days = f"{first.day}–{_day_text(last)}"
+        elif first.year == last.year:
+            days = f"{first.day} {first:%B} – {_day_text(last)}"
+        else:
+            days = f"{_day_text(first)} – {_day_text(last)}"
+        return f"week {week} of {year} ({days})"
 
     @property
     def title(self) -> str:
