@@ -420,3 +420,9 @@ def test_the_metrics_use_the_same_number_of_queries_for_little_and_much_data(app
             _all_metrics()
         counts.append(len(statements))
     assert counts[0] == counts[1] == 13
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(None, "no data"), (42.4, "42 s"), (119, "119 s"), (600, "10 min"),
+                                               (7199, "120 min"), (7200, "2.0 h"), (12_600, "3.5 h")])
+def test_durations_are_written_as_people_read_them(seconds, text):
+    assert metrics.duration_text(seconds) == text

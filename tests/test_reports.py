@@ -161,7 +161,7 @@ def test_the_summary_text_states_every_figure(app, day_of_work):
         "Times in America/New_York; from 2026-06-10 00:00 EDT to 2026-06-11 00:00 EDT.",
         "",
         "Dispatches: 3 created, 2 completed, 1 cancelled",
-        "SLA compliance: 50.0 % (1 of 2 completed within SLA); 0 open past SLA now",
+        "SLA compliance: 50.0 % (1 of 2 completed within SLA); 0 still open past SLA",
         "Routing speed: p50 40 s, p95 100 s over 2 assignments",
         "Operational cost: total $800.00, average $400.00 per dispatch over 2 assignments",
         "First-time-fix rate: 100.0 % (2 of 2)",
@@ -175,7 +175,7 @@ def test_an_empty_day_reads_no_data_never_zero_percent(app):
     with clock_at(LATER):
         report = reports.summary("daily", DAY)
         text = reports.text(report)
-    assert "SLA compliance: no data; 0 open past SLA now" in text
+    assert "SLA compliance: no data; 0 still open past SLA" in text
     assert "Routing speed: p50 no data, p95 no data" in text
     assert "Operational cost: total no data, average no data per dispatch" in text
     assert "First-time-fix rate: no data" in text and "Utilisation: no data" in text

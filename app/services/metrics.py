@@ -227,6 +227,17 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def duration_text(seconds: float | None) -> str:
+    """A duration as people read it: "45 s", "12 min", "3.5 h"; None is "no data"."""
+    if seconds is None:
+        return "no data"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _percent(part: float, whole: float) -> float | None:
     return None if not whole else 100.0 * part / whole
 

@@ -144,10 +144,6 @@ def _percent(value: float | None) -> str:
     return "no data" if value is None else f"{value:.1f} %"
 
 
-def _seconds(value: float | None) -> str:
-    return "no data" if value is None else f"{value:.0f} s"
-
-
 def _money(amount: float | None) -> str:
     from app.blueprints.formatting import money
 
@@ -164,8 +160,8 @@ def text(report: Summary) -> str:
     sla = f"SLA compliance: {_percent(s.sla.rate)}"
     if s.sla.rate is not None:
         sla += f" ({s.sla.within_sla} of {s.sla.completed} completed within SLA)"
-    lines.append(sla + f"; {s.sla.open_past_sla} open past SLA now")
-    lines.append(f"Routing speed: p50 {_seconds(s.routing.p50_seconds)}, p95 {_seconds(s.routing.p95_seconds)}"
+    lines.append(sla + f"; {s.sla.open_past_sla} still open past SLA")
+    lines.append(f"Routing speed: p50 {metrics.duration_text(s.routing.p50_seconds)}, p95 {metrics.duration_text(s.routing.p95_seconds)}"
                  + (f" over {s.routing.assignments} assignments" if s.routing.assignments else ""))
     lines.append(f"Operational cost: total {_money(s.cost.total)}, average {_money(s.cost.average)} per dispatch"
                  + (f" over {s.cost.assignments} assignments" if s.cost.assignments else ""))

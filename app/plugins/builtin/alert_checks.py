@@ -26,14 +26,7 @@ def _percent(value: float | None) -> str:
     return "no data" if value is None else f"{value:.1f} %"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "no data"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+_duration = metrics.duration_text
 
 
 def _money(amount: float | None) -> str:
