@@ -100,9 +100,12 @@ def test_a_day_not_begun_and_a_date_that_is_no_date_are_refused(app):
         with pytest.raises(ValidationError, match="2026-06-10 has not begun yet in America/New_York; choose today "
                                                   r"\(2026-06-09\)"):
             reports.summary("daily", DAY)
-    for text in ("2026-13-01", "2026-02-30", "tomorrow", "", "2026-6-1"):
+    for text in ("2026-13-01", "2026-02-30", "tomorrow", "", "2026-6-1", " 2026-06-10", "2026-06-10\n",
+                 "٢٠٢٦-٠٦-١٠", "20260610", "2026-06-10T00:00"):
         with pytest.raises(ValidationError, match="is not a date: write it as YYYY-MM-DD"):
             reports.parse_day(text)
+    with pytest.raises(ValidationError, match="has not begun yet"):
+        reports.summary("weekly", date(9999, 12, 31))
     with pytest.raises(ValidationError, match="choose daily or weekly"):
         reports.summary("monthly", DAY)
 
@@ -335,3 +338,9 @@ def test_flask_reports_refuses_a_bad_date_with_a_message_and_an_error_status(mak
 def test_a_week_is_named_by_its_iso_number_and_its_days(app, day, period):
     with clock_at(datetime(2027, 2, 1, tzinfo=UTC)):
         assert reports.summary("weekly", day).period == period
+
+
+def test_the_first_day_of_the_calendar_is_refused_east_of_utc(make_app):
+    app = make_app(MOTORPOOL_TIMEZONE="Europe/Berlin")
+    with app.app_context(), pytest.raises(ValidationError, match="0001-01-01 is too far in the past"):
+        reports.summary("daily", date(1, 1, 1))

@@ -28,7 +28,8 @@ from app.services import local_time, metrics
 from app.services.errors import ValidationError
 
 KINDS = ("daily", "weekly")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only, the whole text: one spelling per day (\d would take other scripts' digits).
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ def _day_text(day: date) -> str:
 
 def parse_day(text: str | None, *, field: str = "date") -> date:
     """A date written YYYY-MM-DD; anything else is refused with how to write it."""
-    value = (text or "").strip()
-    if _DAY.match(value):
+    value = text or ""
+    if _DAY.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -96,8 +97,8 @@ def period_days(kind: str, day: date) -> tuple[date, date]:
     if kind == "daily":
         return day, day
     if kind == "weekly":
-        monday = day - timedelta(days=day.isoweekday() - 1)
-        return monday, monday + timedelta(days=6)
+        monday = day - timedelta(days=day.isoweekday() - 1)  # 0001-01-01 is a Monday: never before it
+        return monday, min(monday, date.max - timedelta(days=6)) + timedelta(days=6)
     raise ValidationError(f"{kind!r} is not a kind of summary; choose daily or weekly.", field="kind")
 
 
@@ -110,7 +111,11 @@ def _midnight(day: date) -> datetime:
 def period_window(kind: str, day: date) -> tuple[MetricWindow, bool, date, date]:
     """The UTC window of the period, whether it is over, and its first and last day."""
     first, last = period_days(kind, day)
-    start, end = _midnight(first), _midnight(last + timedelta(days=1))
+    try:
+        start = _midnight(first)
+    except OverflowError:  # the first days of year 1, east of UTC
+        raise ValidationError(f"{day.isoformat()} is too far in the past; choose a day from 1900 on.",
+                              field="date") from None
     now = utcnow()
     if start > now:
         zone = local_time.zone_label(local_time.organisation_zone())
@@ -118,6 +123,7 @@ def period_window(kind: str, day: date) -> tuple[MetricWindow, bool, date, date]
             f"{day.isoformat()} has not begun yet in {zone}; choose today ({today().isoformat()}) or an earlier day.",
             field="date",
         )
+    end = _midnight(last + timedelta(days=1))  # begun, so not the last day of year 9999
     return MetricWindow(start, min(end, now)), end <= now, first, last
 
 
