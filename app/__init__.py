@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MOTORPOOL_TIMEZONE"] = settings.check_timezone(app.config["MOTORPOOL_TIMEZONE"])
     settings.check_channels(app.config)
     settings.check_alert_settings(app.config)
+    settings.check_metric_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
 
@@ -210,6 +211,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.dispatches import bp as dispatches_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.notifications import bp as notifications_bp
+    from app.blueprints.reports import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -219,6 +221,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(alerts_bp)
+    app.register_blueprint(reports_bp)
     from app.models import utcnow
 
     from app.blueprints.security import static_url

@@ -159,6 +159,9 @@ def register(app: Flask) -> None:
     from app import cli_alerts
 
     cli_alerts.register(app)
+    from app import cli_reports
+
+    cli_reports.register(app)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")

@@ -96,6 +96,8 @@ DEFAULTS: dict[str, Any] = {
     # Per-category thresholds over the checks' own: {"pending_queue": {"warning": 15, "critical": 30}};
     # bands for "outside" checks as [low, high] pairs.
     "MOTORPOOL_ALERT_THRESHOLDS": {},
+    # How many completions a technician needs before their first-time-fix rate counts.
+    "MOTORPOOL_FTF_MIN_SAMPLE": 5,
     # Comma-separated plugin names to block; applied on top of the plugin table.
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
@@ -115,7 +117,7 @@ _ENV_STRINGS = (
 #: ... those read as whole numbers ...
 _ENV_INTEGERS = (
     "MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_SMTP_PORT",
-    "MOTORPOOL_ALERT_SUPPRESSION_MINUTES", "MOTORPOOL_ALERT_ESCALATION_MINUTES",
+    "MOTORPOOL_ALERT_SUPPRESSION_MINUTES", "MOTORPOOL_ALERT_ESCALATION_MINUTES", "MOTORPOOL_FTF_MIN_SAMPLE",
 )
 #: ... those read as numbers ...
 _ENV_NUMBERS = ("MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_METRIC_WINDOW_HOURS")
@@ -287,10 +289,7 @@ def _is_clock_time(text: str) -> bool:
 
 
 def check_alert_settings(config: dict[str, Any]) -> None:
-    """Stop start-up with what to set when an alert setting cannot work."""
-    window = config["MOTORPOOL_METRIC_WINDOW_HOURS"]
-    if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window <= 24 * 90:
-        raise ValueError(f"MOTORPOOL_METRIC_WINDOW_HOURS must be a number of hours above 0 and at most 2160, not {window!r}")
+    """Stop start-up with what to set when an alert setting cannot work (the window: ``check_metric_settings``)."""
     for name, low, high in (("MOTORPOOL_ALERT_SUPPRESSION_MINUTES", 0, 1440),
                             ("MOTORPOOL_ALERT_ESCALATION_MINUTES", 1, 10080)):
         value = config[name]
@@ -304,6 +303,17 @@ def check_alert_settings(config: dict[str, Any]) -> None:
         if not isinstance(given, dict) or set(given) != {"warning", "critical"}:
             raise ValueError(f"MOTORPOOL_ALERT_THRESHOLDS[{category!r}] must be {{'warning': …, 'critical': …}}, "
                              f"not {given!r}")
+def check_metric_settings(config: dict[str, Any]) -> None:
+    """Stop start-up on a metric window or sample size that cannot work, saying what to set."""
+    hours = config["MOTORPOOL_METRIC_WINDOW_HOURS"]
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 366:
+        raise ValueError(
+            f"MOTORPOOL_METRIC_WINDOW_HOURS must be a number of hours above 0 and at most 8784 (a year), "
+            f"such as 24, not {hours!r}"
+        )
+    sample = config["MOTORPOOL_FTF_MIN_SAMPLE"]
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise ValueError(f"MOTORPOOL_FTF_MIN_SAMPLE must be a whole number of at least 1, such as 5, not {sample!r}")
 
 
 def normalise_database_url(url: str) -> str:
@@ -353,6 +363,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
                 settings[name] = int(environ[name])
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, not {environ[name]!r}") from None
+    for name in _ENV_NUMBERS:
     for name in _ENV_NUMBERS:
         if environ.get(name):
             try:

@@ -59,6 +59,9 @@ def test_the_page_names_what_each_plugin_provides(client, admin):
     assert provided(row_of(page, MATCHER)) == {"Matchers": "weighted"}
     assert provided(row_of(page, NOTIFIERS)) == {"Notification channels": "console, log_file"}
     assert provided(row_of(page, "app.plugins.builtin.haversine")) == {"Distance provider": "HaversineProvider"}
+    assert provided(row_of(page, "app.plugins.builtin.alert_checks")) == {
+        "Alert checks": "sla_compliance, routing_speed, completion_time, operational_cost, pending_queue, "
+                        "first_time_fix, burnout_risk, utilisation"}
     assert f"<td>built in</td>\n      <td>{version}</td>" in row_of(page, MATCHER)
     # The example package, installed with pip: its distribution's name and version.
     trailers = row_of(page, "trailers")

@@ -1437,6 +1437,9 @@ def test_flask_plugins_list_shows_name_version_package_what_it_provides_hooks_st
         ("app.plugins.builtin.weighted_matcher", "matchers: weighted"),
         ("app.plugins.builtin.notifiers", "notification channels: console, log_file"),
         ("app.plugins.builtin.haversine", "distance provider: HaversineProvider"),
+        ("app.plugins.builtin.alert_checks", "alert checks: sla_compliance, routing_speed, completion_time, "
+                                             "operational_cost, pending_queue, first_time_fix, burnout_risk, "
+                                             "utilisation"),
     ]:
         at = lines.index(f"{header}  {version}  built in  enabled")
         assert lines[at + 1] == f"    {provided}"

@@ -86,6 +86,9 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "alerts.lift": None,
     "alerts.settings": ADMIN_ONLY,
     "alerts.threshold_edit": ADMIN_ONLY,
+    "reports.index": dict(zip(ROLES, (LOGIN, 403, 403, 302, 302), strict=True)),  # to today's daily summary
+    "reports.daily": MANAGERS,
+    "reports.weekly": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -167,6 +170,7 @@ def world(app, system_actor):
         "alert_id": 1,
         "silence_id": 1,
         "category": "fallback_routing",
+        "day": "2026-06-10",
     }
     return people, values
 

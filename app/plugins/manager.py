@@ -34,6 +34,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "app.plugins.builtin.email",
     "app.plugins.builtin.webhooks",
     "app.plugins.builtin.in_app",
+    "app.plugins.builtin.alert_checks",
 )
 
 

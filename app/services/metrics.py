@@ -1,0 +1,577 @@
+"""The business metrics Motorpool watches, each over a window of time (``MetricWindow``).
+
+One function per metric, each returning a frozen dataclass of figures. The alert check
+(``app.plugins.builtin.alert_checks``), the daily and weekly summaries (``app.services.reports``)
+and the command line all call these, so a figure means the same everywhere. Formulas are
+written out in docs/alerting.md; keep the two in step.
+
+Rules every function follows:
+
+- SQL aggregates only: a fixed number of queries whatever the number of rows (each function
+  says how many), never a loop over dispatches in Python. Lists ("which dispatches") are
+  capped at ``LIST_LIMIT`` and come with the exact count beside them.
+- A window is ``start`` inclusive, ``end`` exclusive, both UTC.
+- A rate with nothing to divide by is ``None`` ("no data"), never 0 % and never an error.
+- Figures about work still open (past its SLA, waiting for a technician) describe the
+  dispatches as they stand now; the window's end only leaves out work created after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, case, func, select
+
+from app.extensions import db
+from app.models import (
+    Dispatch,
+    DispatchMetric,
+    DispatchStatus,
+    DispatchStatusHistory,
+    Role,
+    TechnicianProfile,
+    User,
+    utcnow,
+)
+from app.plugins.contracts import MetricWindow
+from app.services import local_time
+from app.services.queries import OPEN_STATUSES
+
+#: How many dispatches (or technicians) a list names at most; the count beside it is exact.
+LIST_LIMIT = 10
+
+#: The limits the per-dispatch figures are counted against unless the caller gives its own:
+#: the alert check's default warning thresholds (docs/alerting.md).
+DEFAULT_ROUTING_LIMIT_SECONDS = 120.0
+DEFAULT_COMPLETION_LIMIT_HOURS = 6.0
+DEFAULT_COST_LIMIT = 350.0
+
+_STATUS = DispatchStatus
+
+
+# --- The window ----------------------------------------------------------------------------
+
+
+def window_hours() -> float:
+    return float(current_app.config["MOTORPOOL_METRIC_WINDOW_HOURS"])
+
+
+def window_ending(end: datetime | None = None, hours: float | None = None) -> MetricWindow:
+    """The ``hours`` (default ``MOTORPOOL_METRIC_WINDOW_HOURS``) before ``end`` (default now)."""
+    end = end or utcnow()
+    if end.tzinfo is None:
+        raise ValueError("window_ending needs a timezone-aware end")
+    hours = window_hours() if hours is None else float(hours)
+    if not hours > 0:
+        raise ValueError(f"a metric window must last more than 0 hours, not {hours!r}")
+    return MetricWindow(start=end - timedelta(hours=hours), end=end)
+
+
+def window_text(window: MetricWindow) -> str:
+    """How messages name a window: "in the last 24 h" reads well for the alert check's windows."""
+    hours = (window.end - window.start).total_seconds() / 3600
+    return f"in the last {hours:g} h"
+
+
+def _within(column, window: MetricWindow):
+    return and_(column >= window.start, column < window.end)
+
+
+# --- What the functions return --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispatchFigure:
+    """One dispatch a metric names, with its figure (hours late, seconds waiting, cost…)."""
+
+    number: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class SlaCompliance:
+    completed: int  # dispatches completed in the window
+    within_sla: int  # of those, completed no later than their SLA due time
+    open_past_sla: int  # open dispatches whose SLA due time is before the window's end
+    past_sla: tuple[DispatchFigure, ...]  # the longest overdue first; value = hours past due
+
+    @property
+    def rate(self) -> float | None:
+        """Percent of completed work done within SLA; None when nothing was completed."""
+        return _percent(self.within_sla, self.completed)
+
+
+@dataclass(frozen=True)
+class RoutingSpeed:
+    assignments: int  # assignment records (dispatch_metrics) made in the window, with a speed
+    p50_seconds: float | None
+    p95_seconds: float | None
+    worst_seconds: float | None
+    waiting_threshold_seconds: float  # the p95, or the limit when nothing was assigned
+    waiting_over: int  # unassigned dispatches waiting longer than that threshold
+    waiting: tuple[DispatchFigure, ...]  # the longest waiting first; value = seconds waiting
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A per-assignment figure (estimated hours, cost) over the window's assignment records."""
+
+    assignments: int  # assignment records in the window with the figure
+    total: float | None
+    average: float | None
+    worst: float | None
+    limit: float
+    above: int  # records whose figure is above ``limit``
+    offenders: tuple[DispatchFigure, ...]  # those records' dispatches, highest first
+
+
+@dataclass(frozen=True)
+class CompletionEstimates(Distribution):
+    """``dispatch_metrics.estimated_completion_hours`` of the window's assignments."""
+
+
+@dataclass(frozen=True)
+class OperationalCost(Distribution):
+    """``dispatch_metrics.operational_cost`` of the window's assignments."""
+
+
+@dataclass(frozen=True)
+class PendingQueue:
+    waiting: int  # Created, no technician, created before the window's end
+    by_priority: dict[str, int]
+    oldest_created: datetime | None
+    items: tuple[DispatchFigure, ...]  # oldest first; value = seconds waiting at the window's end
+
+
+@dataclass(frozen=True)
+class TechnicianRate:
+    technician_id: int
+    name: str
+    count: int  # the sample: completed dispatches
+    hits: int  # of those, fixed the first time
+    rate: float | None  # percent; None below the minimum sample
+
+
+@dataclass(frozen=True)
+class FirstTimeFix:
+    completed: int
+    fixed_first_time: int
+    min_sample: int
+    technicians: tuple[TechnicianRate, ...]  # every technician with a completion, by name
+
+    @property
+    def rate(self) -> float | None:
+        return _percent(self.fixed_first_time, self.completed)
+
+
+@dataclass(frozen=True)
+class TechnicianRisk:
+    technician_id: int
+    name: str
+    risk: float | None  # burnout_risk of their latest assignment record in the window
+    dispatch_number: str
+
+
+@dataclass(frozen=True)
+class Burnout:
+    assessed: int  # technicians with an assignment record in the window
+    at_risk: int  # of those, whose latest record raised the burnout alert
+    technicians: tuple[TechnicianRisk, ...]  # highest risk first, capped at BURNOUT_LIST_LIMIT
+
+
+@dataclass(frozen=True)
+class TechnicianUtilisation:
+    technician_id: int
+    name: str
+    booked_hours: float
+    shift_hours: float
+
+    @property
+    def rate(self) -> float | None:
+        """Percent of shift hours booked; None when the window held none of their shift."""
+        return _percent(self.booked_hours, self.shift_hours)
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    booked_hours: float
+    shift_hours: float
+    technicians: tuple[TechnicianUtilisation, ...] = field(default_factory=tuple)  # by name
+
+    @property
+    def rate(self) -> float | None:
+        return _percent(self.booked_hours, self.shift_hours)
+
+
+@dataclass(frozen=True)
+class DispatchCounts:
+    created: int
+    completed: int
+    cancelled: int
+
+
+def jsonable(value: Any) -> Any:
+    """Figures as JSON-ready values: dataclasses as dicts, moments as ISO 8601 text (notifications store them)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as people read it: "45 s", "12 min", "3.5 h"; None is "no data"."""
+    if seconds is None:
+        return "no data"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _percent(part: float, whole: float) -> float | None:
+    return None if not whole else 100.0 * part / whole
+
+
+# --- 1. SLA compliance ----------------------------------------------------------------------
+
+
+def sla_compliance(window: MetricWindow, *, limit: int = LIST_LIMIT) -> SlaCompliance:
+    """Completed within SLA ÷ completed in the window; and open work already past its SLA.
+
+    Within SLA means ``completed_date <= sla_due_at`` on the dispatch (the outcome, not the
+    engine's forecast in ``dispatch_metrics.sla_met``); a dispatch without an SLA due time
+    counts as within it, as the technicians' on-time counters do. Two queries.
+    """
+    d = Dispatch
+    completed, within = db.session.execute(
+        select(func.count(d.id),
+               func.coalesce(func.sum(case((d.sla_due_at.is_(None) | (d.completed_date <= d.sla_due_at), 1),
+                                           else_=0)), 0))
+        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
+    ).one()
+    rows = db.session.execute(
+        select(d.dispatch_number, d.sla_due_at, func.count().over())
+        .where(d.status.in_(OPEN_STATUSES), d.sla_due_at < window.end, d.created_date < window.end)
+        .order_by(d.sla_due_at, d.id).limit(limit)
+    ).all()
+    past = tuple(DispatchFigure(number, round((window.end - due).total_seconds() / 3600, 2)) for number, due, _ in rows)
+    return SlaCompliance(completed=completed, within_sla=int(within), open_past_sla=rows[0][2] if rows else 0,
+                         past_sla=past)
+
+
+# --- 2. Routing speed -----------------------------------------------------------------------
+
+
+def _percentiles(column, *conditions) -> tuple[int, float | None, float | None, float | None]:
+    """Count, p50, p95 and maximum of ``column`` in one query, on SQLite and PostgreSQL alike.
+
+    Nearest-rank percentiles (the smallest value with at least p % of the values at or below
+    it: rank ⌈p·n⌉), from ``row_number()`` over the sorted values; no rows are fetched.
+    """
+    ranked = (
+        select(column.label("v"), func.row_number().over(order_by=column).label("rn"),
+               func.count().over().label("n"))
+        .where(column.is_not(None), *conditions)
+        .subquery()
+    )
+    n = ranked.c.n
+    return db.session.execute(
+        select(func.coalesce(func.max(n), 0),
+               func.max(case((ranked.c.rn == (n * 50 + 99) // 100, ranked.c.v))),
+               func.max(case((ranked.c.rn == (n * 95 + 99) // 100, ranked.c.v))),
+               func.max(ranked.c.v))
+    ).one()
+
+
+def routing_speed(window: MetricWindow, *, limit_seconds: float = DEFAULT_ROUTING_LIMIT_SECONDS,
+                  limit: int = LIST_LIMIT) -> RoutingSpeed:
+    """Seconds from creation to assignment of the window's assignments: p50, p95, worst.
+
+    From ``dispatch_metrics.routing_speed_seconds`` of the records made in the window (one
+    per assignment, reassignments included). Beside it, the unassigned dispatches that have
+    waited longer than the p95 at the window's end — longer than ``limit_seconds`` when
+    nothing was assigned in the window. Two queries.
+    """
+    m = DispatchMetric
+    count, p50, p95, worst = _percentiles(m.routing_speed_seconds, _within(m.created_at, window))
+    threshold = float(p95) if p95 is not None else float(limit_seconds)
+    d = Dispatch
+    rows = db.session.execute(
+        select(d.dispatch_number, d.created_date, func.count().over())
+        .where(d.status == _STATUS.CREATED.value, d.assigned_user_id.is_(None),
+               d.created_date < window.end - timedelta(seconds=threshold))
+        .order_by(d.created_date, d.id).limit(limit)
+    ).all()
+    waiting = tuple(DispatchFigure(number, round((window.end - created).total_seconds(), 1))
+                    for number, created, _ in rows)
+    return RoutingSpeed(
+        assignments=count, p50_seconds=_float(p50), p95_seconds=_float(p95), worst_seconds=_float(worst),
+        waiting_threshold_seconds=threshold, waiting_over=rows[0][2] if rows else 0, waiting=waiting,
+    )
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+# --- 3 and 4. Estimated completion and operational cost ---------------------------------------
+
+
+def _distribution(column, window: MetricWindow, above: float, limit: int) -> dict:
+    """Count, total, average and maximum of a per-assignment figure, and the records above ``above``.
+
+    One query, one pass over the window's records: the aggregates ride along as window
+    functions on the ``limit`` highest records, which include every record over the limit
+    that the list names.
+    """
+    m, d = DispatchMetric, Dispatch
+    top = (
+        select(m.id, m.dispatch_id, column.label("v"), func.count(column).over().label("n"),
+               func.sum(column).over().label("total"), func.avg(column).over().label("average"),
+               func.max(column).over().label("worst"),
+               func.sum(case((column > above, 1), else_=0)).over().label("above"))
+        .where(column.is_not(None), _within(m.created_at, window))
+        .order_by(column.desc(), m.id).limit(limit)
+        .subquery()
+    )
+    # The records first, then their dispatches: joined in one step, SQLite would walk every
+    # dispatch and look its records up instead of reading the window's records once.
+    rows = db.session.execute(
+        select(d.dispatch_number, top.c.v, top.c.n, top.c.total, top.c.average, top.c.worst, top.c.above)
+        .join(d, d.id == top.c.dispatch_id)
+        .order_by(top.c.v.desc(), top.c.id)
+    ).all()
+    if not rows:
+        return {"assignments": 0, "total": None, "average": None, "worst": None, "limit": float(above),
+                "above": 0, "offenders": ()}
+    _, _, count, total, average, worst, over = rows[0]
+    return {
+        "assignments": count, "total": _float(total), "average": _float(average), "worst": _float(worst),
+        "limit": float(above), "above": int(over),
+        "offenders": tuple(DispatchFigure(number, float(value)) for number, value, *_ in rows if value > above),
+    }
+
+
+def completion_estimates(window: MetricWindow, *, limit_hours: float = DEFAULT_COMPLETION_LIMIT_HOURS,
+                         limit: int = LIST_LIMIT) -> CompletionEstimates:
+    """Estimated hours to completion of the window's assignments; how many and which are above the limit.
+
+    From ``dispatch_metrics.estimated_completion_hours`` (travel plus work, as the engine
+    estimated it when assigning), one figure per assignment record. One query.
+    """
+    return CompletionEstimates(**_distribution(DispatchMetric.estimated_completion_hours, window, limit_hours, limit))
+
+
+def operational_cost(window: MetricWindow, *, limit_cost: float = DEFAULT_COST_LIMIT,
+                     limit: int = LIST_LIMIT) -> OperationalCost:
+    """Operational cost per dispatch of the window's assignments: total, average, worst, those above the limit.
+
+    From ``dispatch_metrics.operational_cost`` (labour, overtime and travel as estimated at
+    assignment), one figure per assignment record. One query.
+    """
+    return OperationalCost(**_distribution(DispatchMetric.operational_cost, window, limit_cost, limit))
+
+
+# --- 5. Pending queue -----------------------------------------------------------------------
+
+
+def pending_queue(window: MetricWindow, *, limit: int = LIST_LIMIT) -> PendingQueue:
+    """Dispatches waiting for a technician: status Created with nobody assigned.
+
+    Created is the only status without a technician in the status machine (unassigning
+    returns a dispatch to it); Completed and Cancelled work never waits. Two queries.
+    """
+    d = Dispatch
+    waiting = [d.status == _STATUS.CREATED.value, d.assigned_user_id.is_(None), d.created_date < window.end]
+    groups = db.session.execute(
+        select(d.priority, func.count(d.id), func.min(d.created_date)).where(*waiting).group_by(d.priority)
+    ).all()
+    rows = db.session.execute(
+        select(d.dispatch_number, d.created_date).where(*waiting).order_by(d.created_date, d.id).limit(limit)
+    ).all()
+    oldest = min((first for _, _, first in groups), default=None)
+    return PendingQueue(
+        waiting=sum(count for _, count, _ in groups),
+        by_priority={priority: count for priority, count, _ in groups},
+        oldest_created=oldest,
+        items=tuple(DispatchFigure(number, round((window.end - created).total_seconds(), 1)) for number, created in rows),
+    )
+
+
+# --- 6. First-time fix ----------------------------------------------------------------------
+
+
+def min_sample() -> int:
+    return int(current_app.config["MOTORPOOL_FTF_MIN_SAMPLE"])
+
+
+def first_time_fix(window: MetricWindow) -> FirstTimeFix:
+    """Dispatches completed in the window that were fixed the first time ÷ completed in the window.
+
+    Fixed the first time: completed by the only technician it was ever assigned to (one
+    "Assigned" row in its status history), the rule the technicians' ``first_time_fix_count``
+    follows. Per technician (the one who completed it), a rate is given from
+    ``MOTORPOOL_FTF_MIN_SAMPLE`` completions on; below that the rate is None. One query.
+    """
+    d, h = Dispatch, DispatchStatusHistory
+    assignments = (
+        select(func.count(h.id))
+        .where(h.dispatch_id == d.id, h.status_to == _STATUS.ASSIGNED.value)
+        .correlate(d).scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(d.assigned_user_id, User.name, func.count(d.id), func.sum(case((assignments <= 1, 1), else_=0)))
+        .join(User, User.id == d.assigned_user_id)
+        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
+        .group_by(d.assigned_user_id, User.name)
+        .order_by(User.name, d.assigned_user_id)
+    ).all()
+    sample = min_sample()
+    technicians = tuple(
+        TechnicianRate(user_id, name, count, int(hits), _percent(hits, count) if count >= sample else None)
+        for user_id, name, count, hits in rows
+    )
+    return FirstTimeFix(
+        completed=sum(t.count for t in technicians), fixed_first_time=sum(t.hits for t in technicians),
+        min_sample=sample, technicians=technicians,
+    )
+
+
+# --- 7. Burnout -----------------------------------------------------------------------------
+
+#: Burnout lists every technician at risk up to this many (the count is exact beyond it).
+BURNOUT_LIST_LIMIT = 100
+
+
+def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT) -> Burnout:
+    """Technicians whose latest assignment record in the window raised the burnout alert.
+
+    ``dispatch_metrics.burnout_alert`` is the engine's rule (projected weekly hours near the
+    maximum, or too many days in a row) taken at assignment; the latest record per
+    technician (by time, then id) is their current state. Active technicians only. One query.
+    """
+    m, d = DispatchMetric, Dispatch
+    latest = (
+        select(m.technician_id, m.dispatch_id, m.burnout_alert, m.burnout_risk,
+               # "+ 0": SQLite would otherwise walk the technician_id index to save a sort,
+               # reading the whole table in index order instead of the window's rows.
+               func.row_number().over(partition_by=m.technician_id + 0, order_by=(m.created_at.desc(), m.id.desc()))
+               .label("rn"))
+        .where(_within(m.created_at, window))
+        .subquery()
+    )
+    alert = case((latest.c.burnout_alert.is_(True), 1), else_=0)
+    assessed = func.count().over()
+    at_risk = func.sum(alert).over()
+    rows = db.session.execute(
+        select(latest.c.technician_id, User.name, latest.c.burnout_risk, d.dispatch_number, latest.c.burnout_alert,
+               assessed, at_risk)
+        .join(User, User.id == latest.c.technician_id)
+        .join(d, d.id == latest.c.dispatch_id)
+        .where(latest.c.rn == 1, User.is_active_user.is_(True), User.role == Role.TECHNICIAN.value)
+        .order_by(latest.c.burnout_alert.desc(), latest.c.burnout_risk.desc(), User.name)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return Burnout(assessed=0, at_risk=0, technicians=())
+    return Burnout(
+        assessed=rows[0][5], at_risk=int(rows[0][6] or 0),
+        technicians=tuple(TechnicianRisk(user_id, name, _float(risk), number)
+                          for user_id, name, risk, number, flagged, _, _ in rows if flagged),
+    )
+
+
+# --- 8. Utilisation -------------------------------------------------------------------------
+
+
+def utilisation(window: MetricWindow) -> Utilisation:
+    """Booked hours ÷ shift hours in the window, fleet-wide and per technician.
+
+    Booked hours: ``estimated_duration_hours`` of the dispatches assigned in the window
+    (``assigned_date``) to the technician who holds them, whatever their status but
+    Cancelled. Shift hours: the part of each shift (their days and times, on their own wall
+    clock) inside the window. Active technicians with a profile; a technician the window
+    held no shift of has no rate (None). Two queries; the shift arithmetic is done once
+    per distinct shift pattern and zone, not per technician.
+    """
+    p, d = TechnicianProfile, Dispatch
+    people = db.session.execute(
+        select(p.user_id, User.name, p.shift_days, p.shift_start, p.shift_end, User.time_zone)
+        .join(User, User.id == p.user_id)
+        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))
+        .order_by(User.name, p.user_id)
+    ).all()
+    booked = dict(db.session.execute(
+        select(d.assigned_user_id, func.sum(d.estimated_duration_hours))
+        .where(d.assigned_user_id.is_not(None), d.status != _STATUS.CANCELLED.value,
+               _within(d.assigned_date, window))
+        .group_by(d.assigned_user_id)
+    ).all())
+    organisation = local_time.zone_label(local_time.organisation_zone())
+    technicians = tuple(
+        TechnicianUtilisation(user_id, name, float(booked.get(user_id) or 0.0),
+                              shift_hours_in(window.start, window.end, days, start, end, zone or organisation))
+        for user_id, name, days, start, end, zone in people
+    )
+    return Utilisation(booked_hours=sum(t.booked_hours for t in technicians),
+                       shift_hours=sum(t.shift_hours for t in technicians), technicians=technicians)
+
+
+@lru_cache(maxsize=4096)
+def shift_hours_in(start: datetime, end: datetime, days: str, shift_start: time, shift_end: time,
+                   zone_name: str) -> float:
+    """Elapsed hours of a weekly shift pattern inside [start, end).
+
+    ``days`` are ISO weekdays ("12345"), the times the technician's wall clock in
+    ``zone_name``; a shift whose end is not after its start runs overnight (equal: 24 h)
+    and belongs to the day it starts. Elapsed, not wall-clock, hours: the night the clocks
+    change, a shift is an hour shorter or longer.
+    """
+    zone = local_time.zone_named(zone_name)
+    first = local_time.to_local(start, zone).date() - timedelta(days=1)
+    last = local_time.to_local(end, zone).date()
+    total = 0.0
+    day = first
+    while day <= last:
+        if str(day.isoweekday()) in (days or ""):
+            begins = _instant(day, shift_start, zone)
+            ends_day = day if shift_end > shift_start else day + timedelta(days=1)
+            ends = _instant(ends_day, shift_end, zone)
+            overlap = (min(ends, end) - max(begins, start)).total_seconds()
+            total += max(overlap, 0.0)
+        day += timedelta(days=1)
+    return round(total / 3600, 4)
+
+
+def _instant(day: date, at: time, zone: tzinfo) -> datetime:
+    # fold=0: a repeated wall time is its first occurrence, a skipped one maps past the jump.
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+# --- Counts for the summaries --------------------------------------------------------------
+
+
+def dispatch_counts(window: MetricWindow) -> DispatchCounts:
+    """Dispatches created, completed and cancelled in the window. One query.
+
+    Cancelled: a status change to Cancelled in the window (the dispatch keeps no
+    cancellation time of its own; the status history does).
+    """
+    d, h = Dispatch, DispatchStatusHistory
+    created = select(func.count(d.id)).where(_within(d.created_date, window)).scalar_subquery()
+    completed = (select(func.count(d.id)).where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
+                 .scalar_subquery())
+    cancelled = (select(func.count(func.distinct(h.dispatch_id)))
+                 .where(h.status_to == _STATUS.CANCELLED.value, _within(h.changed_date, window)).scalar_subquery())
+    row = db.session.execute(select(created, completed, cancelled)).one()
+    return DispatchCounts(created=row[0], completed=row[1], cancelled=row[2])
