@@ -67,16 +67,34 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
     "MOTORPOOL_STRICT_PLUGINS": False,
+    # The scheduler's defaults (admins may change them on /admin/scheduler): minutes between
+    # runs, or a local time ("HH:MM") in MOTORPOOL_TIMEZONE, with a weekday ("mon 09:00").
+    "MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES": 5,
+    "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES": 10,
+    "MOTORPOOL_SCHEDULE_DAILY_SUMMARY": "08:00",
+    "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY": "mon 09:00",
+    "MOTORPOOL_SCHEDULE_RETENTION": "03:30",
+    # A run still "running" this long after it started is taken as abandoned (its process died).
+    "MOTORPOOL_SCHEDULE_STALE_MINUTES": 120,
+    # Retention (days): ended sessions, sign-in events, job runs.
+    "MOTORPOOL_RETAIN_SESSIONS_DAYS": 30,
+    "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS": 90,
+    "MOTORPOOL_RETAIN_JOB_RUNS_DAYS": 30,
 }
 
 #: Environment variables read as they are (strings) ...
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
     "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
-    "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
+    "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SCHEDULE_DAILY_SUMMARY",
+    "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY", "MOTORPOOL_SCHEDULE_RETENTION", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
 )
 #: ... those read as whole numbers ...
-_ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS")
+_ENV_INTEGERS = (
+    "MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES",
+    "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES", "MOTORPOOL_SCHEDULE_STALE_MINUTES", "MOTORPOOL_RETAIN_SESSIONS_DAYS",
+    "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS",
+)
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
@@ -111,6 +129,28 @@ def check_timezone(name: str) -> str:
             f"or UTC, not {name!r}"
         ) from None
     return text
+
+
+def check_schedules(config: dict[str, Any]) -> None:
+    """Each job's configured schedule and each retention period; a bad one stops start-up with what to set."""
+    from app.services.scheduler import parse_daily, parse_interval, parse_weekly
+
+    for name in ("MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES", "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES"):
+        try:
+            config[name] = parse_interval(config[name])
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+    for name, parse in (("MOTORPOOL_SCHEDULE_DAILY_SUMMARY", parse_daily), ("MOTORPOOL_SCHEDULE_RETENTION", parse_daily),
+                        ("MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY", parse_weekly)):
+        try:
+            parse(config[name])
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+    for name in ("MOTORPOOL_SCHEDULE_STALE_MINUTES", "MOTORPOOL_RETAIN_SESSIONS_DAYS",
+                 "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
 
 
 def normalise_database_url(url: str) -> str:
