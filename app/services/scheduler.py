@@ -462,7 +462,12 @@ def run_slot(name: str, slot: datetime, *, trigger: str = "schedule") -> RunResu
 
     job = job_named(name)
     if current_actor_id() is None:
-        with transaction():
+        try:
+            with transaction():
+                user = system_user()
+        except IntegrityError:
+            # Another scheduler created the system user at the same moment; it is there now.
+            db.session.rollback()
             user = system_user()
         with acting_as(user):
             return _run_slot(job, slot, trigger)
