@@ -8,7 +8,7 @@ check runs as a dry run, and what is scheduled next.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,13 +114,15 @@ def check_jobs() -> Iterator[Finding]:
 
 
 def check_alerts() -> Iterator[Finding]:
-    if importlib.util.find_spec("app.services.alerting") is None:
+    try:
+        alerting = importlib.import_module("app.services.alerting")
+    except ModuleNotFoundError as error:
+        if error.name != "app.services.alerting":
+            raise
         yield Finding("alert check", None, "not available: app.services.alerting is not installed")
         return
     try:
-        from app.services.alerting import run_check
-
-        report = run_check(dry_run=True)
+        report = alerting.run_check(dry_run=True)
     except Exception as error:
         db.session.rollback()
         yield Finding("alert check", False, f"the dry run failed: {type(error).__name__}: {error}",
