@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase
+from app.models.user import User
 
 
 class ScheduleSetting(UserCreatedBase, Base):
@@ -27,6 +28,8 @@ class ScheduleSetting(UserCreatedBase, Base):
     interval_minutes: Mapped[int | None] = mapped_column(Integer)
     time_of_day: Mapped[str | None] = mapped_column(String(5))
     weekday: Mapped[int | None] = mapped_column(Integer)
+
+    updated_by: Mapped[User | None] = relationship(foreign_keys="ScheduleSetting.updated_by_id")
 
     def __repr__(self) -> str:
         return f"<ScheduleSetting {self.job}>"

@@ -42,6 +42,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import JobOutcome, JobRun, ScheduleSetting, utcnow
@@ -299,7 +300,9 @@ def _schedule_of(job: Job, setting: ScheduleSetting | None) -> Schedule:
 
 def effective_schedules() -> list[JobSchedule]:
     """Each job with the schedule it runs on now (an admin's change, else the default); one query."""
-    settings = {s.job: s for s in db.session.scalars(select(ScheduleSetting))}
+    settings = {s.job: s for s in db.session.scalars(
+        select(ScheduleSetting).options(selectinload(ScheduleSetting.updated_by))
+    )}
     found = []
     for job in jobs().values():
         setting = settings.get(job.name)
@@ -548,25 +551,16 @@ def statuses(now: datetime | None = None) -> list[JobStatus]:
     ]
 
 
-@dataclass(frozen=True)
-class RunsPage:
-    runs: list[JobRun]
-    page: int
-    pages: int
-    total: int
+def recent_runs(page: int = 1, per_page: int = 25):
+    """One page of runs, newest first (``app.services.queries.Page``): two queries whatever the page."""
+    from app.services.queries import Page
 
-
-def recent_runs(page: int = 1, per_page: int = 25, job: str | None = None) -> RunsPage:
-    """One page of runs, newest first: two queries whatever the page."""
-    condition = [JobRun.job == job] if job else []
-    total = db.session.scalar(select(func.count(JobRun.id)).where(*condition)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    total = db.session.scalar(select(func.count(JobRun.id))) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))
     runs = list(db.session.scalars(
-        select(JobRun).where(*condition).order_by(JobRun.started_at.desc(), JobRun.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ))
-    return RunsPage(runs, page, pages, total)
+    return Page(items=runs, page=page, per_page=per_page, total=total)
 
 
 # --- the scheduler process --------------------------------------------------------------

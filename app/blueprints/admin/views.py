@@ -19,6 +19,7 @@ SECTIONS = [
     ("Sign-in activity", "admin.sign_in_activity", "Failed and blocked sign-ins, sign-outs and ended sessions."),
     ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
     ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
+    ("Scheduler", "admin.scheduler", "Scheduled jobs: their times, running one now, and how the recent runs went."),
 ]
 
 
