@@ -5,9 +5,10 @@ exactly like the built-in ones."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -421,3 +422,32 @@ def test_flask_scheduler_run_job_runs_now_and_reports(jobs):
     unknown = runner.invoke(args=["scheduler", "run-job", "nightly"])
     assert unknown.exit_code == 1 and "There is no job 'nightly'; the jobs are: alert-check" in unknown.output
     assert [(r.job, r.trigger) for r in runs()] == [("test-record", "manual"), ("test-explode", "manual")]
+
+
+def test_flask_scheduler_run_stops_cleanly_on_sigterm(app, database_url, tmp_path):
+    # `app`: its tables are emptied afterwards, should a slot fall within the few seconds.
+    import os
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi.py", "SECRET_KEY": "test-secret-key",
+           "MOTORPOOL_NOTIFICATION_LOG": str(tmp_path / "notifications.log"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "scheduler", "run", "--no-catch-up"],
+                               cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = []
+        for line in process.stdout:
+            output.append(line)
+            if "Scheduler started" in line:
+                break
+        assert any("alert-check" in line and "every 5 min" in line for line in output), output
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, rest
+    assert "Scheduler stopped." in rest

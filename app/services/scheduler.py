@@ -353,8 +353,9 @@ def update_schedule(name: str, *, enabled: bool, interval: str | None = None, at
 
 @dataclass(frozen=True)
 class RunResult:
-    """What happened to a slot: ``taken`` (another scheduler has it), ``skipped``,
-    ``succeeded`` or ``failed``; ``run`` is this process's row when it wrote one."""
+    """What happened to a slot: ``taken`` (another scheduler has it), ``busy`` (the database
+    could not be written), ``skipped``, ``succeeded`` or ``failed``; ``run`` is this
+    process's row when it wrote one."""
 
     job: str
     slot: datetime
@@ -418,8 +419,12 @@ def claim(name: str, slot: datetime, *, trigger: str = "schedule") -> RunResult 
     running = db.session.scalar(
         select(JobRun).where(JobRun.job == name, JobRun.outcome == JobOutcome.RUNNING.value)
     )
+    if running is None:
+        # Neither index refused it: the database was busy (SQLite's lock timeout). Nothing is
+        # written; the next wake-up claims the latest slot again.
+        return RunResult(name, slot, "busy", message="the database was busy; the slot was not claimed")
     note = (f"the run for {running.slot_start:%Y-%m-%d %H:%M} UTC (started {running.started_at:%H:%M:%S} UTC "
-            f"on {running.host} pid {running.pid}) was still running") if running else "the previous run was still running"
+            f"on {running.host} pid {running.pid}) was still running")
     skipped = JobRun(job=name, slot_start=slot, started_at=now, finished_at=now, duration_ms=0,
                      outcome=JobOutcome.SKIPPED.value, host=_host(), pid=os.getpid(), trigger=trigger, summary=note)
     if not _insert(skipped):
