@@ -34,8 +34,7 @@ def run(no_catch_up: bool) -> None:
     for line in scheduler.schedule_lines():
         click.echo(line)
     db.session.remove()
-    click.echo("Scheduler started (Ctrl+C stops it).")
-    process.run_forever()
+    process.run_forever(started=lambda: click.echo("Scheduler started (Ctrl+C stops it)."))
     click.echo("Scheduler stopped.")
 
 

@@ -677,14 +677,19 @@ class Scheduler:
             self.apscheduler.shutdown(wait=True)
         self.stopped.set()
 
-    def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Run until SIGTERM, SIGINT (Ctrl+C) or ``stop`` is set; then shut down cleanly."""
+    def run_forever(self, stop: threading.Event | None = None, *, started: Callable[[], None] | None = None) -> None:
+        """Run until SIGTERM, SIGINT (Ctrl+C) or ``stop`` is set; then shut down cleanly.
+
+        ``started`` is called once the signals are handled and the jobs scheduled.
+        """
         stop = stop or threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, lambda *_: stop.set())
         self.start()
+        if started is not None:
+            started()
         try:
             while not stop.wait(1):
                 pass
