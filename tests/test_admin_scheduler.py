@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import JobRun, ScheduleSetting
+from app.services.scheduler import Job, register_job
 from tests.admin_support import HX, counting_queries, html, rows
 from tests.conftest import AuthActions
 from tests.factories import AdminFactory
@@ -110,8 +111,10 @@ def test_run_now_runs_the_job_through_the_claim_as_the_admin(app):
     assert (run.job, run.outcome, run.trigger, run.created_by_id) == ("retention", "succeeded", "manual", admin.id)
     page = html(client.get("/admin/scheduler"))
     assert "retention succeeded in" in page and "(by hand)" in page
-    failed = client.post("/admin/scheduler/alert-check/run", follow_redirects=True)
-    assert "alert-check failed: app.services.alerting:run_check cannot be imported" in html(failed)
+    app.config["TEST_MINUTES"] = 60
+    register_job(Job("test-explode", "tests.test_scheduler:explode", "interval", "TEST_MINUTES", "fails"), app)
+    failed = client.post("/admin/scheduler/test-explode/run", follow_redirects=True)
+    assert "test-explode failed: RuntimeError: the depot feed answered 503" in html(failed)
     assert client.post("/admin/scheduler/nightly/run").status_code == 404
 
 

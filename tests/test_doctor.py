@@ -19,6 +19,21 @@ ELSEWHERE = {"alert-check": {"interval": "5"}, "daily-summary": {"at": "08:00"},
              "weekly-summary": {"at": "09:00", "weekday": "0"}}
 
 
+def add_missing_job(app, name: str, *, target: str = "tests.test_doctor:gone", enabled: bool = True) -> None:
+    """A job naming a function that does not exist, like a feature that is not installed."""
+    from app.services.actors import acting_as, system_user
+
+    app.config["TEST_MINUTES"] = 60
+    scheduler.register_job(scheduler.Job(name, target, "interval", "TEST_MINUTES", "a test job"), app)
+    if not enabled:
+        with app.app_context():
+            user = system_user()
+            db.session.commit()
+            with acting_as(user):
+                scheduler.update_schedule(name, enabled=False, interval="60")
+            db.session.remove()
+
+
 def doctor(app):
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["doctor"])
@@ -42,9 +57,10 @@ def disable_elsewhere(app) -> None:
         db.session.remove()
 
 
-def test_a_healthy_installation_has_no_problems_and_shows_what_runs_next(make_app, backend):
+def test_a_healthy_installation_has_no_problems_and_shows_what_runs_next(make_app, backend, alerting):
     app = make_app()
     disable_elsewhere(app)
+    add_missing_job(app, "test-gone", enabled=False)
     result = doctor(app)
     assert result.exit_code == 0, result.output
     assert lines(result, "PROBLEM") == []
@@ -52,22 +68,36 @@ def test_a_healthy_installation_has_no_problems_and_shows_what_runs_next(make_ap
     assert f"ok      database: {backend} answered in" in output
     assert "ok      migrations: at head (0010_scheduler, trailers_0001)" in output
     assert "ok      job assign-pending: app.services.matching:assign_pending importable" in output
-    assert "note    job alert-check: disabled; app.services.alerting:run_check cannot be imported" in output
-    assert "note    alert check: not available: app.services.alerting is not installed" in output
+    assert "ok      job retention: app.services.retention:prune importable" in output
+    assert "note    job test-gone: disabled; tests.test_doctor:gone cannot be imported" in output
+    assert "ok      alert check: dry run: 8 checks, 1 would fire" in output
     assert any(line.startswith("note    scheduled: assign-pending  every 10 min") and " next " in line
                for line in output.splitlines())
     assert output.rstrip().endswith("No problems found.")
 
 
-def test_an_enabled_job_whose_function_is_missing_is_a_problem_with_its_fix(make_app):
-    result = doctor(make_app())
+def test_without_the_alerting_feature_the_alert_check_is_reported_as_not_available(make_app, monkeypatch):
+    monkeypatch.setitem(sys.modules, "app.services.alerting", None)  # as if it were not installed
+    app = make_app()
+    result = doctor(app)
+    assert "note    alert check: not available: app.services.alerting is not installed" in result.output
+
+
+def test_an_enabled_job_whose_function_is_missing_is_a_problem_with_its_fix(make_app, alerting):
+    app = make_app()
+    disable_elsewhere(app)
+    add_missing_job(app, "test-gone")
+    add_missing_job(app, "test-no-module", target="tests.no_such_module:run")
+    result = doctor(app)
     assert result.exit_code == 1
-    problems = lines(result, "PROBLEM")
-    assert ("PROBLEM job alert-check: app.services.alerting:run_check cannot be imported: No module named "
-            "'app.services.alerting'; the feature that provides it is not installed — fix: install the feature "
-            "that provides it, or disable alert-check on /admin/scheduler") in problems
-    assert any(p.startswith("PROBLEM job daily-summary: app.services.reports:send_summary") for p in problems)
-    assert result.output.rstrip().endswith("3 problems found.")
+    assert lines(result, "PROBLEM") == [
+        "PROBLEM job test-gone: tests.test_doctor:gone cannot be imported: tests.test_doctor has no function 'gone' "
+        "— fix: install the feature that provides it, or disable test-gone on /admin/scheduler",
+        "PROBLEM job test-no-module: tests.no_such_module:run cannot be imported: No module named "
+        "'tests.no_such_module'; the feature that provides it is not installed — fix: install the feature that "
+        "provides it, or disable test-no-module on /admin/scheduler",
+    ]
+    assert result.output.rstrip().endswith("2 problems found.")
 
 
 @pytest.fixture
@@ -156,7 +186,7 @@ class Channels:
         return {"pager": self.Refusing(), "siren": self.siren}
 
 
-def test_an_unreachable_channel_is_a_problem_a_reachable_one_is_ok(monkeypatch, make_app):
+def test_an_unreachable_channel_is_a_problem_a_reachable_one_is_ok(monkeypatch, make_app, alerting):
     channels = Plugins(monkeypatch).add("channels", Channels())
     app = make_app(MOTORPOOL_NOTIFIERS="console,pager,siren")
     disable_elsewhere(app)
@@ -189,12 +219,11 @@ def alerting(monkeypatch):
     return module, calls
 
 
-def test_one_alert_check_runs_as_a_dry_run_when_alerting_is_installed(make_app, alerting):
+def test_a_failing_alert_dry_run_is_a_problem(make_app, alerting):
     module, calls = alerting
     app = make_app()
     disable_elsewhere(app)
-    result = doctor(app)
-    assert "ok      alert check: dry run: 8 checks, 1 would fire" in result.output
+    assert "ok      alert check: dry run: 8 checks, 1 would fire" in doctor(app).output
     assert calls == [True]
     module.fail = True
     failed = doctor(app)
