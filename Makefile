@@ -1,4 +1,4 @@
-# Motorpool: `make run` starts the app with demo data, `make test` runs the whole suite.
+# Motorpool: `make run` starts the app (web, scheduler, delivery worker) with demo data, `make test` runs the whole suite.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -33,11 +33,15 @@ system-packages:
 migrate: install
 	$(BIN)/flask db upgrade
 
-## Create the virtualenv, migrate, load demo data into an empty database, serve on $(HOST):$(PORT).
+# The Procfile's processes to start: the delivery worker only where `flask deliveries work` exists.
+PROCESSES = web scheduler $$($(BIN)/flask deliveries work --help >/dev/null 2>&1 && echo worker)
+
+## Create the virtualenv, migrate, load demo data into an empty database, then start the web server on
+## $(HOST):$(PORT), the scheduler and the delivery worker together (Procfile, honcho); Ctrl+C stops them all.
 run: migrate
 	$(BIN)/flask seed-demo --if-empty
 	@echo "Motorpool is running on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(BIN)/waitress-serve --listen=$(HOST):$(PORT) --threads=8 --ident= wsgi:app
+	@MOTORPOOL_LISTEN=$(HOST):$(PORT) BIN=$(BIN) $(BIN)/honcho start -f Procfile $(PROCESSES)
 
 ## Install what the tests need (Python packages, PostgreSQL's server) and run the whole suite.
 test: install-test system-packages

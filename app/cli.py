@@ -146,6 +146,10 @@ def _migration_commands() -> click.Group:
 
 
 def register(app: Flask) -> None:
+    from app.cli_scheduler import doctor, scheduler_cli
+
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(doctor)
     app.cli.add_command(_migration_commands())
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)

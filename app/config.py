@@ -102,6 +102,19 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
     "MOTORPOOL_STRICT_PLUGINS": False,
+    # The scheduler's defaults (admins may change them on /admin/scheduler): minutes between
+    # runs, or a local time ("HH:MM") in MOTORPOOL_TIMEZONE, with a weekday ("mon 09:00").
+    "MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES": 5,
+    "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES": 10,
+    "MOTORPOOL_SCHEDULE_DAILY_SUMMARY": "08:00",
+    "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY": "mon 09:00",
+    "MOTORPOOL_SCHEDULE_RETENTION": "03:30",
+    # A run still "running" this long after it started is taken as abandoned (its process died).
+    "MOTORPOOL_SCHEDULE_STALE_MINUTES": 120,
+    # Retention (days): ended sessions, sign-in events, job runs.
+    "MOTORPOOL_RETAIN_SESSIONS_DAYS": 30,
+    "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS": 90,
+    "MOTORPOOL_RETAIN_JOB_RUNS_DAYS": 30,
 }
 
 #: Environment variables read as they are (strings) ...
@@ -112,12 +125,15 @@ _ENV_STRINGS = (
     "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
     "MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD",
     "MOTORPOOL_SMTP_FROM", "MOTORPOOL_SMTP_CA_FILE", "MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET", "MOTORPOOL_SLACK_WEBHOOK_URL",
-    "MOTORPOOL_TEAMS_WEBHOOK_URL",
+    "MOTORPOOL_TEAMS_WEBHOOK_URL", "MOTORPOOL_SCHEDULE_DAILY_SUMMARY", "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY",
+    "MOTORPOOL_SCHEDULE_RETENTION",
 )
 #: ... those read as whole numbers ...
 _ENV_INTEGERS = (
     "MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS", "MOTORPOOL_SMTP_PORT",
     "MOTORPOOL_ALERT_SUPPRESSION_MINUTES", "MOTORPOOL_ALERT_ESCALATION_MINUTES", "MOTORPOOL_FTF_MIN_SAMPLE",
+    "MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES", "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES", "MOTORPOOL_SCHEDULE_STALE_MINUTES",
+    "MOTORPOOL_RETAIN_SESSIONS_DAYS", "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS",
 )
 #: ... those read as numbers ...
 _ENV_NUMBERS = ("MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_METRIC_WINDOW_HOURS")
@@ -316,6 +332,28 @@ def check_metric_settings(config: dict[str, Any]) -> None:
         raise ValueError(f"MOTORPOOL_FTF_MIN_SAMPLE must be a whole number of at least 1, such as 5, not {sample!r}")
 
 
+def check_schedules(config: dict[str, Any]) -> None:
+    """Each job's configured schedule and each retention period; a bad one stops start-up with what to set."""
+    from app.services.scheduler import parse_daily, parse_interval, parse_weekly
+
+    for name in ("MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES", "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES"):
+        try:
+            config[name] = parse_interval(config[name])
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+    for name, parse in (("MOTORPOOL_SCHEDULE_DAILY_SUMMARY", parse_daily), ("MOTORPOOL_SCHEDULE_RETENTION", parse_daily),
+                        ("MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY", parse_weekly)):
+        try:
+            parse(config[name])
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+    for name in ("MOTORPOOL_SCHEDULE_STALE_MINUTES", "MOTORPOOL_RETAIN_SESSIONS_DAYS",
+                 "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for PostgreSQL URLs written the usual way.
 
@@ -363,7 +401,6 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
                 settings[name] = int(environ[name])
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, not {environ[name]!r}") from None
-    for name in _ENV_NUMBERS:
     for name in _ENV_NUMBERS:
         if environ.get(name):
             try:

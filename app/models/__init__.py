@@ -21,7 +21,9 @@ from app.models.dispatching import (
     WorkType,
 )
 from app.models.dispatching.dispatch_metric import DispatchMetric
+from app.models.job_run import JobOutcome, JobRun
 from app.models.plugin_setting import PluginSetting
+from app.models.schedule_setting import ScheduleSetting
 from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
 from app.models.user import Role, User
 from app.models.user_notification import UserNotification
@@ -51,11 +53,14 @@ __all__ = [
     "DispatchStatus",
     "DispatchStatusHistory",
     "Event",
+    "JobOutcome",
+    "JobRun",
     "MajorLocation",
     "MakeModel",
     "ModelAdditionalDispatchDetailTableSet",
     "PluginSetting",
     "RepairCertification",
+    "ScheduleSetting",
     "Role",
     "Skill",
     "TechnicianProfile",

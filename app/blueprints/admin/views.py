@@ -20,6 +20,7 @@ SECTIONS = [
     ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
     ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
     ("Alerting", "alerts.settings", "Thresholds of every alert check, quiet hours, suppression and escalation."),
+    ("Scheduler", "admin.scheduler", "Scheduled jobs: their times, running one now, and how the recent runs went."),
 ]
 
 
