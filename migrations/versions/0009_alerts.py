@@ -1,7 +1,7 @@
 """Alerts, their thresholds, silences and settings
 
 Revision ID: 0009_alerts
-Revises: 0006_time_zones
+Revises: 0008_in_app_notifications
 Create Date: 2026-12-02 04:00:00
 
 - ``alerts``: one row per problem from first seen to resolved; a partial unique index
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009_alerts'
-down_revision = '0006_time_zones'
+down_revision = '0008_in_app_notifications'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Scheduled jobs: one row per job and time slot, and admins' schedule changes
 
 Revision ID: 0010_scheduler
-Revises: 0006_time_zones
+Revises: 0009_alerts
 Create Date: 2026-12-02 04:00:00
 
 - ``job_runs``: each run of a scheduled job; unique per (job, slot_start), which is how
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_scheduler'
-down_revision = '0006_time_zones'
+down_revision = '0009_alerts'
 branch_labels = None
 depends_on = None
 

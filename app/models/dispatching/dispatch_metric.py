@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase
@@ -20,6 +20,8 @@ class DispatchMetric(UserCreatedBase, Base):
     """
 
     __tablename__ = "dispatch_metrics"
+    # The metrics read assignments by when they were made (app/services/metrics.py).
+    __table_args__ = (Index("ix_dispatch_metrics_created_at", "created_at"),)
 
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id"), index=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
