@@ -171,7 +171,22 @@ def test_the_summary_text_states_every_figure(app, day_of_work):
         "Utilisation: 50.0 % (5.0 of 10.0 shift hours booked)",
         "At high burnout risk (1 of 1 assessed):",
         "  - Ada (90 %)",
+        "Open alerts now: none",
     ]
+
+
+def test_the_summary_counts_the_alerts_open_now(app, day_of_work):
+    from app.services import alerting
+
+    with clock_at(LATER):
+        alerting.raise_alert("pending_queue", "critical", "25 dispatches wait for a technician", value=25)
+        warning = alerting.raise_alert("sla_compliance", "warning", "SLA compliance 80.0 %", value=80)
+        alerting.raise_alert("utilisation", "warning", "Utilisation 30.0 %", value=30)
+        alerting.acknowledge(warning.id, day_of_work[0])
+        report = reports.summary("daily", DAY)
+    assert report.open_alerts["total"] == 3
+    assert "Open alerts now: 3 (1 critical, 2 warning; 1 acknowledged)" in reports.text(report)
+    assert reports.figures(report)["open_alerts"]["critical"] == 1
 
 
 def test_an_empty_day_reads_no_data_never_zero_percent(app):
@@ -188,7 +203,7 @@ def test_an_empty_day_reads_no_data_never_zero_percent(app):
 def test_the_summary_reads_its_figures_in_a_fixed_number_of_queries(app, day_of_work):
     with clock_at(LATER), counting_queries() as statements:
         reports.summary("weekly", DAY)
-    assert len(statements) == 10
+    assert len(statements) == 11  # ten figures and the open alerts
 
 
 # --- Sending --------------------------------------------------------------------------------

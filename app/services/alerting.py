@@ -37,7 +37,7 @@ from app.config import parse_quiet_hours
 from app.extensions import db
 from app.models import Alert, AlertSetting, AlertSilence, AlertThreshold, User, clock_at, utcnow
 from app.plugins.contracts import SEVERITIES, AlertCheck, MetricReading, MetricWindow, Notification
-from app.services import local_time
+from app.services import local_time, metrics
 from app.services.alert_checks import registered_checks
 from app.services.errors import NotFound, ValidationError, ValidationErrors
 from app.services.transaction import transaction
@@ -77,10 +77,8 @@ def known_checks() -> dict[str, AlertCheck]:
 
 
 def metric_window(now: datetime | None = None) -> MetricWindow:
-    """The last ``MOTORPOOL_METRIC_WINDOW_HOURS`` hours up to ``now``."""
-    end = now or utcnow()
-    hours = float(current_app.config["MOTORPOOL_METRIC_WINDOW_HOURS"])
-    return MetricWindow(start=end - timedelta(hours=hours), end=end)
+    """The last ``MOTORPOOL_METRIC_WINDOW_HOURS`` hours up to ``now``: the metrics' own window."""
+    return metrics.window_ending(now)
 
 
 def fingerprint(category: str, subject: str | None) -> str:

@@ -24,7 +24,7 @@ from flask import render_template
 
 from app.models import utcnow
 from app.plugins.contracts import MetricWindow, Notification
-from app.services import local_time, metrics
+from app.services import alerting, local_time, metrics
 from app.services.errors import ValidationError
 
 KINDS = ("daily", "weekly")
@@ -47,6 +47,13 @@ class Summary:
     first_time_fix: metrics.FirstTimeFix
     burnout: metrics.Burnout
     utilisation: metrics.Utilisation
+    #: Alerts open when the summary is made (by severity, firing, acknowledged, total): a
+    #: summary of a past period still says what needs attention now.
+    open_alerts: dict[str, int]
+
+    @property
+    def open_alerts_text(self) -> str:
+        return open_alerts_text(self.open_alerts)
 
     @property
     def period(self) -> str:
@@ -143,6 +150,7 @@ def summary(kind: str, day: date) -> Summary:
         first_time_fix=metrics.first_time_fix(window),
         burnout=metrics.burnout(window),
         utilisation=metrics.utilisation(window),
+        open_alerts=alerting.open_alert_counts(),
     )
 
 
@@ -185,7 +193,17 @@ def text(report: Summary) -> str:
                      for t in s.burnout.technicians)
     else:
         lines.append(f"At high burnout risk: nobody ({s.burnout.assessed} technicians assessed)")
+    lines.append(f"Open alerts now: {open_alerts_text(s.open_alerts)}")
     return "\n".join(lines) + "\n"
+
+
+def open_alerts_text(counts: dict[str, int]) -> str:
+    """"none", or "3 (1 critical, 2 warning; 1 acknowledged)"."""
+    if not counts["total"]:
+        return "none"
+    by_severity = ", ".join(f"{counts[name]} {name}" for name in ("critical", "warning", "info") if counts[name])
+    acknowledged = f"; {counts['acknowledged']} acknowledged" if counts["acknowledged"] else ""
+    return f"{counts['total']} ({by_severity}{acknowledged})"
 
 
 def _zone():
@@ -214,6 +232,7 @@ def figures(report: Summary) -> dict[str, Any]:
         "burnout": metrics.jsonable(s.burnout),
         "utilisation": {"booked_hours": s.utilisation.booked_hours, "shift_hours": s.utilisation.shift_hours,
                         "rate": s.utilisation.rate},
+        "open_alerts": dict(s.open_alerts),
     }
 
 
