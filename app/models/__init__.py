@@ -20,6 +20,8 @@ from app.models.dispatching import (
     WorkType,
 )
 from app.models.dispatching.dispatch_metric import DispatchMetric
+from app.models.notification_channel import NotificationChannel
+from app.models.notification_delivery import DeliveryStatus, NotificationDelivery
 from app.models.plugin_setting import PluginSetting
 from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
 from app.models.user import Role, User
@@ -42,11 +44,14 @@ __all__ = [
     "DispatchNumberSequence",
     "DispatchPriority",
     "DispatchStatus",
+    "DeliveryStatus",
     "DispatchStatusHistory",
     "Event",
     "MajorLocation",
     "MakeModel",
     "ModelAdditionalDispatchDetailTableSet",
+    "NotificationChannel",
+    "NotificationDelivery",
     "PluginSetting",
     "RepairCertification",
     "Role",
