@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["MOTORPOOL_CURRENCY"] = settings.check_currency(app.config["MOTORPOOL_CURRENCY"])
     app.config["MOTORPOOL_TIMEZONE"] = settings.check_timezone(app.config["MOTORPOOL_TIMEZONE"])
+    settings.check_delivery(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
 

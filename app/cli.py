@@ -156,6 +156,9 @@ def register(app: Flask) -> None:
     from app import cli_fleet  # imports ``as_system`` from here
 
     cli_fleet.register(app)
+    from app import cli_deliveries
+
+    cli_deliveries.register(app)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")

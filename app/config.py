@@ -50,7 +50,16 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_BATCH_TIME_BUDGET_S": 1.0,
     # Notification channels in use (names provided by notifier plugins).
     "MOTORPOOL_NOTIFIERS": "console,log_file",
+    # The log-file channel's alert blocks; default alerts.log in the instance folder.
+    "MOTORPOOL_ALERT_LOG": None,
+    # Deprecated: one JSON line per notification, still written when set.
     "MOTORPOOL_NOTIFICATION_LOG": None,
+    # Delivery worker: waits between tries (the number of steps + 1 is the number of tries),
+    # jitter as a fraction (0.2 = ±20 %), how long a claim holds, the pause when idle.
+    "MOTORPOOL_DELIVERY_BACKOFF": "30s,2m,10m,1h,6h",
+    "MOTORPOOL_DELIVERY_JITTER": 0.2,
+    "MOTORPOOL_DELIVERY_LEASE_SECONDS": 300.0,
+    "MOTORPOOL_DELIVERY_POLL_SECONDS": 2.0,
     # Sessions live in the database (user_sessions); the cookie only names one. A session
     # ends after this long without a request, and this long after sign-in whatever happens.
     "MOTORPOOL_SESSION_IDLE_MINUTES": 480,
@@ -72,11 +81,14 @@ DEFAULTS: dict[str, Any] = {
 #: Environment variables read as they are (strings) ...
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
-    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
+    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_ALERT_LOG", "MOTORPOOL_DELIVERY_BACKOFF",
+    "MOTORPOOL_CURRENCY",
     "MOTORPOOL_TIMEZONE", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS", "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
 )
 #: ... those read as whole numbers ...
 _ENV_INTEGERS = ("MOTORPOOL_SESSION_IDLE_MINUTES", "MOTORPOOL_SESSION_MAX_HOURS")
+#: ... those read as numbers ...
+_ENV_NUMBERS = ("MOTORPOOL_DELIVERY_JITTER", "MOTORPOOL_DELIVERY_LEASE_SECONDS", "MOTORPOOL_DELIVERY_POLL_SECONDS")
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
@@ -111,6 +123,38 @@ def check_timezone(name: str) -> str:
             f"or UTC, not {name!r}"
         ) from None
     return text
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_backoff(text: str) -> tuple[float, ...]:
+    """``"30s,2m,10m,1h,6h"`` as seconds; a malformed schedule stops start-up with what to write."""
+    steps = []
+    for part in str(text).split(","):
+        item = part.strip().lower()
+        try:
+            number, unit = (float(item[:-1]), item[-1]) if item and item[-1] in _UNITS else (float(item), "s")
+        except ValueError:
+            number, unit = -1.0, "s"
+        if number <= 0:
+            raise ValueError(
+                f"MOTORPOOL_DELIVERY_BACKOFF must be waits separated by commas, each a positive number "
+                f"with s, m, h or d, such as 30s,2m,10m,1h,6h; {part.strip()!r} is not one"
+            )
+        steps.append(number * _UNITS[unit])
+    return tuple(steps)
+
+
+def check_delivery(config: dict[str, Any]) -> None:
+    """The delivery worker's settings, checked at start-up."""
+    parse_backoff(config["MOTORPOOL_DELIVERY_BACKOFF"])
+    jitter = float(config["MOTORPOOL_DELIVERY_JITTER"])
+    if not 0 <= jitter < 1:
+        raise ValueError(f"MOTORPOOL_DELIVERY_JITTER must be a fraction from 0 to below 1 (0.2 = ±20 %), not {jitter}")
+    for name in ("MOTORPOOL_DELIVERY_LEASE_SECONDS", "MOTORPOOL_DELIVERY_POLL_SECONDS"):
+        if float(config[name]) <= 0:
+            raise ValueError(f"{name} must be a positive number of seconds, not {config[name]}")
 
 
 def normalise_database_url(url: str) -> str:
@@ -160,6 +204,12 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
                 settings[name] = int(environ[name])
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, not {environ[name]!r}") from None
+    for name in _ENV_NUMBERS:
+        if environ.get(name):
+            try:
+                settings[name] = float(environ[name])
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {environ[name]!r}") from None
     for name in _ENV_BOOLEANS:
         if name in environ:
             settings[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}
