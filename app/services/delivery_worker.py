@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from app.config import parse_backoff
 from app.extensions import db
@@ -32,6 +32,7 @@ from app.models import DeliveryStatus, NotificationDelivery, utcnow
 from app.plugins.contracts import DeliveryAttempt, PermanentDeliveryError, RetryableDeliveryError
 from app.services import notifications
 from app.services.errors import ConcurrentUpdate, NotFound, ValidationError
+from app.services.queries import Page
 from app.services.transaction import require_own_transactions, transaction
 
 logger = logging.getLogger(__name__)
@@ -298,3 +299,25 @@ def retry_all_dead() -> int:
     return result.rowcount
 
 
+
+
+def delivery_page(*, status: str | None = None, channel: str | None = None, page: int = 1,
+                  per_page: int = 50) -> Page[NotificationDelivery]:
+    """One page of the delivery log, newest first: two queries whatever its size."""
+    query = select(Row)
+    if status:
+        query = query.where(Row.status == status)
+    if channel:
+        query = query.where(Row.channel == channel)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    items = db.session.scalars(
+        query.order_by(Row.created_at.desc(), Row.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total)
+
+
+def status_counts() -> dict[str, int]:
+    """How many deliveries are in each state (one query)."""
+    counts = dict(db.session.execute(select(Row.status, func.count()).group_by(Row.status)).all())
+    return {status: counts.get(status, 0) for status in (PENDING, SENDING, DELIVERED, DEAD)}

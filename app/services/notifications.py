@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from app.extensions import db
 from app.models import NotificationChannel, NotificationDelivery, utcnow
 from app.plugins.contracts import SEVERITIES, Notification, Notifier
 from app.services import actors
+from app.services.errors import NotFound, Problems, ValidationError
 from app.services.transaction import transaction
 
 logger = logging.getLogger(__name__)
@@ -232,3 +234,79 @@ def assignment_notice(dispatch: Any, technician: Any, metric: Any = None) -> Not
         data={"dispatch_number": dispatch.dispatch_number, "technician_id": technician.id,
               "priority": dispatch.priority},
     )
+
+
+# --- Admins' channel settings ------------------------------------------------------------------
+
+FALLBACK_CATEGORY = "fallback_routing"  # the immediate alert when fallback routing is used
+MAX_ADDRESSES = 50
+_ADDRESS = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def known_categories() -> list[str]:
+    """Alert categories a channel can be limited to: every registered check, and fallback routing."""
+    from app.services.alert_checks import registered_checks
+
+    return [*sorted(registered_checks()), FALLBACK_CATEGORY]
+
+
+def parse_addresses(text: str) -> list[str]:
+    """Addresses typed one per line or separated by commas, lower-cased, duplicates dropped."""
+    parts = re.split(r"[\s,;]+", text or "")
+    return list(dict.fromkeys(part.strip().lower() for part in parts if part.strip()))
+
+
+def save_channel(name: str, *, enabled: bool, min_severity: str, categories: list[str], roles: list[str],
+                 addresses: list[str]) -> NotificationChannel:
+    """Store an admin's routing of channel ``name``; every refused value is named at once, nothing saved."""
+    from app.models import Role
+
+    problems = Problems()
+    routes = load_routes()
+    if name not in routes:
+        raise NotFound(f"There is no channel {name!r}; choose one of {', '.join(routes) or 'none'}.")
+    if min_severity not in SEVERITIES:
+        problems.errors.append(ValidationError(
+            f"Minimum severity {min_severity!r} is not one of {', '.join(SEVERITIES)}; choose one of them.",
+            field="min_severity"))
+    unknown = [c for c in categories if c not in known_categories()]
+    if unknown:
+        problems.errors.append(ValidationError(
+            f"Unknown categories: {', '.join(map(repr, unknown))}; tick only the categories listed.", field="categories"))
+    bad_roles = [r for r in roles if r not in {role.value for role in Role}]
+    if bad_roles:
+        problems.errors.append(ValidationError(
+            f"Unknown roles: {', '.join(map(repr, bad_roles))}; choose admin, manager or technician.", field="roles"))
+    bad = [a for a in addresses if len(a) > 254 or not _ADDRESS.match(a)]
+    if bad:
+        problems.errors.append(ValidationError(
+            f"Not email addresses: {', '.join(map(repr, bad[:5]))}; write one address like name@example.com per line.",
+            field="addresses"))
+    elif len(addresses) > MAX_ADDRESSES:
+        problems.errors.append(ValidationError(
+            f"{len(addresses)} addresses is too many; give at most {MAX_ADDRESSES} (send to a role or a list address).",
+            field="addresses"))
+    problems.raise_any()
+    with transaction():
+        row = db.session.scalar(select(NotificationChannel).where(NotificationChannel.name == name))
+        if row is None:
+            row = NotificationChannel(name=name)
+            db.session.add(row)
+        row.enabled, row.min_severity = enabled, min_severity
+        row.categories = [c for c in known_categories() if c in categories]
+        row.recipient_roles = [r.value for r in Role if r.value in roles]
+        row.recipient_addresses = list(addresses)
+        db.session.flush()
+        db.session.info.pop(_ROUTES_KEY, None)  # the next notification routes by the new settings
+    return row
+
+
+def channel_changes() -> dict[str, tuple[str | None, Any]]:
+    """Who last changed each stored channel, and when (one query)."""
+    from app.models import User
+
+    rows = db.session.execute(
+        select(NotificationChannel.name, User.name, NotificationChannel.updated_at)
+        .outerjoin(User, User.id == NotificationChannel.updated_by_id)
+    ).all()
+    return {name: (who, when) for name, who, when in rows}

@@ -19,6 +19,8 @@ SECTIONS = [
     ("Sign-in activity", "admin.sign_in_activity", "Failed and blocked sign-ins, sign-outs and ended sessions."),
     ("Technician profiles", "admin.technicians", "Rates, shifts, limits, skills and availability for matching."),
     ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
+    ("Notification channels", "admin.channels", "Each channel on or off, its minimum severity, categories and recipients."),
+    ("Delivery log", "admin.deliveries", "Every notification sent or waiting, dead letters and retry now."),
 ]
 
 
