@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from app.config import parse_backoff
 from app.extensions import db
@@ -164,26 +164,56 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
 
 
-def _finish(claimed: _Claimed, worker: str, **values: Any) -> None:
-    """Record an outcome, unless another worker has re-claimed the row since (our lease ran out)."""
-    values["updated_at"] = utcnow()
+_OUTCOME = (
+    Row.__table__.update()
+    .where(Row.__table__.c.id == bindparam("o_id"), Row.__table__.c.status == SENDING,
+           Row.__table__.c.claimed_by == bindparam("o_worker"))
+    .values(status=bindparam("o_status"), attempts=bindparam("o_attempts"),
+            next_attempt_at=bindparam("o_next_attempt_at"), lease_until=None, claimed_by=bindparam("o_claimed_by"),
+            last_error=bindparam("o_last_error"), delivered_at=bindparam("o_delivered_at"),
+            updated_at=bindparam("o_updated_at"))
+)
+FLUSH_EVERY = 25  # outcomes recorded together, at most this many ...
+FLUSH_AFTER_S = 0.5  # ... or this long after the oldest unrecorded one
+
+
+def _outcome(claimed: _Claimed, worker: str, *, status: str, attempts: int | None = None,
+             next_attempt_at: datetime | None = None, claimed_by: str | None = "", last_error: str | None = None,
+             delivered_at: datetime | None = None) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "o_id": claimed.id, "o_worker": worker, "o_status": status,
+        "o_attempts": claimed.attempts if attempts is None else attempts,
+        "o_next_attempt_at": next_attempt_at or now, "o_claimed_by": worker if claimed_by == "" else claimed_by,
+        "o_last_error": last_error, "o_delivered_at": delivered_at, "o_updated_at": now,
+    }
+
+
+def _record(outcomes: list[dict[str, Any]]) -> None:
+    """Record outcomes in one short transaction, each only if this worker still holds the row.
+
+    A worker whose lease ran out and whose row another worker claimed since changes nothing.
+    """
+    if not outcomes:
+        return
     with transaction():
-        db.session.execute(
-            update(Row).where(Row.id == claimed.id, Row.status == SENDING, Row.claimed_by == worker)
-            .values(**values),
-            execution_options={"synchronize_session": False},
-        )
+        db.session.execute(_OUTCOME, outcomes)
+    outcomes.clear()
 
 
-def _send_one(claimed: _Claimed, worker: str, report: WorkReport) -> None:
+def _finish(claimed: _Claimed, worker: str, **values: Any) -> None:
+    _record([_outcome(claimed, worker, **values)])
+
+
+def _send_one(claimed: _Claimed, worker: str, report: WorkReport) -> dict[str, Any]:
+    """Send one claimed row; returns its outcome, to be recorded."""
     notifier = notifications.available_notifiers().get(claimed.channel)
     if notifier is None:
         # Not lost: the try is given back and the row waits for a worker that has the channel.
         report.deferred += 1
-        _finish(claimed, worker, status=PENDING, attempts=claimed.attempts - 1, lease_until=None, claimed_by=None,
-                next_attempt_at=utcnow() + timedelta(seconds=UNAVAILABLE_WAIT_S),
-                last_error=f"channel {claimed.channel!r} is not available: no enabled plugin provides it")
-        return
+        return _outcome(claimed, worker, status=PENDING, attempts=claimed.attempts - 1, claimed_by=None,
+                        next_attempt_at=utcnow() + timedelta(seconds=UNAVAILABLE_WAIT_S),
+                        last_error=f"channel {claimed.channel!r} is not available: no enabled plugin provides it")
     notification = notifications.deserialise(claimed.notification)
     attempt = DeliveryAttempt(claimed.public_id, claimed.channel, claimed.attempts, claimed.created_at)
     try:
@@ -199,25 +229,25 @@ def _send_one(claimed: _Claimed, worker: str, report: WorkReport) -> None:
             report.dead += 1
             logger.error("delivery %s on %s is dead after %d tries: %s", claimed.public_id, claimed.channel,
                          claimed.attempts, error)
-            _finish(claimed, worker, status=DEAD, lease_until=None, last_error=error)
-            return
+            return _outcome(claimed, worker, status=DEAD, last_error=error)
         retry_after = exc.retry_after if isinstance(exc, RetryableDeliveryError) else None
         delay = retry_delay(claimed.attempts, retry_after)
         report.retried += 1
         logger.warning("delivery %s on %s failed (try %d), next in %.0f s: %s", claimed.public_id, claimed.channel,
                        claimed.attempts, delay, error)
-        _finish(claimed, worker, status=PENDING, lease_until=None, last_error=error,
-                next_attempt_at=utcnow() + timedelta(seconds=delay))
-        return
+        return _outcome(claimed, worker, status=PENDING, last_error=error,
+                        next_attempt_at=utcnow() + timedelta(seconds=delay))
     report.delivered += 1
-    _finish(claimed, worker, status=DELIVERED, lease_until=None, delivered_at=utcnow())
+    return _outcome(claimed, worker, status=DELIVERED, delivered_at=utcnow())
 
 
 def deliver_due(*, limit: int = 100, worker: str | None = None) -> WorkReport:
     """Claim up to ``limit`` due deliveries and send each; never raises for a failed send.
 
     A failure is recorded on its row (``last_error``) and retried or dead-lettered; the
-    strict plugin mode of the tests does not change that, tests read the rows.
+    strict plugin mode of the tests does not change that, tests read the rows. Outcomes are
+    recorded a few at a time (``FLUSH_EVERY``, ``FLUSH_AFTER_S``): a worker killed before
+    recording one leaves its row to be sent again when the lease expires, never lost.
     """
     require_own_transactions("deliver_due")
     worker = worker or worker_name()
@@ -227,8 +257,17 @@ def deliver_due(*, limit: int = 100, worker: str | None = None) -> WorkReport:
     except ConcurrentUpdate:
         return report  # another worker holds the SQLite write lock: try again next round
     report.claimed = len(claimed)
-    for item in claimed:
-        _send_one(item, worker, report)
+    outcomes: list[dict[str, Any]] = []
+    oldest = 0.0
+    try:
+        for item in claimed:
+            outcomes.append(_send_one(item, worker, report))
+            if len(outcomes) == 1:
+                oldest = time.monotonic()
+            if len(outcomes) >= FLUSH_EVERY or time.monotonic() - oldest >= FLUSH_AFTER_S:
+                _record(outcomes)
+    finally:
+        _record(outcomes)
     return report
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import NotificationChannel, NotificationDelivery, utcnow
@@ -35,6 +35,7 @@ EXTENSION_KEY = "motorpool.notifiers"
 _ROUTES_KEY = "motorpool_channel_routes"
 _NOTIFICATION_FIELDS = tuple(f.name for f in fields(Notification))
 _LIST_FIELDS = ("recipients", "roles")
+_INSERT = NotificationDelivery.__table__.insert()
 
 
 @dataclass
@@ -107,7 +108,10 @@ def load_routes() -> dict[str, ChannelRoute]:
     """Every known channel's route, read now: provided by a plugin, configured, or stored."""
     available = available_notifiers()
     configured = configured_names()
-    stored = {row.name: row for row in db.session.scalars(select(NotificationChannel))}
+    table = NotificationChannel.__table__
+    stored = {row.name: row for row in db.session.execute(select(
+        table.c.name, table.c.enabled, table.c.min_severity, table.c.categories, table.c.recipient_roles,
+        table.c.recipient_addresses))}  # plain rows: read on every transaction that notifies
     routes: dict[str, ChannelRoute] = {}
     for name in dict.fromkeys([*available, *configured, *stored]):
         row = stored.get(name)
@@ -215,8 +219,8 @@ def notify(notification: Notification) -> None:
             }
             for route in routes
         ]
-        # One multi-row INSERT whatever the number of channels.
-        db.session.execute(insert(NotificationDelivery).values(rows))
+        # One INSERT statement, compiled once and cached, with a parameter set per channel.
+        db.session.execute(_INSERT, rows)
 
 
 def assignment_notice(dispatch: Any, technician: Any, metric: Any = None) -> Notification:
