@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -15,6 +16,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers["Content-Length"]))
         receiver: Receiver = self.server.receiver
+        receiver.arrived.set()
+        if receiver.delay:
+            time.sleep(receiver.delay)  # a slow receiver: the sender's timeout, or a worker killed meanwhile
         with receiver.lock:
             status, headers = receiver.next_answer()
             if 200 <= status < 300:
@@ -44,6 +48,8 @@ class Receiver:
         self.received: list[dict] = []
         self.refused: list[int] = []
         self.answers: list[tuple[int, dict]] = []
+        self.delay = 0.0  # seconds before answering
+        self.arrived = threading.Event()  # set when a request has come in (answered or not)
         self.lock = threading.Lock()
         self.port = 0
         self._server: _Server | None = None

@@ -282,6 +282,56 @@ def test_without_retry_after_the_schedule_decides(webhook_app, receiver):
         assert timedelta(seconds=119) <= second.next_attempt_at - (first + timedelta(seconds=1)) <= timedelta(seconds=121)
 
 
+@pytest.mark.parametrize("status", [408, 429, 502])
+def test_the_example_webhook_retries_408_429_and_5xx(webhook_app, receiver, status):
+    receiver.answers = [(status, {})]
+    queue(alert())
+    assert worker.deliver_due().retried == 1
+    assert rows()[0].last_error == f"RetryableDeliveryError: webhook answered {status}"
+
+
+def test_the_example_webhook_reads_retry_after_as_an_http_date(webhook_app, receiver):
+    from email.utils import format_datetime
+
+    start = utcnow()
+    receiver.answers = [(503, {"Retry-After": format_datetime(start + timedelta(minutes=10), usegmt=True)})]
+    queue(alert())
+    worker.deliver_due()
+    assert rows()[0].next_attempt_at >= start + timedelta(minutes=9, seconds=58)
+
+
+def test_the_example_webhook_retries_a_timeout(webhook_app, receiver):
+    webhook_app.config["MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_TIMEOUT"] = 0.2
+    receiver.delay = 1.0
+    queue(alert())
+    assert worker.deliver_due().retried == 1
+    assert rows()[0].last_error == "RetryableDeliveryError: webhook not reachable: timed out"
+
+
+def test_probes_say_what_is_wrong(webhook_app, tmp_path):
+    webhook, log_file = (notifications.available_notifiers()[name] for name in ("webhook", "log_file"))
+    webhook.probe()  # the receiver's URL is set
+    webhook_app.config[URL_SETTING] = "ftp://example.com/hook"
+    with pytest.raises(RuntimeError, match="must be an http or https URL"):
+        webhook.probe()
+    webhook_app.config[URL_SETTING] = None
+    with pytest.raises(RuntimeError, match="MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL is not set"):
+        webhook.probe()
+    log_file.probe()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    webhook_app.config["MOTORPOOL_ALERT_LOG"] = str(locked / "alerts.log")
+    try:
+        if os.geteuid() == 0:  # root writes anywhere: a file where the folder should be instead
+            webhook_app.config["MOTORPOOL_ALERT_LOG"] = str(tmp_path / "a-file" / "alerts.log")
+            (tmp_path / "a-file").write_text("")
+        with pytest.raises(OSError):
+            log_file.probe()
+    finally:
+        locked.chmod(0o700)
+
+
 def test_a_permanent_error_is_dead_at_once(webhook_app, receiver):
     receiver.answers = [(404, {})]
     queue(alert())
