@@ -45,6 +45,7 @@ def work(once: bool, limit: int) -> None:
 @click.option("--status", type=click.Choice(STATUSES), help="Only deliveries in this state.")
 @click.option("--channel", help="Only deliveries on this channel.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@plain_text
 def list_deliveries(status: str | None, channel: str | None, limit: int) -> None:
     """The latest deliveries, newest first, with their last error."""
     from app.models import NotificationDelivery as Row

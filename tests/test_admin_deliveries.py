@@ -95,6 +95,9 @@ def test_retry_now_refuses_a_delivered_or_unknown_delivery_and_changes_nothing(c
     assert "is delivered; only dead or waiting deliveries can be retried" in html(response)
     missing = client.post("/admin/deliveries/no-such-id/retry")
     assert missing.status_code == 422 and "There is no delivery &#39;no-such-id&#39;" in html(missing)
+    unknown = client.post("/admin/deliveries/00000000-0000-4000-8000-000000000000/retry")
+    assert unknown.status_code == 422 and "copy its id from the delivery log" in html(unknown)
+    assert client.post("/admin/deliveries/bad%00id/retry").status_code == 422  # never reaches the database
     assert statuses() == [(sent.public_id, "delivered", 1)]
 
 

@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -313,8 +314,13 @@ def run_worker(stop: threading.Event | None = None, *, limit: int = 100, worker:
 
 def retry_now(public_id: str) -> NotificationDelivery:
     """Send a dead or waiting delivery again at once, with a fresh set of tries."""
+    text = (public_id or "").strip()
+    try:
+        uuid.UUID(text)  # also keeps a NUL or other junk from reaching the database
+    except ValueError:
+        raise NotFound(f"There is no delivery {public_id!r}; copy its id from the delivery log.") from None
     with transaction():
-        row = db.session.scalar(select(Row).where(Row.public_id == public_id.strip()))
+        row = db.session.scalar(select(Row).where(Row.public_id == text))
         if row is None:
             raise NotFound(f"There is no delivery {public_id!r}; copy its id from the delivery log.")
         if row.status not in (DEAD, PENDING):
