@@ -121,6 +121,22 @@ def test_a_rolled_back_assignment_queues_nothing(make_app):
         assert metric is not None and count_rows() == 2
 
 
+def test_batch_and_manual_assignments_queue_the_technician_s_notice_too(make_app):
+    app = make_app(MOTORPOOL_NOTIFIERS="log_file")
+    with app.app_context(), acting_as(system_user()):
+        first, second = ms.technician("Bea Batch"), ms.technician("Manu Manual", at=ms.km_east(3))
+        batch = [ms.dispatch(title=f"Batch {n}") for n in range(2)]
+        report = matching.assign_pending()
+        assert report.assigned == 2
+        manual = ms.dispatch(title="Manual")
+        matching.assign_to(manual, second.id, reason="Customer asked for Manu")
+        numbers = sorted(d.dispatch_number for d in [*batch, manual])
+        queued = rows()
+        assert sorted(r.dispatch_number for r in queued) == numbers
+        assert {r.notification["recipients"][0] for r in queued} <= {first.email, second.email}
+        assert rows(dispatch_number=manual.dispatch_number)[0].notification["recipients"] == [second.email]
+
+
 def test_notify_opens_a_transaction_when_none_is_open(webhook_app):
     notifications.notify(alert())
     db.session.rollback()  # nothing left uncommitted to lose
