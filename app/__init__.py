@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings.check_alert_settings(app.config)
     settings.check_metric_settings(app.config)
     settings.check_schedules(app.config)
+    settings.check_delivery(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(app.instance_path)
 

@@ -166,6 +166,9 @@ def register(app: Flask) -> None:
     from app import cli_reports
 
     cli_reports.register(app)
+    from app import cli_deliveries
+
+    cli_deliveries.register(app)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")

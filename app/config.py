@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_BATCH_TIME_BUDGET_S": 1.0,
     # Notification channels in use (names provided by notifier plugins).
     "MOTORPOOL_NOTIFIERS": "console,log_file",
+    # The log-file channel's alert blocks; default alerts.log in the instance folder.
+    "MOTORPOOL_ALERT_LOG": None,
+    # Deprecated: one JSON line per notification, still written when set.
     "MOTORPOOL_NOTIFICATION_LOG": None,
     # Email channel (SMTP). Security: "starttls" (port 587), "tls" (implicit TLS, port 465)
     # or "none" (port 25, a relay on a trusted network). The port defaults by security.
@@ -71,6 +74,12 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_TEAMS_WEBHOOK_URL": None,
     "MOTORPOOL_WEBHOOK_TIMEOUT": 10.0,
     "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE": False,
+    # Delivery worker: waits between tries (the number of steps + 1 is the number of tries),
+    # jitter as a fraction (0.2 = ±20 %), how long a claim holds, the pause when idle.
+    "MOTORPOOL_DELIVERY_BACKOFF": "30s,2m,10m,1h,6h",
+    "MOTORPOOL_DELIVERY_JITTER": 0.2,
+    "MOTORPOOL_DELIVERY_LEASE_SECONDS": 300.0,
+    "MOTORPOOL_DELIVERY_POLL_SECONDS": 2.0,
     # Sessions live in the database (user_sessions); the cookie only names one. A session
     # ends after this long without a request, and this long after sign-in whatever happens.
     "MOTORPOOL_SESSION_IDLE_MINUTES": 480,
@@ -120,7 +129,8 @@ DEFAULTS: dict[str, Any] = {
 #: Environment variables read as they are (strings) ...
 _ENV_STRINGS = (
     "SECRET_KEY", "MOTORPOOL_DISABLED_PLUGINS", "SERVER_NAME", "MOTORPOOL_MATCHER",
-    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_CURRENCY",
+    "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_ALERT_LOG", "MOTORPOOL_DELIVERY_BACKOFF",
+    "MOTORPOOL_CURRENCY",
     "MOTORPOOL_TIMEZONE", "MOTORPOOL_ALERT_QUIET_HOURS", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS",
     "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
     "MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD",
@@ -136,7 +146,10 @@ _ENV_INTEGERS = (
     "MOTORPOOL_RETAIN_SESSIONS_DAYS", "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS",
 )
 #: ... those read as numbers ...
-_ENV_NUMBERS = ("MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_METRIC_WINDOW_HOURS")
+_ENV_NUMBERS = (
+    "MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_METRIC_WINDOW_HOURS",
+    "MOTORPOOL_DELIVERY_JITTER", "MOTORPOOL_DELIVERY_LEASE_SECONDS", "MOTORPOOL_DELIVERY_POLL_SECONDS",
+)
 #: ... and those read as booleans.
 _ENV_BOOLEANS = (
     "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "MOTORPOOL_STRICT_PLUGINS", "MOTORPOOL_AUTO_ASSIGN",
@@ -352,6 +365,38 @@ def check_schedules(config: dict[str, Any]) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_backoff(text: str) -> tuple[float, ...]:
+    """``"30s,2m,10m,1h,6h"`` as seconds; a malformed schedule stops start-up with what to write."""
+    steps = []
+    for part in str(text).split(","):
+        item = part.strip().lower()
+        try:
+            number, unit = (float(item[:-1]), item[-1]) if item and item[-1] in _UNITS else (float(item), "s")
+        except ValueError:
+            number, unit = -1.0, "s"
+        if number <= 0:
+            raise ValueError(
+                f"MOTORPOOL_DELIVERY_BACKOFF must be waits separated by commas, each a positive number "
+                f"with s, m, h or d, such as 30s,2m,10m,1h,6h; {part.strip()!r} is not one"
+            )
+        steps.append(number * _UNITS[unit])
+    return tuple(steps)
+
+
+def check_delivery(config: dict[str, Any]) -> None:
+    """The delivery worker's settings, checked at start-up."""
+    parse_backoff(config["MOTORPOOL_DELIVERY_BACKOFF"])
+    jitter = float(config["MOTORPOOL_DELIVERY_JITTER"])
+    if not 0 <= jitter < 1:
+        raise ValueError(f"MOTORPOOL_DELIVERY_JITTER must be a fraction from 0 to below 1 (0.2 = ±20 %), not {jitter}")
+    for name in ("MOTORPOOL_DELIVERY_LEASE_SECONDS", "MOTORPOOL_DELIVERY_POLL_SECONDS"):
+        if float(config[name]) <= 0:
+            raise ValueError(f"{name} must be a positive number of seconds, not {config[name]}")
 
 
 def normalise_database_url(url: str) -> str:

@@ -56,6 +56,7 @@ def base_config(database_url: str) -> dict:
         "MOTORPOOL_STRICT_PLUGINS": True,
         # Keep the log-file channel out of the source tree's instance folder.
         "MOTORPOOL_NOTIFICATION_LOG": os.path.join(tempfile.gettempdir(), "motorpool-test-notifications.log"),
+        "MOTORPOOL_ALERT_LOG": os.path.join(tempfile.gettempdir(), "motorpool-test-alerts.log"),
         # Matching has its own tests; elsewhere a new dispatch stays Created.
         "MOTORPOOL_AUTO_ASSIGN": False,
         # Cheap hashes keep the suite fast; production defaults are tested separately.

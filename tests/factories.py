@@ -31,6 +31,8 @@ from app.models import (
     MajorLocation,
     MakeModel,
     ModelAdditionalDispatchDetailTableSet,
+    NotificationChannel,
+    NotificationDelivery,
     PluginSetting,
     Skill,
     TechnicianProfile,
@@ -249,6 +251,29 @@ class PluginSettingFactory(BaseFactory):
 
     name = factory.Sequence(lambda n: f"plugin-{n}")
     enabled = True
+
+
+class NotificationChannelFactory(BaseFactory):
+    class Meta:
+        model = NotificationChannel
+
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    enabled = True
+    min_severity = "info"
+
+
+class NotificationDeliveryFactory(BaseFactory):
+    class Meta:
+        model = NotificationDelivery
+
+    public_id = factory.Faker("uuid4")
+    channel = "log_file"
+    kind = "alert.test"
+    severity = "info"
+    notification = factory.LazyAttribute(lambda o: {
+        "kind": o.kind, "subject": "Test", "body": "", "recipients": [], "severity": o.severity,
+        "dispatch_number": None, "category": None, "roles": [], "html": None, "data": {},
+    })
 
 
 def configured_truck_type(name: str = "Truck") -> AssetType:

@@ -43,6 +43,7 @@ from app.models import (
     AssetTypeDispatchDetailTableSet,
     Dispatch,
     DispatchMetric,
+    NotificationDelivery,
     PluginSetting,
     TruckDispatchChecklist,
     User,
@@ -62,6 +63,7 @@ from app.services.checklists import sign_off
 from app.services.detail_sets import add_type_to_asset_type
 from app.services.errors import ValidationError
 from app.services.matching import DISTANCE_KEY, MATCHERS_KEY
+from app.services.delivery_worker import deliver_due
 from app.services.notifications import EXTENSION_KEY as NOTIFIERS_KEY
 from app.services.transaction import transaction
 from tests.checklist_support import fill_required
@@ -945,12 +947,24 @@ def _assign_one(technician_name="Wendy Webhook"):
     return dispatch, technician
 
 
+def _deliver(app):
+    """Run the delivery worker once, as ``flask deliveries work --once`` does."""
+    with app.app_context():
+        try:
+            return deliver_due()
+        finally:
+            db.session.remove()
+
+
 def test_motorpool_notifiers_webhook_posts_json_to_a_real_http_server(build, webhook_server):
     app = build(MOTORPOOL_NOTIFIERS="webhook", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url)
     assert set(app.extensions[NOTIFIERS_KEY]) >= {"webhook", "console", "log_file"}
     with inside(app):
         dispatch, technician = _assign_one()
         number, email = dispatch.dispatch_number, technician.email
+        delivery_id = db.session.scalar(select(NotificationDelivery.public_id))
+    assert webhook_server.received == []  # queued with the assignment, sent by the worker
+    _deliver(app)
 
     assert len(webhook_server.received) == 1
     request = webhook_server.received[0]
@@ -963,6 +977,8 @@ def test_motorpool_notifiers_webhook_posts_json_to_a_real_http_server(build, web
         "recipients": [email],
         "severity": "warning",  # High priority
         "dispatch_number": number,
+        "category": None,
+        "id": delivery_id,  # the same on every retry: receivers de-duplicate on it
     }
     assert request["json"]["body"].startswith("Brake check (High).")
     assert number.startswith("D-")
@@ -973,6 +989,7 @@ def test_motorpool_notifiers_console_writes_a_line_to_stderr(build, capsys):
     with inside(app):
         dispatch, technician = _assign_one()
         number, email = dispatch.dispatch_number, technician.email
+    _deliver(app)
     captured = capsys.readouterr()
     assert f"[WARNING] Dispatch {number} assigned to you → {email}" in captured.err
     assert number not in captured.out
@@ -986,6 +1003,7 @@ def test_motorpool_notifiers_log_file_appends_json_lines(build, notification_log
         second = new_dispatch(priority="Low")
         dispatch_service.assign(second, tech)
         numbers = [first.dispatch_number, second.dispatch_number]
+    _deliver(app)
 
     records = read_log(notification_log)
     assert records[0] == {"kind": "earlier"}  # appended, not overwritten
@@ -1003,32 +1021,43 @@ def test_motorpool_notifiers_a_failing_channel_never_blocks_the_assignment_or_th
     app = build(
         MOTORPOOL_NOTIFIERS="pager,webhook,log_file",
         MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url,
-        MOTORPOOL_TOLERATE_NOTIFIER_FAILURES=True,
     )
-    with inside(app), caplog.at_level(logging.ERROR, logger="app.services.notifications"):
+    with inside(app):
         dispatch, technician = _assign_one()
         dispatch_id, technician_id, number = dispatch.id, technician.id, dispatch.dispatch_number
+    with caplog.at_level(logging.WARNING, logger="app.services.delivery_worker"):
+        report = _deliver(app)
 
-    assert "notification channel pager failed for dispatch.assigned" in caplog.text
-    assert "notification channel webhook failed for dispatch.assigned" in caplog.text
+    assert (report.delivered, report.retried) == (1, 2)
+    assert "on pager failed (try 1)" in caplog.text and "ConnectionError: pager gateway is down" in caplog.text
+    assert "on webhook failed (try 1)" in caplog.text
     assert len(webhook_server.received) == 1  # it was tried
     assert [r["dispatch_number"] for r in read_log(notification_log)] == [number]  # log_file still delivered
     with inside(app):
         stored = db.session.get(Dispatch, dispatch_id)
         assert (stored.status, stored.assigned_user_id) == ("Assigned", technician_id)
+        outcome = {row.channel: (row.status, row.last_error) for row in db.session.scalars(select(NotificationDelivery))}
+        assert outcome == {
+            "pager": ("pending", "ConnectionError: pager gateway is down"),
+            "webhook": ("pending", "RetryableDeliveryError: webhook answered 500"),
+            "log_file": ("delivered", None),
+        }
 
 
-def test_motorpool_notifiers_in_strict_mode_a_failing_channel_raises_after_the_commit(plugins, build):
+def test_motorpool_notifiers_in_strict_mode_a_failing_channel_is_recorded_on_its_row(plugins, build):
     plugins.add("pager", NotifierPlugin({"pager": FailingNotifier()}))
     app = build(MOTORPOOL_NOTIFIERS="pager")
+    assert app.config["MOTORPOOL_STRICT_PLUGINS"] is True
     with inside(app):
         technician = ms.technician()
         dispatch = new_dispatch()
-        with pytest.raises(ConnectionError):
-            dispatch_service.assign(dispatch, technician)
-        db.session.rollback()
+        dispatch_service.assign(dispatch, technician)  # queuing never fails on the channel's account
+        report = deliver_due()
+        assert report.errors and report.retried == 1
         db.session.expire_all()
         assert (dispatch.status, dispatch.assigned_user_id) == ("Assigned", technician.id)
+        row = db.session.scalar(select(NotificationDelivery))
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "ConnectionError: pager gateway is down")
 
 
 def test_motorpool_notifiers_plugin_channel_named_like_a_built_in_replaces_it(plugins, build, capsys):
@@ -1043,6 +1072,7 @@ def test_motorpool_notifiers_plugin_channel_named_like_a_built_in_replaces_it(pl
     with inside(app):
         dispatch, _ = _assign_one()
         number = dispatch.dispatch_number
+    _deliver(app)
     assert [n.dispatch_number for n in sent] == [number]
     assert number not in capsys.readouterr().err
 
@@ -1443,7 +1473,7 @@ def test_flask_plugins_list_shows_name_version_package_what_it_provides_hooks_st
     ]:
         at = lines.index(f"{header}  {version}  built in  enabled")
         assert lines[at + 1] == f"    {provided}"
-    assert "    hooks: motorpool_dispatch_assigned, motorpool_notifiers" in lines
+    assert "    hooks: motorpool_notifiers" in lines
     # Built-ins first, then installed plugins.
     assert lines[0].startswith("app.plugins.builtin.")
     assert "error:" not in result.output

@@ -95,12 +95,15 @@ for _endpoint in (
     "locations", "location_new", "location_edit", "assets", "asset_new", "asset_edit", "users", "user_new",
     "user_edit", "technicians", "technician_profile", "detail_set", "plugins", "sign_in_activity",
     "fleet_import", "fleet_template", "fleet_export", "scheduler",
+    "fleet_import", "fleet_template", "fleet_export", "deliveries", "channels",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = ADMIN_ONLY
 for _endpoint in (
     "asset_type_active", "make_model_active", "location_active", "asset_active", "user_active",
     "technician_availability", "technician_skill", "technician_skill_remove", "detail_set_add",
     "detail_set_active", "detail_set_remove", "plugin_state", "user_sign_out", "schedule_update", "job_run_now",
+    "detail_set_active", "detail_set_remove", "plugin_state", "user_sign_out", "delivery_retry",
+    "deliveries_retry_dead", "channel_save",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = None
 
@@ -172,6 +175,7 @@ def world(app, system_actor):
         "category": "fallback_routing",
         "day": "2026-06-10",
         "job": "assign-pending",
+        "public_id": "00000000-0000-4000-8000-000000000000",
     }
     return people, values
 

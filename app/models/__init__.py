@@ -22,6 +22,8 @@ from app.models.dispatching import (
 )
 from app.models.dispatching.dispatch_metric import DispatchMetric
 from app.models.job_run import JobOutcome, JobRun
+from app.models.notification_channel import NotificationChannel
+from app.models.notification_delivery import DeliveryStatus, NotificationDelivery
 from app.models.plugin_setting import PluginSetting
 from app.models.schedule_setting import ScheduleSetting
 from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
@@ -51,6 +53,7 @@ __all__ = [
     "DispatchNumberSequence",
     "DispatchPriority",
     "DispatchStatus",
+    "DeliveryStatus",
     "DispatchStatusHistory",
     "Event",
     "JobOutcome",
@@ -58,6 +61,8 @@ __all__ = [
     "MajorLocation",
     "MakeModel",
     "ModelAdditionalDispatchDetailTableSet",
+    "NotificationChannel",
+    "NotificationDelivery",
     "PluginSetting",
     "RepairCertification",
     "ScheduleSetting",

@@ -116,8 +116,11 @@ def motorpool_notifiers() -> Mapping[str, Notifier]:
     Returns: a mapping of channel name to a ``Notifier``. All results are collected.
 
     Fires: once, while the application is created. The setting ``MOTORPOOL_NOTIFIERS``
-    (comma-separated names, default ``console,log_file``) chooses the active channels. A
-    notifier that raises is logged and skipped; the others still deliver.
+    (comma-separated names, default ``console,log_file``) chooses the active channels, and
+    admins route each on ``/admin/channels``. ``send(notification, attempt)`` is called by
+    the delivery worker, outside any transaction; raising retries it with backoff,
+    ``PermanentDeliveryError`` makes it dead at once. One channel's failure never touches
+    the others nor the change that caused the notification.
     """
 
 

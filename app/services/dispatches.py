@@ -35,7 +35,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import actors, capacity, lifecycle
+from app.services import actors, capacity, lifecycle, notifications
 from app.services.local_time import format_local
 from app.services.errors import ConcurrentUpdate, DomainError, NotFound, TransitionNotAllowed, ValidationError
 from app.services.transaction import transaction
@@ -319,6 +319,9 @@ def assign(
             metric.technician_id = technician.id
             db.session.add(metric)
             db.session.flush()
+        # Queued in this transaction: a rolled-back assignment tells nobody, a committed one
+        # always has its delivery rows. Plugins' hook still fires after the commit.
+        notifications.notify(notifications.assignment_notice(dispatch, technician, metric))
         lifecycle.queue("motorpool_dispatch_assigned", dispatch=dispatch, technician=technician, metric=metric, mode=mode)
     return dispatch
 

@@ -1,7 +1,7 @@
 """In-app notifications: each person's list behind the bell
 
 Revision ID: 0008_in_app_notifications
-Revises: 0006_time_zones
+Revises: 0007_notification_deliveries
 Create Date: 2026-12-02 04:00:00
 
 - ``user_notifications``: one row per recipient of a notification on the in-app channel;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_in_app_notifications'
-down_revision = '0006_time_zones'
+down_revision = '0007_notification_deliveries'
 branch_labels = None
 depends_on = None
 

@@ -21,6 +21,8 @@ SECTIONS = [
     ("Plugins", "admin.plugins", "What is loaded; enable or disable a plugin for the next start."),
     ("Alerting", "alerts.settings", "Thresholds of every alert check, quiet hours, suppression and escalation."),
     ("Scheduler", "admin.scheduler", "Scheduled jobs: their times, running one now, and how the recent runs went."),
+    ("Notification channels", "admin.channels", "Each channel on or off, its minimum severity, categories and recipients."),
+    ("Delivery log", "admin.deliveries", "Every notification sent or waiting, dead letters and retry now."),
 ]
 
 

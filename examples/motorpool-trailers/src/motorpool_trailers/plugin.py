@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
+import urllib.error
+import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -13,7 +17,16 @@ from flask.cli import AppGroup
 
 from app.blueprints.security import roles_required
 from app.plugins import hookimpl
-from app.plugins.contracts import MatchOutcome, NavLink, Notification, RankedCandidate, Setting
+from app.plugins.contracts import (
+    DeliveryAttempt,
+    MatchOutcome,
+    NavLink,
+    Notification,
+    PermanentDeliveryError,
+    RankedCandidate,
+    RetryableDeliveryError,
+    Setting,
+)
 from app.plugins.settings import plugin_setting
 
 from motorpool_trailers.models import TrailerInspection
@@ -83,21 +96,67 @@ def motorpool_matchers():
 
 
 class WebhookNotifier:
-    """POSTs each notification as JSON to ``MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL``; any non-2xx is a failure."""
+    """POSTs each notification as JSON to ``MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL``.
 
-    def send(self, notification: Notification) -> None:
+    2xx is delivered. 408, 429, 5xx, a timeout or a refused connection is retried later
+    (``Retry-After`` honoured); any other 4xx cannot succeed by retrying: dead at once. The
+    ``webhook-id`` header is the delivery id, the same on every retry, for de-duplication.
+    """
+
+    def send(self, notification: Notification, attempt: DeliveryAttempt | None = None) -> None:
         url = plugin_setting(WEBHOOK_URL)  # send runs inside an application context
         if not url:
-            raise RuntimeError(f"{WEBHOOK_URL} is not set")
-        body = json.dumps({
+            raise RetryableDeliveryError(f"{WEBHOOK_URL} is not set")
+        payload = {
             "kind": notification.kind, "subject": notification.subject, "body": notification.body,
             "recipients": list(notification.recipients), "severity": notification.severity,
-            "dispatch_number": notification.dispatch_number,
-        }).encode()
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=plugin_setting(WEBHOOK_TIMEOUT)) as response:
-            if not 200 <= response.status < 300:
-                raise RuntimeError(f"webhook answered {response.status}")
+            "dispatch_number": notification.dispatch_number, "category": notification.category,
+        }
+        headers = {"Content-Type": "application/json"}
+        if attempt is not None:
+            payload["id"] = attempt.delivery_id
+            headers["webhook-id"] = attempt.delivery_id
+        request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=plugin_setting(WEBHOOK_TIMEOUT)) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            error.close()
+            status = error.code
+            if status in (408, 429) or status >= 500:
+                raise RetryableDeliveryError(f"webhook answered {status}", retry_after(error.headers)) from None
+            raise PermanentDeliveryError(f"webhook answered {status}; check the URL and the receiver") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise RetryableDeliveryError(f"webhook not reachable: {reason}") from None
+        if not 200 <= status < 300:
+            raise PermanentDeliveryError(f"webhook answered {status}")
+
+    def probe(self) -> None:
+        """Raises when the URL is not set or not http(s)."""
+        url = plugin_setting(WEBHOOK_URL)
+        if not url:
+            raise RuntimeError(f"{WEBHOOK_URL} is not set; set it to the receiver's http(s) URL")
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise RuntimeError(f"{WEBHOOK_URL} must be an http or https URL, not {url!r}")
+
+
+def retry_after(headers) -> float | None:
+    """Seconds the receiver asked to wait (``Retry-After``: seconds or an HTTP date), if any."""
+    value = (headers or {}).get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @hookimpl
