@@ -69,7 +69,7 @@ def test_the_page_names_what_each_plugin_provides(client, admin):
     assert provided(trailers) == {
         "Detail types": "Trailer inspection (trailer_inspections)",
         "Matchers": "nearest",
-        "Notification channels": "webhook",
+        "Notification channels": "trailers_webhook",
         "Blueprints": "trailers (/trailers)",
         "Commands": "flask trailers",
         "Settings": "MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL, MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_TIMEOUT",

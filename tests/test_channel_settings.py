@@ -7,11 +7,13 @@ import base64
 import pytest
 
 from app.config import from_environment
+from app.plugins import hookimpl
 from app.services.notifications import EXTENSION_KEY
+from tests.plugin_support import Plugins
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 EMAIL = dict(MOTORPOOL_SMTP_HOST="smtp.example.com", MOTORPOOL_SMTP_FROM="motorpool@example.com")
-NO_EXAMPLE = dict(MOTORPOOL_DISABLED_PLUGINS="trailers")  # its "webhook" channel would stand in for ours
+NO_EXAMPLE = dict(MOTORPOOL_DISABLED_PLUGINS="trailers")  # the example plugin plays no part here
 
 
 @pytest.mark.parametrize(("settings", "message"), [
@@ -73,10 +75,26 @@ def test_complete_settings_start_and_are_normalised(make_app):
     assert {"email", "webhook", "slack", "teams", "in_app"} <= set(app.extensions[EXTENSION_KEY])
 
 
-def test_an_installed_plugins_channel_of_the_same_name_is_not_held_to_our_settings(make_app):
-    # The example plugin provides "webhook" with settings of its own: ours are not required.
-    app = make_app(MOTORPOOL_NOTIFIERS="webhook")
-    assert type(app.extensions[EXTENSION_KEY]["webhook"]).__module__.startswith("motorpool_trailers")
+@pytest.fixture
+def plugins(monkeypatch) -> Plugins:
+    return Plugins(monkeypatch)
+
+
+class OwnWebhook:
+    """An installed plugin's channel named like a built-in one; it has settings of its own."""
+
+    def send(self, notification, attempt) -> None:
+        pass
+
+    @hookimpl
+    def motorpool_notifiers(self):
+        return {"webhook": self}
+
+
+def test_an_installed_plugins_channel_of_the_same_name_is_not_held_to_our_settings(make_app, plugins):
+    own = plugins.add("own_webhook", OwnWebhook())
+    app = make_app(MOTORPOOL_NOTIFIERS="webhook")  # no MOTORPOOL_WEBHOOK_URL: not required for it
+    assert app.extensions[EXTENSION_KEY]["webhook"] is own
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

@@ -50,7 +50,7 @@ def plugins(monkeypatch) -> Plugins:
 @pytest.fixture
 def webhook_app(make_app, receiver):
     """An app whose only channel is the example plugin's webhook, posting to ``receiver``."""
-    app = make_app(MOTORPOOL_NOTIFIERS="webhook", **{URL_SETTING: receiver.url},
+    app = make_app(MOTORPOOL_NOTIFIERS="trailers_webhook", **{URL_SETTING: receiver.url},
                    MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_TIMEOUT=2.0, MOTORPOOL_DELIVERY_JITTER=0.0)
     with app.app_context():
         user = system_user()
@@ -140,7 +140,7 @@ def test_batch_and_manual_assignments_queue_the_technician_s_notice_too(make_app
 def test_notify_opens_a_transaction_when_none_is_open(webhook_app):
     notifications.notify(alert())
     db.session.rollback()  # nothing left uncommitted to lose
-    assert [r.channel for r in rows()] == ["webhook"]
+    assert [r.channel for r in rows()] == ["trailers_webhook"]
 
 
 def test_held_queues_nothing_and_counts_by_kind(webhook_app):
@@ -174,7 +174,7 @@ def test_routing_by_enabled_severity_category_and_extra_recipients(make_app):
                                     categories=["sla_compliance"], recipient_roles=["manager"],
                                     recipient_addresses=["ops@example.com"]),
                 NotificationChannel(name="console", enabled=False),
-                NotificationChannel(name="webhook", enabled=True),  # not in MOTORPOOL_NOTIFIERS: turned on here
+                NotificationChannel(name="trailers_webhook", enabled=True),  # not in MOTORPOOL_NOTIFIERS: turned on here
             ])
         queue(
             alert("info sla", severity="info"),                      # below log_file's minimum
@@ -182,12 +182,12 @@ def test_routing_by_enabled_severity_category_and_extra_recipients(make_app):
             alert("warning sla", severity="warning"),
         )
         routed = sorted((r.channel, r.notification["subject"]) for r in rows())
-        assert routed == [("log_file", "warning sla"), ("webhook", "critical cost"), ("webhook", "info sla"),
-                          ("webhook", "warning sla")]
+        assert routed == [("log_file", "warning sla"), ("trailers_webhook", "critical cost"), ("trailers_webhook", "info sla"),
+                          ("trailers_webhook", "warning sla")]
         log_row = rows(channel="log_file")[0]
         assert log_row.notification["roles"] == ["manager"]
         assert log_row.notification["recipients"] == ["ops@example.com"]
-        assert rows(channel="webhook")[0].notification["roles"] == []
+        assert rows(channel="trailers_webhook")[0].notification["roles"] == []
 
 
 def test_categories_filter_alerts_only(make_app):
@@ -325,7 +325,7 @@ def test_the_example_webhook_retries_a_timeout(webhook_app, receiver):
 
 
 def test_probes_say_what_is_wrong(webhook_app, tmp_path):
-    webhook, log_file = (notifications.available_notifiers()[name] for name in ("webhook", "log_file"))
+    webhook, log_file = (notifications.available_notifiers()[name] for name in ("trailers_webhook", "log_file"))
     webhook.probe()  # the receiver's URL is set
     webhook_app.config[URL_SETTING] = "ftp://example.com/hook"
     with pytest.raises(RuntimeError, match="must be an http or https URL"):
@@ -420,7 +420,7 @@ def test_a_worker_killed_mid_send_loses_nothing(webhook_app, receiver):
 
 
 def test_two_workers_at_once_deliver_each_row_exactly_once(make_app, receiver):
-    app = make_app(MOTORPOOL_NOTIFIERS="webhook", **{URL_SETTING: receiver.url})
+    app = make_app(MOTORPOOL_NOTIFIERS="trailers_webhook", **{URL_SETTING: receiver.url})
     with app.app_context(), acting_as(system_user()):
         queue(*[alert(f"alert {n}") for n in range(120)])
         expected = {r.public_id for r in rows()}
@@ -520,7 +520,7 @@ def test_a_channel_no_longer_available_waits_without_using_a_try(plugins, make_a
 def test_a_channel_turned_off_after_queuing_still_delivers_what_was_queued(webhook_app, receiver):
     queue(alert())
     with transaction():
-        db.session.add(NotificationChannel(name="webhook", enabled=False))
+        db.session.add(NotificationChannel(name="trailers_webhook", enabled=False))
     queue(alert("after"))
     assert worker.deliver_due().delivered == 1
     assert [item["json"]["subject"] for item in receiver.received] == ["SLA compliance low"]

@@ -34,7 +34,7 @@ def worker_process(database_url: str, receiver: Receiver, tmp_path: Path) -> sub
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MOTORPOOL_", "FLASK_"))}
     env.update({
         "DATABASE_URL": database_url, "SECRET_KEY": "worker-test", "FLASK_APP": "wsgi",
-        "MOTORPOOL_NOTIFIERS": "webhook", "MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL": receiver.url,
+        "MOTORPOOL_NOTIFIERS": "trailers_webhook", "MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL": receiver.url,
         "MOTORPOOL_DELIVERY_POLL_SECONDS": "0.1", "MOTORPOOL_ALERT_LOG": str(tmp_path / "alerts.log"),
         "PYTHONWARNINGS": "ignore",
     })
@@ -57,7 +57,7 @@ def wait_for(condition, seconds: float = 30.0) -> None:
 
 
 def test_sigterm_stops_the_worker_cleanly_after_it_delivered(make_app, database_url, receiver, tmp_path):
-    app = make_app(MOTORPOOL_NOTIFIERS="webhook")
+    app = make_app(MOTORPOOL_NOTIFIERS="trailers_webhook")
     queue(app, "before start")
     process = worker_process(database_url, receiver, tmp_path)
     try:
@@ -77,7 +77,7 @@ def test_sigterm_stops_the_worker_cleanly_after_it_delivered(make_app, database_
 def test_a_worker_killed_mid_send_is_taken_over_after_its_lease_with_the_same_delivery_id(
     make_app, database_url, receiver, tmp_path
 ):
-    app = make_app(MOTORPOOL_NOTIFIERS="webhook", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=receiver.url)
+    app = make_app(MOTORPOOL_NOTIFIERS="trailers_webhook", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=receiver.url)
     queue(app, "in flight")
     receiver.delay = 3.0  # the request arrives, the answer does not come before the kill
     process = worker_process(database_url, receiver, tmp_path)

@@ -957,8 +957,8 @@ def _deliver(app):
 
 
 def test_motorpool_notifiers_webhook_posts_json_to_a_real_http_server(build, webhook_server):
-    app = build(MOTORPOOL_NOTIFIERS="webhook", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url)
-    assert set(app.extensions[NOTIFIERS_KEY]) >= {"webhook", "console", "log_file"}
+    app = build(MOTORPOOL_NOTIFIERS="trailers_webhook", MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url)
+    assert set(app.extensions[NOTIFIERS_KEY]) >= {"trailers_webhook", "webhook", "console", "log_file"}
     with inside(app):
         dispatch, technician = _assign_one()
         number, email = dispatch.dispatch_number, technician.email
@@ -1039,7 +1039,7 @@ def test_motorpool_notifiers_a_failing_channel_never_blocks_the_assignment_or_th
         outcome = {row.channel: (row.status, row.last_error) for row in db.session.scalars(select(NotificationDelivery))}
         assert outcome == {
             "pager": ("pending", "ConnectionError: pager gateway is down"),
-            "webhook": ("pending", "RetryableDeliveryError: webhook answered 500"),
+            "trailers_webhook": ("pending", "RetryableDeliveryError: webhook answered 500"),
             "log_file": ("delivered", None),
         }
 
@@ -1506,8 +1506,7 @@ def test_flask_plugins_disable_trailers_takes_effect_in_the_next_app_and_keeps_m
     system = plugin_manager.plugin_system(restarted)
     assert system.records[TRAILERS].enabled is False
     assert "nearest" not in restarted.extensions[MATCHERS_KEY]
-    # The name "webhook" falls back to the built-in channel of that name (not configured here).
-    assert type(restarted.extensions[NOTIFIERS_KEY]["webhook"]).__module__ == "app.plugins.builtin.webhooks"
+    assert "trailers_webhook" not in restarted.extensions[NOTIFIERS_KEY]
     assert "trailers" not in restarted.blueprints
     assert "trailers" not in restarted.cli.commands
     with inside(restarted):

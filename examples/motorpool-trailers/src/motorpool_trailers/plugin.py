@@ -161,7 +161,7 @@ def retry_after(headers) -> float | None:
 
 @hookimpl
 def motorpool_notifiers():
-    return {"webhook": WebhookNotifier()}
+    return {"trailers_webhook": WebhookNotifier()}
 
 
 # --- Lifecycle ----------------------------------------------------------------------------
