@@ -7,7 +7,7 @@ creation rules (checklist rows, event, history) like every other path.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import hashlib
 
@@ -17,6 +17,13 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from app.extensions import db
 from app.models import (
+    Alert,
+    AlertSetting,
+    AlertSilence,
+    AlertThreshold,
+    JobRun,
+    ScheduleSetting,
+    UserNotification,
     AllDispatchDetail,
     Asset,
     AssetType,
@@ -274,6 +281,74 @@ class NotificationDeliveryFactory(BaseFactory):
         "kind": o.kind, "subject": "Test", "body": "", "recipients": [], "severity": o.severity,
         "dispatch_number": None, "category": None, "roles": [], "html": None, "data": {},
     })
+
+
+class AlertFactory(BaseFactory):
+    class Meta:
+        model = Alert
+
+    category = "pending_queue"
+    severity = "warning"
+    message = factory.Sequence(lambda n: f"{n + 11} dispatches wait for a technician")
+    value = 11.0
+    fingerprint = factory.Sequence(lambda n: f"pending_queue:test-{n}")
+
+
+class AlertThresholdFactory(BaseFactory):
+    class Meta:
+        model = AlertThreshold
+
+    category = factory.Sequence(lambda n: f"check_{n}")
+    warning = 10.0
+    critical = 20.0
+
+
+class AlertSilenceFactory(BaseFactory):
+    class Meta:
+        model = AlertSilence
+
+    category = "utilisation"
+    starts_at = factory.LazyFunction(utcnow)
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=1))
+    reason = "Planned depot shutdown"
+
+
+class AlertSettingFactory(BaseFactory):
+    class Meta:
+        model = AlertSetting
+
+    suppression_minutes = 30
+    escalation_minutes = 30
+
+
+class JobRunFactory(BaseFactory):
+    class Meta:
+        model = JobRun
+
+    job = "assign-pending"
+    slot_start = factory.Sequence(lambda n: datetime(2026, 12, 1, tzinfo=UTC) + timedelta(minutes=10 * n))
+    started_at = factory.LazyAttribute(lambda o: o.slot_start)
+    outcome = "succeeded"
+
+
+class ScheduleSettingFactory(BaseFactory):
+    class Meta:
+        model = ScheduleSetting
+
+    job = factory.Sequence(lambda n: f"job-{n}")
+    interval_minutes = 15
+
+
+class UserNotificationFactory(BaseFactory):
+    class Meta:
+        model = UserNotification
+
+    user_id = factory.LazyFunction(lambda: TechnicianFactory().id)
+    delivery_id = factory.Faker("uuid4")
+    kind = "dispatch.assigned"
+    severity = "info"
+    subject = "Dispatch D-2026-000001 assigned to you"
+    body = "Replace the brake pads (Normal)."
 
 
 def configured_truck_type(name: str = "Truck") -> AssetType:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.services.delivery_worker import deliver_due
 from app.extensions import db
 from app.models import Alert, AlertSetting, AlertSilence, AlertThreshold, DispatchMetric
 from app.services import alerting, matching
@@ -82,6 +83,9 @@ def test_a_new_breach_raises_a_firing_alert_and_tells_managers_and_admins(app, g
         "alert.firing", "warning", "tyre_pressure", ("manager", "admin"))
     assert notification.data["alert"]["id"] == alert.id and notification.data["alert"]["metric_value"] == "4"
     assert "Metric Value: 4" in notification.body and "Message: Tyre pressure at 4.0" in notification.body
+    assert collector.received == []  # queued in the check's transaction, sent by the delivery worker
+    with clock(T0):
+        deliver_due()
     assert collector.received == [notification]  # through the active channel
     assert [o.alert_id for o in report.raised] == [alert.id]
     assert gauge.windows[-1].end == T0 and gauge.windows[-1].start == T0 - timedelta(hours=24)

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.services.alert_checks import registered_checks
+from app.services.delivery_worker import deliver_due
 from app.extensions import db
 from app.models import Alert, AlertSetting, AlertSilence, AlertThreshold, utcnow
 from tests.alert_support import Collector, Gauge, sent  # noqa: F401 - sent is a fixture
@@ -76,9 +78,12 @@ def test_check_prints_the_report_and_dry_run_writes_nothing(runner, gauge, sent)
 
 def test_test_sends_a_sample_per_category_and_severity_through_the_channels(runner, collector):
     output = ok(runner, "test")
-    assert "Sent 6 test alert notifications (kind alert.test) through: collector." in output
+    categories = {*registered_checks(), "fallback_routing"}  # the built-in eight, the test plugin's, fallback
+    assert "tyre_pressure" in categories and len(categories) == 10
+    assert f"Sent {3 * len(categories)} test alert notifications (kind alert.test) through: collector." in output
+    deliver_due()
     assert {(n.category, n.severity) for n in collector.received} == {
-        (c, s) for c in ("tyre_pressure", "fallback_routing") for s in ("info", "warning", "critical")}
+        (c, s) for c in categories for s in ("info", "warning", "critical")}
     assert snapshot() == []
 
 

@@ -631,7 +631,7 @@ def test_the_deliveries_commands(webhook_app, receiver):
     assert rows(status="dead")[0].public_id == dead.public_id  # nothing changed
 
     retried = runner.invoke(args=["deliveries", "retry", dead.public_id])
-    assert retried.exit_code == 0 and f"Delivery {dead.public_id} (webhook) is due again now." in retried.output
+    assert retried.exit_code == 0 and f"Delivery {dead.public_id} (trailers_webhook) is due again now." in retried.output
     assert runner.invoke(args=["deliveries", "work", "--once"]).exit_code == 0
     assert sorted(receiver.ids()) == sorted(r.public_id for r in rows())
     assert "0 dead deliveries are due again now." in runner.invoke(args=["deliveries", "retry", "--all-dead"]).output

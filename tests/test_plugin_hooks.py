@@ -1019,7 +1019,7 @@ def test_motorpool_notifiers_a_failing_channel_never_blocks_the_assignment_or_th
     plugins.add("pager", NotifierPlugin({"pager": FailingNotifier()}))
     webhook_server.answer = 500  # the webhook fails too
     app = build(
-        MOTORPOOL_NOTIFIERS="pager,webhook,log_file",
+        MOTORPOOL_NOTIFIERS="pager,trailers_webhook,log_file",
         MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL=webhook_server.url,
     )
     with inside(app):
@@ -1030,7 +1030,7 @@ def test_motorpool_notifiers_a_failing_channel_never_blocks_the_assignment_or_th
 
     assert (report.delivered, report.retried) == (1, 2)
     assert "on pager failed (try 1)" in caplog.text and "ConnectionError: pager gateway is down" in caplog.text
-    assert "on webhook failed (try 1)" in caplog.text
+    assert "on trailers_webhook failed (try 1)" in caplog.text
     assert len(webhook_server.received) == 1  # it was tried
     assert [r["dispatch_number"] for r in read_log(notification_log)] == [number]  # log_file still delivered
     with inside(app):
@@ -1455,7 +1455,7 @@ def test_flask_plugins_list_shows_name_version_package_what_it_provides_hooks_st
     assert lines[start + 1:start + 9] == [
         "    detail types: Trailer inspection (trailer_inspections)",
         "    matchers: nearest",
-        "    notification channels: webhook",
+        "    notification channels: trailers_webhook",
         "    blueprints: trailers (/trailers)",
         "    commands: flask trailers",
         "    settings: MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL, MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_TIMEOUT",

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from app.services.delivery_worker import deliver_due
 from app.extensions import db
 from app.models import Dispatch
 from app.models.base import clock_at
@@ -232,6 +233,8 @@ def test_send_summary_sends_text_html_and_figures_to_managers_and_admins(make_ap
     app = make_app(MOTORPOOL_TIMEZONE=ZONE, MOTORPOOL_NOTIFIERS="recorder")
     with app.app_context(), clock_at(LATER):
         reports.send_summary("weekly", DAY)
+        assert recorder.sent == []  # queued; the delivery worker sends it
+        deliver_due()
     [sent] = recorder.sent
     assert (sent.kind, sent.roles, sent.severity) == ("report.weekly", ("manager", "admin"), "info")
     assert sent.subject == "Weekly summary, week 24 of 2026 (8–14 June 2026)"
@@ -324,6 +327,7 @@ def test_flask_reports_weekly_defaults_to_this_week_and_sends_when_asked(make_ap
     app = make_app(MOTORPOOL_TIMEZONE=ZONE, MOTORPOOL_NOTIFIERS="recorder")
     with app.app_context(), clock_at(datetime(2026, 6, 10, 15, tzinfo=UTC)):
         result = app.test_cli_runner().invoke(args=["reports", "weekly", "--send"])
+        deliver_due()
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Weekly summary, week 24 of 2026 (8–14 June 2026) (so far)\n")
     assert "Sent to managers and admins" in result.output

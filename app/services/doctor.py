@@ -82,6 +82,9 @@ def check_channels() -> Iterator[Finding]:
     channels = notifications.active_channels()
     if not channels:
         yield Finding("channels", None, "no notification channel is active (MOTORPOOL_NOTIFIERS)")
+    for name in notifications.missing_channels():
+        yield Finding(f"channel {name}", False, "switched on, but no enabled plugin provides it: its notifications wait",
+                      f"install or enable the plugin that provides {name}, or switch {name} off on /admin/channels")
     for name, notifier in channels.items():
         probe = getattr(notifier, "probe", None)
         if probe is None:

@@ -100,6 +100,17 @@ def available_notifiers() -> dict[str, Notifier]:
     return current_app.extensions[EXTENSION_KEY]
 
 
+def active_channels() -> dict[str, Notifier]:
+    """The channels notifications go to now: enabled (setting or admin page) and provided by a plugin."""
+    available = available_notifiers()
+    return {name: available[name] for name, route in load_routes().items() if route.enabled and route.available}
+
+
+def missing_channels() -> list[str]:
+    """Channels switched on that no loaded plugin provides: their deliveries wait, unsent."""
+    return [name for name, route in load_routes().items() if route.enabled and not route.available]
+
+
 def configured_names() -> list[str]:
     return [n.strip() for n in current_app.config["MOTORPOOL_NOTIFIERS"].split(",") if n.strip()]
 

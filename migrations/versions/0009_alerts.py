@@ -120,10 +120,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts'))
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerts_acknowledged_by_id'), ['acknowledged_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_fingerprint'), ['fingerprint'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_first_seen_at'), ['first_seen_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_resolved_by_id'), ['resolved_by_id'], unique=False)
         batch_op.create_index('ix_alerts_state_severity', ['state', 'severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_updated_by_id'), ['updated_by_id'], unique=False)
         batch_op.create_index('uq_alerts_open_fingerprint', ['fingerprint'], unique=True, sqlite_where=sa.text("state != 'resolved'"), postgresql_where=sa.text("state != 'resolved'"))
@@ -139,6 +141,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_alerts_fingerprint'))
         batch_op.drop_index(batch_op.f('ix_alerts_created_by_id'))
         batch_op.drop_index(batch_op.f('ix_alerts_category'))
+        batch_op.drop_index(batch_op.f('ix_alerts_acknowledged_by_id'))
+        batch_op.drop_index(batch_op.f('ix_alerts_resolved_by_id'))
 
     op.drop_table('alerts')
     with op.batch_alter_table('alert_thresholds', schema=None) as batch_op:

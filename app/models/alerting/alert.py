@@ -44,9 +44,9 @@ class Alert(UserCreatedBase, Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     occurrences: Mapped[int] = mapped_column(default=1)
     state: Mapped[str] = mapped_column(String(15), default="firing")
-    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     acknowledged_at: Mapped[datetime | None]
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     resolved_at: Mapped[datetime | None]
     resolution_note: Mapped[str | None] = mapped_column(String(500))
     # When people were last told (None: never yet, e.g. raised while silenced or held).
