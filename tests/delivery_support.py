@@ -22,7 +22,8 @@ class _Handler(BaseHTTPRequestHandler):
         with receiver.lock:
             status, headers = receiver.next_answer()
             if 200 <= status < 300:
-                receiver.received.append({"id": self.headers.get("webhook-id"), "json": json.loads(body)})
+                receiver.received.append({"id": self.headers.get("webhook-id"), "json": json.loads(body),
+                                          "headers": dict(self.headers.items()), "body": body})
             else:
                 receiver.refused.append(status)
         self.send_response(status)
