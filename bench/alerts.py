@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -39,6 +37,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.machine import machine  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.services import alert_checks, metrics  # noqa: E402
 from app.services.actors import system_user  # noqa: E402
@@ -46,19 +45,6 @@ from app.services.actors import system_user  # noqa: E402
 STORED = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a naive UTC DateTime in SQLite
 INDEX = "CREATE INDEX IF NOT EXISTS ix_dispatch_metrics_created_at ON dispatch_metrics (created_at)"
 BATCH = 50_000
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}")
 
 
 def make_app(url: str) -> Flask:

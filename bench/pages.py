@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import bindparam, event, func, insert, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.machine import machine  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Dispatch, Skill, TechnicianProfile, TechnicianSkill, User, utcnow  # noqa: E402
 from app.services import demo, users  # noqa: E402
@@ -46,19 +45,6 @@ FIRST_NAMES = ["Alex", "Sam", "Jordan", "Priya", "Tomasz", "Aisha", "Liam", "Mei
 LAST_NAMES = ["Patel", "Smith", "Nowak", "Okafor", "Garcia", "Khan", "Murphy", "Chen", "Silva", "Jones",
               "Ahmed", "Fischer", "Rossi", "Kaur", "Walsh", "Novak", "Sato", "Mensah", "Berg", "Dubois"]
 BULK_EMAIL = "crew{:04d}@motorpool.example"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}")
 
 
 def make_app(url: str) -> Flask:

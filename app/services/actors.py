@@ -43,6 +43,24 @@ def current_actor_id() -> int | None:
     return None
 
 
+def audit_actor_id(session=None) -> int | None:
+    """Who a write is attributed to: the acting user, else the system user if it exists.
+
+    Work done outside a request (the scheduler, the worker, a command) is the system's; the
+    system user's id is looked up once per session.
+    """
+    actor_id = current_actor_id()
+    if actor_id is not None:
+        return actor_id
+    session = session if session is not None else db.session
+    cached = session.info.get("motorpool_system_user_id")
+    if cached is None:
+        cached = session.scalar(select(User.id).where(User.email == SYSTEM_EMAIL))
+        if cached is not None:
+            session.info["motorpool_system_user_id"] = cached
+    return cached
+
+
 def system_user() -> User:
     """The account command-line work is recorded as; created on first use, cannot sign in."""
     user = db.session.scalar(select(User).where(User.email == SYSTEM_EMAIL))

@@ -188,22 +188,6 @@ def deserialise(values: Mapping[str, Any]) -> Notification:
     return Notification(**known)
 
 
-def actor_id() -> int | None:
-    """Who rows written with a plain INSERT are attributed to (the flush hook does not see them)."""
-    current = actors.current_actor_id()
-    if current is not None:
-        return current
-    session = db.session
-    cached = session.info.get("motorpool_system_user_id")
-    if cached is None:
-        from app.models import User
-
-        cached = session.scalar(select(User.id).where(User.email == actors.SYSTEM_EMAIL))
-        if cached is not None:
-            session.info["motorpool_system_user_id"] = cached
-    return cached
-
-
 def notify(notification: Notification) -> None:
     """Queue ``notification`` on every channel routed to take it, in the current transaction.
 
@@ -219,7 +203,7 @@ def notify(notification: Notification) -> None:
         routes = [route for route in channel_routes().values() if route.takes(notification)]
         if not routes:
             return
-        now, by = utcnow(), actor_id()
+        now, by = utcnow(), actors.audit_actor_id()
         rows = [
             {
                 "public_id": str(uuid.uuid4()), "channel": route.name, "kind": notification.kind,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from app.models import Dispatch, DispatchDetailVirtual, User, UserCreatedBase
+from app.models import Dispatch, DispatchDetailVirtual, UserCreatedBase
 from app.services import actors
 from app.services.detail_sets import validate_table_set_rows
 from app.services.dispatch_creation import complete_new_dispatches
@@ -15,21 +15,8 @@ from app.services.dispatches import validate_status_changes
 from app.services.text import validate_session_text
 
 
-def _audit_actor_id(session: Session) -> int | None:
-    """The acting user, else the system user if it exists (work done outside a request)."""
-    actor_id = actors.current_actor_id()
-    if actor_id is not None:
-        return actor_id
-    cached = session.info.get("motorpool_system_user_id")
-    if cached is None:
-        cached = session.scalar(select(User.id).where(User.email == actors.SYSTEM_EMAIL))
-        if cached is not None:
-            session.info["motorpool_system_user_id"] = cached
-    return cached
-
-
 def _stamp_audit_columns(session: Session) -> None:
-    actor_id = _audit_actor_id(session)
+    actor_id = actors.audit_actor_id(session)
     if actor_id is None:
         return
     for obj in session.new:
