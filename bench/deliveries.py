@@ -3,8 +3,8 @@
     python bench/deliveries.py [--deliveries 2000] [--workers 1] [--database-url URL]
 
 Starts an HTTP receiver on loopback (answers 204 to every POST), queues N notifications
-for the example plugin's ``webhook`` channel when it is installed (else for a small
-webhook notifier of this script's own, the same urllib POST), and times worker rounds
+for the built-in ``webhook`` channel (JSON signed per Standard Webhooks, sent with httpx,
+the example plugin switched off), and times worker rounds
 (``deliver_due(limit=100)``) until every row is delivered — with ``--workers K`` threads
 claiming at once. Then times one status change of a dispatch in its own transaction, with
 and without the notification queued in it (console, log file and webhook routed), and
@@ -14,15 +14,13 @@ prints p50/p95 of the difference.
 from __future__ import annotations
 
 import argparse
-import json
+import base64
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,9 +30,10 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.machine import machine  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Dispatch, NotificationDelivery  # noqa: E402
-from app.plugins.contracts import Notification, RetryableDeliveryError  # noqa: E402
+from app.plugins.contracts import Notification  # noqa: E402
 from app.services import delivery_worker, demo, notifications  # noqa: E402
 from app.services.actors import acting_as, system_user  # noqa: E402
 from app.services.dispatches import create_dispatch  # noqa: E402
@@ -61,21 +60,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-class BenchWebhook:
-    """The bench's own webhook notifier, used when the example plugin is not installed."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def send(self, notification, attempt):
-        body = json.dumps({"id": attempt.delivery_id, "subject": notification.subject}).encode()
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", "webhook-id": attempt.delivery_id})
-        try:
-            with urllib.request.urlopen(request, timeout=5):
-                pass
-        except OSError as error:
-            raise RetryableDeliveryError(str(error)) from None
+SECRET = "whsec_" + base64.b64encode(b"motorpool-benchmark-secret-00001").decode()
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -100,14 +85,10 @@ def main() -> None:
     url = args.database_url or "sqlite:///" + os.path.join(folder, "bench.db")
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "MOTORPOOL_AUTO_ASSIGN": False,
-        "MOTORPOOL_NOTIFIERS": "webhook", "MOTORPOOL_PLUGIN_TRAILERS_WEBHOOK_URL": hook_url,
-        "MOTORPOOL_ALERT_LOG": os.path.join(folder, "alerts.log"),
+        "MOTORPOOL_NOTIFIERS": "webhook", "MOTORPOOL_WEBHOOK_URL": hook_url, "MOTORPOOL_WEBHOOK_SECRET": SECRET,
+        "MOTORPOOL_DISABLED_PLUGINS": "trailers", "MOTORPOOL_ALERT_LOG": os.path.join(folder, "alerts.log"),
     })
-    notifiers = app.extensions[notifications.EXTENSION_KEY]
-    which = "example plugin's webhook"
-    if "webhook" not in notifiers:
-        notifiers["webhook"] = BenchWebhook(hook_url)
-        which = "the bench's own webhook"
+    which = "the built-in signed webhook"
 
     with app.app_context():
         upgrade(revision="heads")
@@ -166,15 +147,15 @@ def main() -> None:
             for _ in range(args.runs):
                 plain.append(change(False))
                 queued.append(change(True))
-            rows_per_change = len(notifications.channel_routes())
+            rows_per_change = sum(1 for route in notifications.channel_routes().values() if route.takes(note))
         plain_p50, plain_p95 = percentiles(plain)
         queued_p50, queued_p95 = percentiles(queued)
         added = [q - p for q, p in zip(queued, plain, strict=True)]
         added_p50, added_p95 = percentiles(added)
 
     server.shutdown()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':', 1)[0]}; channel: {which}")
+    print(f"machine: {machine()}; database: {app.config['SQLALCHEMY_DATABASE_URI'].split(':', 1)[0]}; "
+          f"channel: {which}")
     print(f"worker: {delivered} of {args.deliveries} delivered by {args.workers} worker(s) in {elapsed:.2f} s "
           f"= {delivered / elapsed:.0f} deliveries/s (receiver counted {server.count})")
     print(f"dispatch change + commit: p50 {plain_p50:.2f} ms, p95 {plain_p95:.2f} ms without queuing; "
