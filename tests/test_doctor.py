@@ -76,6 +76,13 @@ def test_a_healthy_installation_has_no_problems_and_shows_what_runs_next(make_ap
     assert output.rstrip().endswith("No problems found.")
 
 
+def test_the_real_alert_dry_run_is_one_readable_line(make_app):
+    app = make_app()
+    [line] = lines(doctor(app), "ok      alert check:")
+    assert line.startswith("ok      alert check: dry run: 8 readings (") and "CheckReport(" not in line
+    assert line.endswith("nothing raised or resolved"), line
+
+
 def test_without_the_alerting_feature_the_alert_check_is_reported_as_not_available(make_app, monkeypatch):
     monkeypatch.setitem(sys.modules, "app.services.alerting", None)  # as if it were not installed
     app = make_app()
