@@ -237,3 +237,25 @@ def test_a_failing_alert_dry_run_is_a_problem(make_app, alerting):
     assert failed.exit_code == 1
     assert ("PROBLEM alert check: the dry run failed: RuntimeError: the thresholds table is missing — fix: run "
             "`flask alerts check --dry-run` to see the whole error") in failed.output
+
+
+@pytest.mark.parametrize("url, shown, reason", [
+    ("sqlite:////nonexistent-motorpool-dir/x.db", "sqlite:////nonexistent-motorpool-dir/x.db", "unable to open"),
+    ("postgresql://motorpool:s3cret@127.0.0.1:1/motorpool", "postgresql+psycopg://motorpool:***@127.0.0.1:1/",
+     "Connection refused"),
+])
+def test_an_unreachable_database_is_one_line_saying_what_to_set_not_a_traceback(url, shown, reason):
+    # The app reads the plugin table while it starts, before any command runs: doctor and the
+    # web server alike stop there, with the reason and the fix, and the password hidden.
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi.py"}
+    done = subprocess.run([sys.executable, "-m", "flask", "doctor"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
+    assert done.stderr.startswith(f"Motorpool cannot start: cannot connect to the database {shown}"), done.stderr
+    assert reason in done.stderr and "set DATABASE_URL to one that answers" in done.stderr
