@@ -259,3 +259,21 @@ def test_an_unreachable_database_is_one_line_saying_what_to_set_not_a_traceback(
     assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
     assert done.stderr.startswith(f"Motorpool cannot start: cannot connect to the database {shown}"), done.stderr
     assert reason in done.stderr and "set DATABASE_URL to one that answers" in done.stderr
+
+
+def test_a_channel_without_its_settings_stops_start_up_with_one_line_saying_what_to_set(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "FLASK_APP": "wsgi.py", "MOTORPOOL_NOTIFIERS": "console,webhook",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    for name in ("MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", "flask", "doctor"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        "Motorpool cannot start: the webhook channel is active (MOTORPOOL_NOTIFIERS) but MOTORPOOL_WEBHOOK_URL, "
+        "MOTORPOOL_WEBHOOK_SECRET are not set; set them, or remove webhook from MOTORPOOL_NOTIFIERS")
