@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from app import config as settings
 from app.extensions import csrf, db, htmx, login_manager, migrate
@@ -104,10 +105,28 @@ def _blocked_plugins(app: Flask) -> set[str]:
         logger.warning("plugin %s provides core behaviour and stays enabled (MOTORPOOL_DISABLED_PLUGINS)", name)
     blocked -= ESSENTIAL
     with app.app_context():
-        if inspect(db.engine).has_table(PluginSetting.__tablename__):
-            blocked |= set(db.session.scalars(select(PluginSetting.name).where(PluginSetting.enabled.is_(False))))
-        db.session.remove()
+        try:
+            if inspect(db.engine).has_table(PluginSetting.__tablename__):
+                blocked |= set(db.session.scalars(select(PluginSetting.name).where(PluginSetting.enabled.is_(False))))
+        except OperationalError as error:
+            # The first connection of every process (web server, scheduler, `flask doctor`):
+            # without the table we cannot know which plugins an admin switched off, so the
+            # process stops — with one line saying what to do, not a driver traceback.
+            raise DatabaseUnreachable(db.engine.url, error) from None
+        finally:
+            db.session.remove()
     return blocked
+
+
+class DatabaseUnreachable(SystemExit):
+    """Start-up refused: the database does not answer (exit status 1, the message on stderr)."""
+
+    def __init__(self, url: Any, error: Exception) -> None:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        super().__init__(
+            f"Motorpool cannot start: cannot connect to the database {url.render_as_string(hide_password=True)}: "
+            f"{reason} — start the database server, or set DATABASE_URL to one that answers; "
+            "then `flask doctor` checks the rest.")
 
 
 def register_plugins(app: Flask, given: set[str] | None = None) -> None:

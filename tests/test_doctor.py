@@ -76,6 +76,13 @@ def test_a_healthy_installation_has_no_problems_and_shows_what_runs_next(make_ap
     assert output.rstrip().endswith("No problems found.")
 
 
+def test_the_real_alert_dry_run_is_one_readable_line(make_app):
+    app = make_app()
+    [line] = lines(doctor(app), "ok      alert check:")
+    assert line.startswith("ok      alert check: dry run: 8 readings (") and "CheckReport(" not in line
+    assert line.endswith("nothing raised or resolved"), line
+
+
 def test_without_the_alerting_feature_the_alert_check_is_reported_as_not_available(make_app, monkeypatch):
     monkeypatch.setitem(sys.modules, "app.services.alerting", None)  # as if it were not installed
     app = make_app()
@@ -230,3 +237,43 @@ def test_a_failing_alert_dry_run_is_a_problem(make_app, alerting):
     assert failed.exit_code == 1
     assert ("PROBLEM alert check: the dry run failed: RuntimeError: the thresholds table is missing — fix: run "
             "`flask alerts check --dry-run` to see the whole error") in failed.output
+
+
+@pytest.mark.parametrize("url, shown, reason", [
+    ("sqlite:////nonexistent-motorpool-dir/x.db", "sqlite:////nonexistent-motorpool-dir/x.db", "unable to open"),
+    ("postgresql://motorpool:s3cret@127.0.0.1:1/motorpool", "postgresql+psycopg://motorpool:***@127.0.0.1:1/",
+     "Connection refused"),
+])
+def test_an_unreachable_database_is_one_line_saying_what_to_set_not_a_traceback(url, shown, reason):
+    # The app reads the plugin table while it starts, before any command runs: doctor and the
+    # web server alike stop there, with the reason and the fix, and the password hidden.
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi.py"}
+    done = subprocess.run([sys.executable, "-m", "flask", "doctor"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
+    assert done.stderr.startswith(f"Motorpool cannot start: cannot connect to the database {shown}"), done.stderr
+    assert reason in done.stderr and "set DATABASE_URL to one that answers" in done.stderr
+
+
+def test_a_channel_without_its_settings_stops_start_up_with_one_line_saying_what_to_set(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "FLASK_APP": "wsgi.py", "MOTORPOOL_NOTIFIERS": "console,webhook",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    for name in ("MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", "flask", "doctor"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        "Motorpool cannot start: the webhook channel is active (MOTORPOOL_NOTIFIERS) but MOTORPOOL_WEBHOOK_URL, "
+        "MOTORPOOL_WEBHOOK_SECRET are not set; set them, or remove webhook from MOTORPOOL_NOTIFIERS")

@@ -272,7 +272,16 @@ def test_assign_pending_runs_as_a_scheduled_job(app):
     result = scheduler.run_now("assign-pending")
     assert result.outcome == "succeeded", result.message
     [run] = runs("assign-pending")
-    assert run.trigger == "manual" and "BatchReport" in run.summary
+    assert run.trigger == "manual" and run.summary == "nothing was waiting"
+
+
+def test_the_alert_check_run_is_summed_up_in_one_readable_line(app):
+    # The admin's job runs list shows this line: not the report's repr, kilobytes of dataclasses.
+    result = scheduler.run_now("alert-check")
+    assert result.outcome == "succeeded", result.message
+    [run] = runs("alert-check")
+    assert run.summary.startswith("8 readings (") and "CheckReport(" not in run.summary
+    assert run.summary.endswith("nothing raised or resolved") and "\n" not in run.summary
 
 
 # --- schedule edits -----------------------------------------------------------------------------

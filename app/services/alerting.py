@@ -558,6 +558,21 @@ class CheckReport:
     digest: list[Outcome] = field(default_factory=list)  # sent in this run's digest
     errors: list[str] = field(default_factory=list)  # checks that failed to measure
 
+    def __str__(self) -> str:
+        """One line for the job runs' summary and ``flask doctor``; ``lines()`` has the whole report."""
+        severities = [r.severity for r in self.readings]
+        no_data = sum(1 for r in self.readings if r.value is None)
+        counted = ", ".join(f"{n} {label}" for n, label in (
+            (severities.count("critical"), "critical"), (severities.count("warning"), "warning"),
+            (no_data, "no data")) if n)
+        readings = f"{len(self.readings)} reading{'' if len(self.readings) == 1 else 's'}"
+        readings += f" ({counted})" if counted else " (all ok)" if self.readings else ""
+        done = ", ".join(f"{label} {len(items)}" for label, items in (
+            ("raised", self.raised), ("re-notified", self.renotified), ("resolved", self.resolved),
+            ("suppressed", self.suppressed), ("silenced", self.silenced), ("held", self.held),
+            ("escalated", self.escalated), ("in the digest", self.digest), ("errors", self.errors)) if items)
+        return f"{readings}; {done or 'nothing raised or resolved'}"
+
     def lines(self) -> list[str]:
         zone = local_time.organisation_zone()
         head = ("Dry run (nothing written, nobody told): " if self.dry_run else "") + (

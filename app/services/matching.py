@@ -923,6 +923,17 @@ class BatchReport:
     greedy_total_cost: float
     elapsed_s: float
 
+    def __str__(self) -> str:
+        """One line for the job runs' summary."""
+        if not self.considered:
+            return "nothing was waiting"
+        text = f"assigned {self.assigned} of {self.considered} waiting ({self.method})"
+        if self.left_created:
+            text += f"; {self.left_created} still waiting"
+        if self.conflicts:
+            text += f"; {self.conflicts} skipped on a conflicting change"
+        return text
+
 
 def assign_pending(limit: int = 1000) -> BatchReport:
     """Assign waiting dispatches as one batch at minimum total cost within capacities.
