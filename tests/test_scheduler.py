@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -377,6 +377,33 @@ def test_at_start_the_scheduler_runs_the_latest_missed_slot_of_each_job_once(job
     assert len(CALLS) == 1
     assert CALLS[0] in {latest_slot(every5, before, UTC), latest_slot(every5, datetime.now(UTC), UTC)}
     assert {r.job for r in runs()} == {"test-five"}  # disabled jobs did not run
+
+
+def test_at_first_start_a_daily_job_that_never_ran_waits_for_its_time_and_after_downtime_catches_up(
+    jobs, system_actor
+):
+    jobs.config.update(TEST_MORNING="08:00")
+    scheduler.register_job(Job("test-morning", "tests.test_scheduler:record", "daily", "TEST_MORNING",
+                               "a morning job"), jobs)
+    for entry in scheduler.effective_schedules():
+        if entry.name not in {"test-five", "test-morning"}:
+            scheduler.update_schedule(entry.name, enabled=False, interval="5", at="08:00", weekday="0")
+
+    def start_once() -> None:
+        process = scheduler.Scheduler(jobs)
+        process.start()
+        try:
+            wait_for(lambda: count_runs(jobs, "test-five") >= 1)
+            time.sleep(0.3)
+        finally:
+            process.shutdown()
+
+    start_once()  # a new installation: the interval job catches up, the morning job waits
+    assert count_runs(jobs, "test-morning") == 0
+    with clock_at(datetime.now(UTC) - timedelta(days=3)):
+        assert scheduler.run_due("test-morning").outcome == "succeeded"  # it ran, days ago
+    start_once()  # back after downtime: its latest missed morning runs once
+    assert count_runs(jobs, "test-morning") == 2
 
 
 def test_an_admins_change_reaches_a_running_scheduler(jobs, system_actor):

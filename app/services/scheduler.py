@@ -662,10 +662,24 @@ class Scheduler:
         self.apscheduler.add_job(self.refresh, "interval", seconds=self.REFRESH_SECONDS, id="_refresh")
         self.apscheduler.start()
         if self.catch_up:
+            with self.app.app_context():
+                try:
+                    new = self._never_run_clock_jobs()
+                finally:
+                    db.session.remove()
             # Through APScheduler's own pool, so each job still never overlaps itself.
             for job in self.apscheduler.get_jobs():
-                if job.id != "_refresh":
+                if job.id != "_refresh" and job.id not in new:
                     job.modify(next_run_time=datetime.now(UTC))
+
+    def _never_run_clock_jobs(self) -> set[str]:
+        """Daily and weekly jobs that have never run: a new installation has no downtime to
+        make up, so its first start sends no summary of days before it existed."""
+        clock_jobs = {name for name, (schedule, _enabled) in self._schedules.items() if schedule.kind != "interval"}
+        if not clock_jobs:
+            return set()
+        ran = set(db.session.scalars(select(JobRun.job).where(JobRun.job.in_(clock_jobs)).distinct()))
+        return clock_jobs - ran
 
     def fire(self, name: str) -> None:
         """Wake job ``name`` now, as its trigger would."""
