@@ -357,5 +357,11 @@ def sign_out(page: Any) -> None:
 
 
 def horizontal_overflow(page: Any) -> int:
-    """How many CSS pixels the page is wider than its viewport (0 when nothing scrolls sideways)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+    """How many CSS pixels the page is wider than its viewport (0 when nothing scrolls sideways).
+
+    Measured against the viewport the context was given, not ``clientWidth``: a mobile browser
+    (``is_mobile``, the phone context) widens its layout viewport to fit content that is too
+    wide, so ``clientWidth`` grows with the page and the difference would stay 0.
+    """
+    width = page.viewport_size["width"] if page.viewport_size else page.evaluate("window.innerWidth")
+    return int(page.evaluate("document.documentElement.scrollWidth")) - int(width)

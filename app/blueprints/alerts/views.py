@@ -186,6 +186,7 @@ def threshold_edit(category: str):
                      done=lambda _r: (f"Thresholds of {check.label} saved.", url_for("alerts.settings")),
                      title=f"Thresholds: {check.label}", back=url_for("alerts.settings"),
                      action=url_for("alerts.threshold_edit", category=category),
-                     note=f"{check.description or check.label} — {direction}. Now: warning "
+                     # A description already ends with its full stop: one sentence each, not ". —".
+                     note=f"{(check.description or check.label).rstrip('.')}. {direction[0].upper()}{direction[1:]}. Now: warning "
                           f"{alerting.format_threshold(check.unit, values.warning)}, critical "
                           f"{alerting.format_threshold(check.unit, values.critical)} ({source}).")
