@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_MAX_DISTANCE_KM": 100.0,
     "MOTORPOOL_BATCH_TIME_BUDGET_S": 1.0,
     # Notification channels in use (names provided by notifier plugins).
-    "MOTORPOOL_NOTIFIERS": "console,log_file",
+    "MOTORPOOL_NOTIFIERS": "console,log_file,in_app",
     # The log-file channel's alert blocks; default alerts.log in the instance folder.
     "MOTORPOOL_ALERT_LOG": None,
     # Deprecated: one JSON line per notification, still written when set.

@@ -162,7 +162,7 @@ def test_saving_a_channel_stores_it_with_who_and_when_and_routes_by_it(app, clie
 def test_turning_a_channel_off(client, admin):
     assert client.post("/admin/channels/log_file", data={"enabled": "0", "min_severity": "info"}).status_code == 302
     notifications.notify(Notification(kind="alert.test", subject="x", body=""))
-    assert db.session.scalars(db.select(NotificationDelivery.channel)).all() == ["console"]  # log_file is off
+    assert db.session.scalars(db.select(NotificationDelivery.channel)).all() == ["console", "in_app"]  # log_file is off
 
 
 @pytest.mark.parametrize(("data", "message"), [

@@ -116,7 +116,7 @@ def motorpool_notifiers() -> Mapping[str, Notifier]:
     Returns: a mapping of channel name to a ``Notifier``. All results are collected.
 
     Fires: once, while the application is created. The setting ``MOTORPOOL_NOTIFIERS``
-    (comma-separated names, default ``console,log_file``) chooses the active channels, and
+    (comma-separated names, default ``console,log_file,in_app``) chooses the active channels, and
     admins route each on ``/admin/channels``. ``send(notification, attempt)`` is called by
     the delivery worker, outside any transaction; raising retries it with backoff,
     ``PermanentDeliveryError`` makes it dead at once. One channel's failure never touches

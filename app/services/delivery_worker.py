@@ -31,7 +31,7 @@ from app.config import parse_backoff
 from app.extensions import db
 from app.models import DeliveryStatus, NotificationDelivery, utcnow
 from app.plugins.contracts import DeliveryAttempt, PermanentDeliveryError, RetryableDeliveryError
-from app.services import notifications
+from app.services import actors, notifications
 from app.services.errors import ConcurrentUpdate, NotFound, ValidationError
 from app.services.queries import Page
 from app.services.transaction import require_own_transactions, transaction
@@ -338,7 +338,7 @@ def retry_all_dead() -> int:
         result = db.session.execute(
             update(Row).where(Row.status == DEAD)
             .values(status=PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None, claimed_by=None,
-                    updated_at=utcnow(), updated_by_id=notifications.actor_id()),
+                    updated_at=utcnow(), updated_by_id=actors.audit_actor_id()),
             execution_options={"synchronize_session": False},
         )
     return result.rowcount
