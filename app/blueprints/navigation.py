@@ -18,7 +18,6 @@ def builtin_links(user) -> list[NavLink]:
         links.append(NavLink("Dispatches", "dispatches.index", 10))
         links.append(NavLink("New work order", "dispatches.new", 20))
         links.append(NavLink("Out of service", "checklists.out_of_service", 30))
-        links.append(NavLink("Technicians", "dashboards.technicians", 35))
         links.append(NavLink("Alerts", "alerts.index", 40))
         links.append(NavLink("Reports", "reports.index", 45))
     if user.role == "admin":
