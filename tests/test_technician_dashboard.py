@@ -155,6 +155,13 @@ def test_each_figure_against_a_hand_computed_week(app, manager):
     assert (b.first_time_fix, b.first_time_fix_rate, b.burnout_alert, b.burnout_risk) == (None, None, None, None)
 
 
+def test_one_technicians_figures_are_their_row_of_the_fleets(app, manager):
+    ada, bo = _week_of_work(manager)
+    fleet = by_name(metrics.technicians_now(NOW))
+    assert metrics.technicians_now(NOW, technician_id=ada.id) == [fleet["Ada"]]
+    assert metrics.technicians_now(NOW, technician_id=bo.id) == [fleet["Bo"]]
+
+
 def test_the_figures_are_the_alert_checks_figures(app, manager):
     _week_of_work(manager)
     window = metrics.window_ending(NOW, hours=metrics.TECHNICIAN_WINDOW_HOURS)

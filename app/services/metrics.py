@@ -415,13 +415,14 @@ def min_sample() -> int:
     return int(current_app.config["MOTORPOOL_FTF_MIN_SAMPLE"])
 
 
-def first_time_fix(window: MetricWindow) -> FirstTimeFix:
+def first_time_fix(window: MetricWindow, *, technician_id: int | None = None) -> FirstTimeFix:
     """Dispatches completed in the window that were fixed the first time ÷ completed in the window.
 
     Fixed the first time: completed by the only technician it was ever assigned to (one
     "Assigned" row in its status history), the rule the technicians' ``first_time_fix_count``
     follows. Per technician (the one who completed it), a rate is given from
-    ``MOTORPOOL_FTF_MIN_SAMPLE`` completions on; below that the rate is None. One query.
+    ``MOTORPOOL_FTF_MIN_SAMPLE`` completions on; below that the rate is None. One query;
+    ``technician_id`` reads that technician's completions only (My work).
     """
     d, h = Dispatch, DispatchStatusHistory
     assignments = (
@@ -429,10 +430,11 @@ def first_time_fix(window: MetricWindow) -> FirstTimeFix:
         .where(h.dispatch_id == d.id, h.status_to == _STATUS.ASSIGNED.value)
         .correlate(d).scalar_subquery()
     )
+    mine = [d.assigned_user_id == technician_id] if technician_id is not None else []  # one technician's reading
     rows = db.session.execute(
         select(d.assigned_user_id, User.name, func.count(d.id), func.sum(case((assignments <= 1, 1), else_=0)))
         .join(User, User.id == d.assigned_user_id)
-        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
+        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window), *mine)
         .group_by(d.assigned_user_id, User.name)
         .order_by(User.name, d.assigned_user_id)
     ).all()
@@ -510,7 +512,7 @@ def burnout_by_technician(window: MetricWindow) -> dict[int, tuple[bool, float |
 # --- 8. Utilisation -------------------------------------------------------------------------
 
 
-def utilisation(window: MetricWindow) -> Utilisation:
+def utilisation(window: MetricWindow, *, technician_id: int | None = None) -> Utilisation:
     """Booked hours ÷ shift hours in the window, fleet-wide and per technician.
 
     Booked hours: ``estimated_duration_hours`` of the dispatches assigned in the window
@@ -518,19 +520,22 @@ def utilisation(window: MetricWindow) -> Utilisation:
     Cancelled. Shift hours: the part of each shift (their days and times, on their own wall
     clock) inside the window. Active technicians with a profile; a technician the window
     held no shift of has no rate (None). Two queries; the shift arithmetic is done once
-    per distinct shift pattern and zone, not per technician.
+    per distinct shift pattern and zone, not per technician. ``technician_id`` keeps one
+    technician (their rate is the same; the fleet totals are then theirs).
     """
     p, d = TechnicianProfile, Dispatch
     people = db.session.execute(
         select(p.user_id, User.name, p.shift_days, p.shift_start, p.shift_end, User.time_zone)
         .join(User, User.id == p.user_id)
-        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))
+        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False),
+               *([p.user_id == technician_id] if technician_id is not None else []))
         .order_by(User.name, p.user_id)
     ).all()
     booked = dict(db.session.execute(
         select(d.assigned_user_id, func.sum(d.estimated_duration_hours))
         .where(d.assigned_user_id.is_not(None), d.status != _STATUS.CANCELLED.value,
-               _within(d.assigned_date, window))
+               _within(d.assigned_date, window),
+               *([d.assigned_user_id == technician_id] if technician_id is not None else []))
         .group_by(d.assigned_user_id)
     ).all())
     organisation = local_time.zone_label(local_time.organisation_zone())
@@ -720,8 +725,8 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
         user_row = {user_id: i for i, user_id in enumerate(columns["user_id"])}
         hours, _ = matching._recent_work(now, user_row)
         extra["hours"] = {user_id: round(float(hours[i]), 2) for user_id, i in user_row.items()}
-        extra["utilisation"] = {t.technician_id: t for t in utilisation(window).technicians}
-        extra["ftf"] = {t.technician_id: t for t in first_time_fix(window).technicians}
+        extra["utilisation"] = {t.technician_id: t for t in utilisation(window, technician_id=technician_id).technicians}
+        extra["ftf"] = {t.technician_id: t for t in first_time_fix(window, technician_id=technician_id).technicians}
         extra["burnout"] = burnout_by_technician(window)
 
     result = []
