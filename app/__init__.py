@@ -233,6 +233,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.main import bp as main_bp
     from app.blueprints.notifications import bp as notifications_bp
     from app.blueprints.reports import bp as reports_bp
+    from app.blueprints.dashboards import bp as dashboards_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -243,6 +244,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(dashboards_bp)
     from app.models import utcnow
 
     from app.blueprints.security import static_url

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a form left open for hours still saves
     "DISPATCHES_PER_PAGE": 50,
+    # How often the technician dashboard's live tiles ask for themselves again (seconds).
+    "DASHBOARD_TILES_REFRESH_SECONDS": 30,
     # Request bodies: no form of Motorpool comes near these (a work order's longest text is
     # 5,000 characters); anything bigger is refused with 413 before it is read into memory.
     "MAX_CONTENT_LENGTH": 512 * 1024,

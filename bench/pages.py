@@ -273,6 +273,10 @@ def run(app: Flask, requests: int) -> None:
         ("home, manager", manager, "/"),
         ("home, technician", technician, "/"),
         ("admin index", admin, "/admin/"),
+        ("technician dashboard", manager, "/dashboard/technicians"),
+        ("technician dashboard, state=available", manager, "/dashboard/technicians?state=available"),
+        ("technician dashboard, page 10", manager, "/dashboard/technicians?page=10"),
+        ("technician dashboard, live tiles", manager, "/dashboard/technicians/tiles"),
     ]
     # No application context is held here: each request opens and closes its own, as in production.
     clients = {email: signed_in_client(app, email) for email in {email for _, email, _ in pages}}

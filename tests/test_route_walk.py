@@ -89,6 +89,8 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "reports.index": dict(zip(ROLES, (LOGIN, 403, 403, 302, 302), strict=True)),  # to today's daily summary
     "reports.daily": MANAGERS,
     "reports.weekly": MANAGERS,
+    "dashboards.technicians": MANAGERS,
+    "dashboards.tiles": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",

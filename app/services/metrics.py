@@ -415,13 +415,14 @@ def min_sample() -> int:
     return int(current_app.config["MOTORPOOL_FTF_MIN_SAMPLE"])
 
 
-def first_time_fix(window: MetricWindow) -> FirstTimeFix:
+def first_time_fix(window: MetricWindow, *, technician_id: int | None = None) -> FirstTimeFix:
     """Dispatches completed in the window that were fixed the first time ÷ completed in the window.
 
     Fixed the first time: completed by the only technician it was ever assigned to (one
     "Assigned" row in its status history), the rule the technicians' ``first_time_fix_count``
     follows. Per technician (the one who completed it), a rate is given from
-    ``MOTORPOOL_FTF_MIN_SAMPLE`` completions on; below that the rate is None. One query.
+    ``MOTORPOOL_FTF_MIN_SAMPLE`` completions on; below that the rate is None. One query;
+    ``technician_id`` reads that technician's completions only (My work).
     """
     d, h = Dispatch, DispatchStatusHistory
     assignments = (
@@ -429,10 +430,11 @@ def first_time_fix(window: MetricWindow) -> FirstTimeFix:
         .where(h.dispatch_id == d.id, h.status_to == _STATUS.ASSIGNED.value)
         .correlate(d).scalar_subquery()
     )
+    mine = [d.assigned_user_id == technician_id] if technician_id is not None else []  # one technician's reading
     rows = db.session.execute(
         select(d.assigned_user_id, User.name, func.count(d.id), func.sum(case((assignments <= 1, 1), else_=0)))
         .join(User, User.id == d.assigned_user_id)
-        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
+        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window), *mine)
         .group_by(d.assigned_user_id, User.name)
         .order_by(User.name, d.assigned_user_id)
     ).all()
@@ -460,16 +462,8 @@ def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT) -> Burnout
     maximum, or too many days in a row) taken at assignment; the latest record per
     technician (by time, then id) is their current state. Active technicians only. One query.
     """
-    m, d = DispatchMetric, Dispatch
-    latest = (
-        select(m.technician_id, m.dispatch_id, m.burnout_alert, m.burnout_risk,
-               # "+ 0": SQLite would otherwise walk the technician_id index to save a sort,
-               # reading the whole table in index order instead of the window's rows.
-               func.row_number().over(partition_by=m.technician_id + 0, order_by=(m.created_at.desc(), m.id.desc()))
-               .label("rn"))
-        .where(_within(m.created_at, window))
-        .subquery()
-    )
+    d = Dispatch
+    latest = _latest_records(window)
     alert = case((latest.c.burnout_alert.is_(True), 1), else_=0)
     assessed = func.count().over()
     at_risk = func.sum(alert).over()
@@ -491,10 +485,34 @@ def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT) -> Burnout
     )
 
 
+def _latest_records(window: MetricWindow):
+    """Each technician's latest ``dispatch_metrics`` record in the window (``rn == 1``), as a subquery."""
+    m = DispatchMetric
+    return (
+        select(m.technician_id, m.dispatch_id, m.burnout_alert, m.burnout_risk,
+               # "+ 0": SQLite would otherwise walk the technician_id index to save a sort,
+               # reading the whole table in index order instead of the window's rows.
+               func.row_number().over(partition_by=m.technician_id + 0, order_by=(m.created_at.desc(), m.id.desc()))
+               .label("rn"))
+        .where(_within(m.created_at, window))
+        .subquery()
+    )
+
+
+def burnout_by_technician(window: MetricWindow) -> dict[int, tuple[bool, float | None]]:
+    """``{technician id: (burnout alert, burnout risk)}`` of each technician's latest record in the
+    window, every technician assessed (``burnout`` lists only those at risk). One query."""
+    latest = _latest_records(window)
+    rows = db.session.execute(
+        select(latest.c.technician_id, latest.c.burnout_alert, latest.c.burnout_risk).where(latest.c.rn == 1)
+    ).all()
+    return {user_id: (bool(flagged), _float(risk)) for user_id, flagged, risk in rows}
+
+
 # --- 8. Utilisation -------------------------------------------------------------------------
 
 
-def utilisation(window: MetricWindow) -> Utilisation:
+def utilisation(window: MetricWindow, *, technician_id: int | None = None) -> Utilisation:
     """Booked hours ÷ shift hours in the window, fleet-wide and per technician.
 
     Booked hours: ``estimated_duration_hours`` of the dispatches assigned in the window
@@ -502,19 +520,22 @@ def utilisation(window: MetricWindow) -> Utilisation:
     Cancelled. Shift hours: the part of each shift (their days and times, on their own wall
     clock) inside the window. Active technicians with a profile; a technician the window
     held no shift of has no rate (None). Two queries; the shift arithmetic is done once
-    per distinct shift pattern and zone, not per technician.
+    per distinct shift pattern and zone, not per technician. ``technician_id`` keeps one
+    technician (their rate is the same; the fleet totals are then theirs).
     """
     p, d = TechnicianProfile, Dispatch
     people = db.session.execute(
         select(p.user_id, User.name, p.shift_days, p.shift_start, p.shift_end, User.time_zone)
         .join(User, User.id == p.user_id)
-        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))
+        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False),
+               *([p.user_id == technician_id] if technician_id is not None else []))
         .order_by(User.name, p.user_id)
     ).all()
     booked = dict(db.session.execute(
         select(d.assigned_user_id, func.sum(d.estimated_duration_hours))
         .where(d.assigned_user_id.is_not(None), d.status != _STATUS.CANCELLED.value,
-               _within(d.assigned_date, window))
+               _within(d.assigned_date, window),
+               *([d.assigned_user_id == technician_id] if technician_id is not None else []))
         .group_by(d.assigned_user_id)
     ).all())
     organisation = local_time.zone_label(local_time.organisation_zone())
@@ -575,3 +596,167 @@ def dispatch_counts(window: MetricWindow) -> DispatchCounts:
                  .where(h.status_to == _STATUS.CANCELLED.value, _within(h.changed_date, window)).scalar_subquery())
     row = db.session.execute(select(created, completed, cancelled)).one()
     return DispatchCounts(created=row[0], completed=row[1], cancelled=row[2])
+
+
+# --- Per technician, now: the technician dashboard and My work --------------------------------
+
+#: The dashboard's figures look back over the same seven days the matching engine counts a
+#: technician's weekly hours over, so utilisation, first-time fix, burnout and hours agree.
+TECHNICIAN_WINDOW_HOURS = 7 * 24
+
+
+class TechnicianState:
+    """What a technician is doing now, in the order the dashboard sorts by."""
+
+    WORKING = "on site"  # an In Progress dispatch
+    EN_ROUTE = "en route"
+    ASSIGNED = "assigned"
+    AVAILABLE = "available"  # on shift, nothing started, room for more work
+    OFF_SHIFT = "off shift"
+    UNAVAILABLE = "unavailable"
+    ALL = (WORKING, EN_ROUTE, ASSIGNED, AVAILABLE, OFF_SHIFT, UNAVAILABLE)
+
+
+def is_unavailable(availability: str, until: datetime | None, now: datetime) -> bool:
+    """Marked unavailable and not yet back: an ``unavailable_until`` already past counts as
+    available again, as the matching engine reads it (``matching.load_pool``)."""
+    return availability != "Available" and (until is None or until > now)
+
+
+def technician_state(*, unavailable: bool, on_shift: bool, open_by_status: dict[str, int],
+                     active_count: int, max_concurrent: int) -> str:
+    """Unavailable first; then the furthest status among their open dispatches; with none
+    started, off shift or available. A technician at capacity is "assigned", never "available"."""
+    if unavailable:
+        return TechnicianState.UNAVAILABLE
+    if open_by_status.get(_STATUS.IN_PROGRESS.value):
+        return TechnicianState.WORKING
+    if open_by_status.get(_STATUS.EN_ROUTE.value):
+        return TechnicianState.EN_ROUTE
+    if not on_shift:
+        return TechnicianState.OFF_SHIFT
+    if open_by_status.get(_STATUS.ASSIGNED.value) or active_count >= max_concurrent:
+        return TechnicianState.ASSIGNED
+    return TechnicianState.AVAILABLE
+
+
+@dataclass(frozen=True)
+class TechnicianNow:
+    """One technician as the dashboard shows them."""
+
+    technician_id: int
+    name: str
+    state: str
+    shift: str  # matching.shift_text: "on shift", "off shift until 07:00", …
+    unavailable_reason: str | None
+    unavailable_until: datetime | None
+    open_by_priority: dict[str, int]  # their open dispatches per priority (Critical first)
+    max_hours_per_week: float
+    hours_this_week: float | None = None  # matching engine: hours worked in the last 7 days
+    utilisation: TechnicianUtilisation | None = None
+    first_time_fix: TechnicianRate | None = None
+    burnout_alert: bool | None = None  # None: no assignment record in the window
+    burnout_risk: float | None = None
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_by_priority.values())
+
+    @property
+    def utilisation_rate(self) -> float | None:
+        return self.utilisation.rate if self.utilisation else None
+
+    @property
+    def first_time_fix_rate(self) -> float | None:
+        return self.first_time_fix.rate if self.first_time_fix else None
+
+
+_PRIORITIES = ("Critical", "High", "Normal", "Low")
+
+
+def technicians_now(now: datetime | None = None, *, figures: bool = True,
+                    technician_id: int | None = None) -> list[TechnicianNow]:
+    """Every active technician with a profile: their state now and, with ``figures``, their
+    utilisation, first-time fix and burnout over the last seven days and hours this week.
+
+    State: two queries (profiles, open dispatches by technician, status and priority); the
+    shift is ``matching._shift_state``, the rule the engine assigns by. Figures add
+    ``utilisation`` (2), ``first_time_fix`` (1), ``burnout_by_technician`` (1) and the
+    engine's weekly hours (1 or 2): a constant number whatever the number of technicians.
+    ``technician_id`` keeps one technician (My work); the queries stay the same.
+    """
+    from app.services import matching
+
+    now = now or utcnow()
+    p, d = TechnicianProfile, Dispatch
+    query = (
+        select(p.user_id, User.name, User.email, p.shift_days, p.shift_start, p.shift_end, User.time_zone,
+               p.availability, p.unavailable_reason, p.unavailable_until, p.active_dispatch_count,
+               p.max_concurrent_dispatches, p.max_hours_per_week)
+        .join(User, User.id == p.user_id)
+        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))
+        .order_by(User.name, p.user_id)
+    )
+    # Created work has no technician (the status machine), so only the three held statuses
+    # are read: on the status index that skips the waiting queue, tens of thousands of rows.
+    held = (_STATUS.ASSIGNED.value, _STATUS.EN_ROUTE.value, _STATUS.IN_PROGRESS.value)
+    open_query = (select(d.assigned_user_id, d.status, d.priority, func.count(d.id))
+                  .where(d.assigned_user_id.is_not(None), d.status.in_(held))
+                  .group_by(d.assigned_user_id, d.status, d.priority))
+    if technician_id is not None:
+        query = query.where(p.user_id == technician_id)
+        open_query = open_query.where(d.assigned_user_id == technician_id)
+    rows = db.session.execute(query).all()
+    if not rows:
+        return []
+    columns = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+    on_shift, _ = matching._shift_state(columns, now)
+    by_status: dict[int, dict[str, int]] = {}
+    by_priority: dict[int, dict[str, int]] = {}
+    for user_id, status, priority, count in db.session.execute(open_query):
+        statuses = by_status.setdefault(user_id, {})
+        statuses[status] = statuses.get(status, 0) + count
+        priorities = by_priority.setdefault(user_id, {})
+        priorities[priority] = priorities.get(priority, 0) + count
+
+    extra: dict[str, dict] = {"hours": {}, "utilisation": {}, "ftf": {}, "burnout": {}}
+    if figures:
+        window = window_ending(now, hours=TECHNICIAN_WINDOW_HOURS)
+        user_row = {user_id: i for i, user_id in enumerate(columns["user_id"])}
+        hours, _ = matching._recent_work(now, user_row)
+        extra["hours"] = {user_id: round(float(hours[i]), 2) for user_id, i in user_row.items()}
+        extra["utilisation"] = {t.technician_id: t for t in utilisation(window, technician_id=technician_id).technicians}
+        extra["ftf"] = {t.technician_id: t for t in first_time_fix(window, technician_id=technician_id).technicians}
+        extra["burnout"] = burnout_by_technician(window)
+
+    result = []
+    for i, row in enumerate(rows):
+        info = matching.TechnicianInfo(row.user_id, row.name, row.email, row.shift_days, row.shift_start,
+                                       row.shift_end, row.time_zone)
+        unavailable = is_unavailable(row.availability, row.unavailable_until, now)
+        state = technician_state(unavailable=unavailable, on_shift=bool(on_shift[i]),
+                                 open_by_status=by_status.get(row.user_id, {}),
+                                 active_count=row.active_dispatch_count, max_concurrent=row.max_concurrent_dispatches)
+        priorities = by_priority.get(row.user_id, {})
+        flagged, risk = extra["burnout"].get(row.user_id, (None, None))
+        result.append(TechnicianNow(
+            technician_id=row.user_id, name=row.name, state=state,
+            shift=matching.shift_text(info, bool(on_shift[i]), matching._technician_now(now, info)),
+            unavailable_reason=row.unavailable_reason if unavailable else None,
+            unavailable_until=row.unavailable_until if unavailable else None,
+            open_by_priority={name: priorities[name] for name in _PRIORITIES if priorities.get(name)},
+            max_hours_per_week=float(row.max_hours_per_week),
+            hours_this_week=extra["hours"].get(row.user_id) if figures else None,
+            utilisation=extra["utilisation"].get(row.user_id),
+            first_time_fix=extra["ftf"].get(row.user_id),
+            burnout_alert=flagged, burnout_risk=risk,
+        ))
+    return result
+
+
+def state_counts(technicians: list[TechnicianNow]) -> dict[str, int]:
+    """How many technicians are in each state (every state present, 0 included)."""
+    counts = dict.fromkeys(TechnicianState.ALL, 0)
+    for technician in technicians:
+        counts[technician.state] += 1
+    return counts

@@ -14,7 +14,7 @@ from app.blueprints.security import roles_required
 from app.extensions import db
 from app.models import DispatchStatus, Role
 from app.services import dispatches as dispatch_service
-from app.services import matching, queries
+from app.services import matching, metrics, queries
 from app.services.errors import DomainError, NotFound
 
 S = DispatchStatus
@@ -63,7 +63,8 @@ def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200
 
 def render_my_work(*, error: str | None = None, status: int = 200):
     work = queries.my_work(current_user)
-    return render_template("dispatches/my_work.html", work=work, error=error, labels=BUTTON_LABELS,
+    own = metrics.technicians_now(technician_id=current_user.id)
+    return render_template("dispatches/my_work.html", work=work, figures=own[0] if own else None, error=error, labels=BUTTON_LABELS,
                            allowed_next=dispatch_service.allowed_next, targets=TECHNICIAN_TARGETS), status
 
 
