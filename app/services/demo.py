@@ -205,7 +205,9 @@ def _profile(user: User, base: MajorLocation, skills: dict[str, Skill], levels: 
 # --- Work orders ----------------------------------------------------------------------------
 #
 # The demo tells a working day: finished work in the days before (assigned, started, checklists
-# answered and signed off, completed, each at its own past time, through the real services),
+# answered and signed off, completed, each at its own past time, through the real services;
+# in the last 24 h a realistic share of each technician's shift hours, through the matching
+# engine, so the alert check reads a healthy fleet),
 # some work under way now, a few orders waiting, and a few things worth an alert — an overdue
 # Critical, an overdue High, one technician near capacity, a queue for refrigeration.
 
