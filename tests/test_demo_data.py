@@ -22,7 +22,7 @@ from app.models import (
     User,
     clock_at,
 )
-from app.services import demo, matching
+from app.services import alerting, demo, matching
 from app.services import dispatches as dispatch_service
 from app.services.actors import acting_as, system_user
 
@@ -159,3 +159,36 @@ def test_seed_demo_prints_a_short_summary_and_the_logins_last(demo_app):
     # Nothing was held back from real use: a later assignment notifies as before.
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(DispatchStatusHistory)) > 200
+
+
+@pytest.mark.parametrize("now", MOMENTS.values(), ids=MOMENTS.keys())
+def test_right_after_loading_the_alert_check_tells_the_demo_story(demo_app, now):
+    """The dry-run check names what the demo stages (two overdue orders, one technician near
+    capacity, a refrigeration queue) and nothing else: no alert from the demo's own dating."""
+    load_demo(now)
+    report = alerting.run_check(now, dry_run=True)
+    fired = {(r.category, r.subject_label, r.severity) for r in report.readings if r.severity}
+    assert fired == {("utilisation", "Elif Yilmaz", "warning")}, sorted(fired, key=str)
+
+    readings = {(r.category, r.subject_label): r for r in report.readings}
+    assert "2 open past SLA" in readings[("sla_compliance", None)].message
+    assert readings[("pending_queue", None)].value == 5
+    # Every technician with a shift in the window is booked 55-85 %, Elif past 90 % (below 95).
+    for (category, name), reading in readings.items():
+        if category == "utilisation" and name and reading.value is not None:
+            low, high = (90, 95) if name == "Elif Yilmaz" else (55, 85)
+            assert low < reading.value < high, reading.message
+    # The history's assignments went through the matching engine: routing speed, cost and
+    # burnout have data.
+    assert readings[("routing_speed", None)].value is not None
+    assert readings[("operational_cost", None)].value is not None
+    assert "0 technicians assessed" not in readings[("burnout_risk", None)].message
+
+    # The scheduler's first assign-pending a few minutes later takes the queue: routing speed
+    # is then at most a warning, never critical.
+    later = now + timedelta(minutes=2)
+    with clock_at(later), acting_as(system_user()):
+        assert matching.assign_pending().assigned == 5
+        after = alerting.run_check(later, dry_run=True)
+    routing = next(r for r in after.readings if r.category == "routing_speed")
+    assert routing.severity != "critical", routing.message

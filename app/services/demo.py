@@ -34,7 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.services import assets as asset_service
-from app.services import detail_sets, dispatches, local_time, users
+from app.services import detail_sets, dispatches, local_time, matching, metrics, users
 from app.services.dispatch_creation import DispatchSpec, bulk_create_dispatches
 from app.services.transaction import transaction
 
@@ -69,12 +69,13 @@ SKILLS = [
 
 # name -> (skills with levels, shift, max concurrent dispatches). Shifts are placed around the
 # time the demo is loaded (``_shift``), so the fleet is mid-day whenever it is opened:
-# ("on", h) — started h hours ago, 10 hours long; "all day" — round the clock; ("later", h) —
-# starts in h hours; "off today" — not working today.
+# ("on", h) — started h hours ago, 10 hours long; ("later", h) — starts in h hours; "off today" —
+# not working today. Nobody works round the clock: a 24-hour shift would read as a quarter-booked
+# technician in the utilisation figures.
 TECHNICIAN_PROFILES = {
     "Amara Okafor": ({"HGV driving": 5, "Diesel engines": 3}, ("on", 2), 3),
     "Ben Hughes": ({"Van driving": 4, "Tyres": 4}, ("on", 1), 3),
-    "Chen Wei": ({"Auto electrics": 5, "Diagnostics": 5, "Van driving": 2}, "all day", 3),
+    "Chen Wei": ({"Auto electrics": 5, "Diagnostics": 5, "Van driving": 2}, ("on", 5), 3),
     "Dana Kowalski": ({"HGV driving": 3, "Forklift": 4}, "off today", 3),
     "Elif Yilmaz": ({"Brakes": 5, "Diesel engines": 4, "HGV driving": 2}, ("on", 4), 4),
     "Finn O'Brien": ({"Van driving": 5, "Refrigeration": 3}, ("on", 3), 3),
@@ -174,8 +175,6 @@ def _shift(kind, local: datetime, position: int) -> tuple[str, time, time]:
     """
     today = local.isoweekday()
     every_day = "1234567"
-    if kind == "all day":
-        return every_day, time(0, 0), time(23, 59)
     if kind == "off today":
         return "".join(d for d in every_day if int(d) != today), time(8, 0), time(16, 0)
     what, hours = kind
@@ -206,12 +205,16 @@ def _profile(user: User, base: MajorLocation, skills: dict[str, Skill], levels: 
 # --- Work orders ----------------------------------------------------------------------------
 #
 # The demo tells a working day: finished work in the days before (assigned, started, checklists
-# answered and signed off, completed, each at its own past time, through the real services),
+# answered and signed off, completed, each at its own past time, through the real services;
+# in the last 24 h a realistic share of each technician's shift hours, through the matching
+# engine, so the alert check reads a healthy fleet),
 # some work under way now, a few orders waiting, and a few things worth an alert — an overdue
 # Critical, an overdue High, one technician near capacity, a queue for refrigeration.
 
 #: (status, technician, priority, created hours ago, required skill or None for the type's own).
 #: Technicians are named by position in TECHNICIANS. Overdue: SLA Critical 4 h, High 8 h.
+#: The waiting ones were created moments ago: the scheduler's assign-pending takes work within
+#: minutes, so a queue dated hours back would read as a routing-speed failure, not as a queue.
 OPEN_WORK = [
     ("In Progress", "Elif Yilmaz", "Critical", 5.0, None),   # overdue: worth an alert
     ("Assigned", "Elif Yilmaz", "Normal", 1.0, None),
@@ -221,12 +224,22 @@ OPEN_WORK = [
     ("En Route", "Ben Hughes", "High", 1.0, None),
     ("In Progress", "Finn O'Brien", "Normal", 3.0, None),
     ("Assigned", "Chen Wei", "Normal", 0.3, None),
-    ("Created", None, "Normal", 1.5, "Refrigeration"),       # a queue for one skill
-    ("Created", None, "Normal", 1.0, "Refrigeration"),
-    ("Created", None, "Low", 0.7, "Refrigeration"),
-    ("Created", None, "High", 0.4, "Refrigeration"),
-    ("Created", None, "Normal", 0.2, None),
+    ("Created", None, "Normal", 60 / 3600, "Refrigeration"),  # a queue for one skill
+    ("Created", None, "Normal", 45 / 3600, "Refrigeration"),
+    ("Created", None, "Low", 30 / 3600, "Refrigeration"),
+    ("Created", None, "High", 20 / 3600, "Refrigeration"),
+    ("Created", None, "Normal", 10 / 3600, None),
 ]
+#: Minutes from creation to assignment of the open work (below the routing-speed warning, 2 min).
+OPEN_ASSIGNED_AFTER_MINUTES = 1
+#: Share of each technician's shift hours in the last 24 h that is booked: a busy, healthy
+#: fleet (utilisation 50-90 % is normal); Elif Yilmaz, near capacity, is booked past 90 %.
+BOOKED_SHARE = (0.62, 0.78)
+BOOKED_SHARE_NEAR_CAPACITY = 0.925
+NEAR_CAPACITY = "Elif Yilmaz"
+#: Older history ends this long before the load: one quiet calendar day between it and the
+#: last 24 h, so no one shows a long run of working days.
+HISTORY_GAP = timedelta(hours=72)
 #: Completions a technician makes in a week of history, at most: keeps weekly hours well
 #: under the 45-hour limit whatever the number of demo work orders.
 COMPLETIONS_PER_TECHNICIAN_WEEK = 12
@@ -274,10 +287,17 @@ def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 2000, adv
         with notifications.held() as held:
             opening = min(count, len(OPEN_WORK)) if technicians else 0
             history = min(count - opening, max(0, advance - opening)) if technicians else 0
-            if history:
-                _seed_history(history, fleet, technicians, rng, now, batch_size, progress)
+            plan = OPEN_WORK[:opening]
+            hours = [rng.choice([1.0, 1.5, 2.0, 2.5]) for _ in plan]
+            recent = _plan_recent_work(technicians, plan, hours, rng, now)[:history]
+            if history > len(recent):
+                _seed_history(history - len(recent), fleet, technicians, rng, now, batch_size, progress)
+            if recent:
+                _seed_recent_work(recent, fleet, rng, now)
+                if progress:
+                    progress(len(recent))
             if opening:
-                _seed_open_work(OPEN_WORK[:opening], fleet, technicians, rng, now)
+                _seed_open_work(plan, hours, fleet, technicians, rng, now)
                 if progress:
                     progress(opening)
             rest = count - opening - history
@@ -297,11 +317,15 @@ def seed_dispatches(count: int, *, seed: int = 2026, batch_size: int = 2000, adv
 
 
 def _spec(asset: Asset, rng: random.Random, created: datetime, priority: str, skill: str | None = None,
-          due: datetime | None = None) -> DispatchSpec:
+          due: datetime | None = None, duration: float | None = None) -> DispatchSpec:
     site = asset.major_location.name if asset.major_location else "site"
     return DispatchSpec(title=rng.choice(TITLES).format(site=site), priority=priority, asset=asset,
                         created_date=created, due_date=due, required_skill=skill,
-                        estimated_duration_hours=rng.choice([1.0, 1.5, 2.0, 2.5]))
+                        estimated_duration_hours=duration or rng.choice([1.0, 1.5, 2.0, 2.5]))
+
+
+def _skilled_assets(fleet: list[Asset], name: str) -> list[Asset]:
+    return [a for a in fleet if a.asset_type and a.asset_type.default_skill in _profile_skills(name)] or fleet
 
 
 def _priority(rng: random.Random) -> str:
@@ -324,8 +348,8 @@ def _seed_history(total: int, fleet: list[Asset], technicians: list[User], rng: 
     for index in range(total):
         asset = rng.choice(fleet)
         priority = _priority(rng)
-        # Finished at least an hour ago, and no earlier than the history's span.
-        done = now - timedelta(minutes=rng.randint(60, span_days * 24 * 60))
+        # Finished before the last days (the recent work fills those), within the history's span.
+        done = now - HISTORY_GAP - timedelta(minutes=rng.randint(0, span_days * 24 * 60))
         work = timedelta(minutes=rng.randint(30, 150))
         created = done - work - timedelta(minutes=rng.randint(20, 180))
         plans.append((index < cancelled, asset, priority, created, done, work))
@@ -357,6 +381,99 @@ def _seed_history(total: int, fleet: list[Asset], technicians: list[User], rng: 
             progress(len(batch))
 
 
+@dataclass(frozen=True)
+class _RecentJob:
+    technician: User
+    created: datetime
+    assigned: datetime
+    started: datetime
+    done: datetime
+    hours: float
+
+
+def _plan_recent_work(technicians: list[User], plan: list[tuple], hours: list[float], rng: random.Random,
+                      now: datetime) -> list[_RecentJob]:
+    """Finished work inside each technician's shifts of the last 24 h, booking a realistic share of them.
+
+    The utilisation check reads the last 24 h: each technician's booked hours there (this
+    work plus today's open work, ``plan``) come to ``BOOKED_SHARE`` of their shift hours in
+    it, ``BOOKED_SHARE_NEAR_CAPACITY`` for the one near capacity. Each job is assigned a
+    minute or so after it was created, as the engine does, and finished an hour ago at latest.
+    """
+    window = metrics.window_ending(now, 24)
+    latest_done = now - timedelta(minutes=60)
+    booked_open: dict[str, float] = {}
+    for (status, name, *_), duration in zip(plan, hours, strict=True):
+        if name is not None and status != "Created":
+            booked_open[name] = booked_open.get(name, 0.0) + duration
+    profiles = {p.user_id: p for p in db.session.scalars(select(TechnicianProfile))}
+    zone = local_time.zone_label(local_time.organisation_zone())
+    jobs: list[_RecentJob] = []
+    for technician in technicians:
+        profile = profiles.get(technician.id)
+        if profile is None:
+            continue
+        intervals = _shift_intervals(window.start, window.end, profile.shift_days, profile.shift_start,
+                                     profile.shift_end, technician.time_zone or zone)
+        shift = sum((e - b).total_seconds() for b, e in intervals) / 3600
+        share = BOOKED_SHARE_NEAR_CAPACITY if technician.name == NEAR_CAPACITY else rng.uniform(*BOOKED_SHARE)
+        remaining = share * shift - booked_open.get(technician.name, 0.0)
+        for begins, ends in intervals:
+            cursor = begins + timedelta(minutes=rng.randint(5, 20))
+            while remaining >= 0.25:
+                assigned = cursor + timedelta(seconds=rng.randint(20, 90))
+                started = assigned + timedelta(minutes=5)
+                room = (min(ends, latest_done) - started).total_seconds() / 3600
+                # Quarter hours, no longer than a job runs nor than what is left to book.
+                job = math.floor(min(2.5, remaining, room) * 4) / 4
+                if job < 0.25:
+                    break
+                done = started + timedelta(hours=job)
+                jobs.append(_RecentJob(technician, cursor, assigned, started, done, job))
+                remaining -= job
+                cursor = done + timedelta(minutes=rng.randint(5, 15))
+    jobs.sort(key=lambda job: job.created)
+    return jobs
+
+
+def _shift_intervals(start: datetime, end: datetime, days: str, shift_start: time, shift_end: time,
+                     zone_name: str) -> list[tuple[datetime, datetime]]:
+    """The parts of a weekly shift pattern inside [start, end), as ``metrics.shift_hours_in`` counts them."""
+    zone = local_time.zone_named(zone_name)
+    day = local_time.to_local(start, zone).date() - timedelta(days=1)
+    last = local_time.to_local(end, zone).date()
+    out = []
+    while day <= last:
+        if str(day.isoweekday()) in (days or ""):
+            begins = datetime.combine(day, shift_start, tzinfo=zone).astimezone(UTC)
+            ends_day = day if shift_end > shift_start else day + timedelta(days=1)
+            ends = datetime.combine(ends_day, shift_end, tzinfo=zone).astimezone(UTC)
+            if min(ends, end) > max(begins, start):
+                out.append((max(begins, start), min(ends, end)))
+        day += timedelta(days=1)
+    return out
+
+
+def _seed_recent_work(jobs: list[_RecentJob], fleet: list[Asset], rng: random.Random, now: datetime) -> None:
+    """The planned recent work, each step at its own time; assigned through the matching engine,
+    so each assignment leaves its ``dispatch_metrics`` record (routing speed, cost, burnout)."""
+    with clock_at(now), transaction():
+        specs = [_spec(rng.choice(_skilled_assets(fleet, job.technician.name)), rng, job.created, _priority(rng),
+                       duration=job.hours) for job in jobs]
+        ids = bulk_create_dispatches(db.session, specs)
+        rows = {d.id: d for d in db.session.scalars(select(Dispatch).where(Dispatch.id.in_(ids)))}
+        for dispatch_id, job in zip(ids, jobs, strict=True):
+            dispatch = rows[dispatch_id]
+            with clock_at(job.assigned):
+                matching.assign_to(dispatch, job.technician.id, mode="auto", reason="Demo assignment")
+            with clock_at(job.started):
+                dispatches.change_status(dispatch, "In Progress")
+            with clock_at(job.done - timedelta(minutes=2)):
+                _complete_checklists(dispatch, job.technician)
+            with clock_at(job.done):
+                dispatches.change_status(dispatch, "Completed")
+
+
 def _worker(technicians: list[User], asset: Asset, done: datetime, rng: random.Random,
             jobs: dict[int, int]) -> User:
     """Who did a past job: the least busy of those at work that day, preferring the asset type's skill.
@@ -374,8 +491,8 @@ def _worker(technicians: list[User], asset: Asset, done: datetime, rng: random.R
     return chosen
 
 
-def _seed_open_work(plan: list[tuple], fleet: list[Asset], technicians: list[User], rng: random.Random,
-                    now: datetime) -> None:
+def _seed_open_work(plan: list[tuple], hours: list[float], fleet: list[Asset], technicians: list[User],
+                    rng: random.Random, now: datetime) -> None:
     """Today's open work: under way, assigned and waiting, within each technician's capacity."""
     by_name = {t.name: t for t in technicians}
     free = {
@@ -388,14 +505,15 @@ def _seed_open_work(plan: list[tuple], fleet: list[Asset], technicians: list[Use
     vehicles = [a for a in fleet if a.asset_type and a.asset_type.name == "Vehicle"] or fleet
     with clock_at(now), transaction():
         specs = []
-        for status, name, priority, hours_ago, skill in plan:
+        for (status, name, priority, hours_ago, skill), duration in zip(plan, hours, strict=True):
             technician = by_name.get(name)
             pool = fleet
             if technician is not None:
-                pool = [a for a in fleet if a.asset_type and a.asset_type.default_skill in _profile_skills(name)] or fleet
+                pool = _skilled_assets(fleet, name)
             elif skill == "Refrigeration":
                 pool = vehicles
-            specs.append(_spec(rng.choice(pool), rng, now - timedelta(hours=hours_ago), priority, skill))
+            specs.append(_spec(rng.choice(pool), rng, now - timedelta(hours=hours_ago), priority, skill,
+                               duration=duration))
         ids = bulk_create_dispatches(db.session, specs)
         rows = {d.id: d for d in db.session.scalars(select(Dispatch).where(Dispatch.id.in_(ids)))}
         for dispatch_id, (status, name, _priority_, hours_ago, _skill) in zip(ids, plan, strict=True):
@@ -405,8 +523,8 @@ def _seed_open_work(plan: list[tuple], fleet: list[Asset], technicians: list[Use
             dispatch = rows[dispatch_id]
             created = now - timedelta(hours=hours_ago)
             free[technician.id] -= 1
-            with clock_at(created + timedelta(minutes=3)):
-                dispatches.assign(dispatch, technician, "Demo assignment")
+            with clock_at(created + timedelta(minutes=OPEN_ASSIGNED_AFTER_MINUTES)):
+                matching.assign_to(dispatch, technician.id, mode="auto", reason="Demo assignment")
             if status == "Assigned":
                 continue
             with clock_at(created + (now - created) / 2):
