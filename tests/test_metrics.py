@@ -18,7 +18,8 @@ from app.services import dispatches as dispatch_service
 from app.services import metrics
 from app.services.actors import acting_as
 from tests import matching_support as ms
-from tests.factories import DispatchFactory, DispatchMetricFactory, ManagerFactory
+from tests.factories import DispatchMetricFactory, ManagerFactory
+from tests.metric_support import assign, new_dispatch
 from tests.support.query_counter import counting_queries
 
 START = datetime(2026, 6, 10, 0, 0, tzinfo=UTC)  # a Wednesday
@@ -36,16 +37,6 @@ def actor(app):
     manager = ManagerFactory(name="Morgan Manager")
     with acting_as(manager):
         yield manager
-
-
-def new_dispatch(when: datetime, **fields):
-    with clock_at(when):
-        return DispatchFactory(**fields)
-
-
-def assign(dispatch, technician, when: datetime):
-    with clock_at(when):
-        dispatch_service.assign(dispatch, technician)
 
 
 def complete(dispatch, when: datetime):

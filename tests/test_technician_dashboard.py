@@ -18,7 +18,8 @@ from app.services import dashboards, metrics
 from app.services import dispatches as dispatch_service
 from app.services.actors import acting_as
 from tests import matching_support as ms
-from tests.factories import DispatchFactory, DispatchMetricFactory, ManagerFactory, TechnicianFactory
+from tests.factories import DispatchMetricFactory, ManagerFactory, TechnicianFactory
+from tests.metric_support import assign, new_dispatch
 from tests.support.query_counter import counting_queries
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -35,16 +36,6 @@ def manager(app):
     manager = ManagerFactory(name="Morgan Manager")
     with acting_as(manager):
         yield manager
-
-
-def new_dispatch(when: datetime, **fields):
-    with clock_at(when):
-        return DispatchFactory(**fields)
-
-
-def assign(dispatch, technician, when: datetime):
-    with clock_at(when):
-        dispatch_service.assign(dispatch, technician)
 
 
 def move(dispatch, status: str, when: datetime):

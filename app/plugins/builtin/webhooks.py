@@ -17,6 +17,7 @@ import json
 import logging
 import socket
 import threading
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -128,7 +129,7 @@ def teams_payload(notification: Notification, attempt: DeliveryAttempt) -> dict[
     }
 
 
-class HttpChannel:
+class HttpChannel(ABC):
     """POSTs JSON to one URL; subclasses say which URL and what JSON."""
 
     name = ""
@@ -138,8 +139,9 @@ class HttpChannel:
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
 
+    @abstractmethod
     def payload(self, notification: Notification, attempt: DeliveryAttempt) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON body for this channel's receiver."""
 
     def headers(self, body: str, attempt: DeliveryAttempt) -> dict[str, str]:
         return {}
