@@ -601,3 +601,14 @@ def test_alerts_test_sends_one_sample_per_category_and_severity(app, sent):
     assert {(n.category, n.severity) for n in sent} == {
         (c, s) for c in alerting.known_checks() for s in ("info", "warning", "critical")}
     assert set(sent.kinds()) == {"alert.test"} and alerts() == []
+
+
+def test_values_read_as_people_read_them_durations_in_the_dashboards_units(app):
+    assert alerting.format_value("s", 95) == "95 s"
+    assert alerting.format_value("s", 720) == "12 min"
+    assert alerting.format_value("s", 5412) == "90 min"
+    assert alerting.format_value("s", 9000) == "2.5 h"
+    assert alerting.format_value("%", 95) == "95.0%"
+    assert alerting.format_value("count", 12) == "12"
+    assert alerting.format_value("s", None) == "no data"
+    assert alerting.format_threshold("s", (300, 900)) == "5 min–15 min"

@@ -366,13 +366,16 @@ def reset_thresholds(category: str) -> None:
 
 
 def format_value(unit: str, value: float | None) -> str:
-    """A metric value as people read it: "68.5%", "130 s", "7.5 h", "$512.00", "12"."""
+    """A metric value as people read it: "68.5%", "95 s", "12 min", "7.5 h", "$512.00", "12".
+
+    Seconds go through ``metrics.duration_text``, so an alert says "1.5 h" where the
+    dashboards and reports say it, not "5412 s"."""
     if value is None:
         return "no data"
     if unit == "%":
         return f"{value:.1f}%"
     if unit == "s":
-        return f"{value:.0f} s"
+        return metrics.duration_text(value)
     if unit == "h":
         return f"{value:.1f} h"
     if unit == "money":
