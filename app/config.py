@@ -109,6 +109,8 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_ALERT_THRESHOLDS": {},
     # How many completions a technician needs before their first-time-fix rate counts.
     "MOTORPOOL_FTF_MIN_SAMPLE": 5,
+    # How many shift hours a technician needs in the window before their utilisation counts.
+    "MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS": 4.0,
     # Comma-separated plugin names to block; applied on top of the plugin table.
     "MOTORPOOL_DISABLED_PLUGINS": "",
     # Raise instead of logging when a plugin fails (the test suite sets it).
@@ -150,6 +152,7 @@ _ENV_INTEGERS = (
 #: ... those read as numbers ...
 _ENV_NUMBERS = (
     "MOTORPOOL_SMTP_TIMEOUT", "MOTORPOOL_WEBHOOK_TIMEOUT", "MOTORPOOL_METRIC_WINDOW_HOURS",
+    "MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS",
     "MOTORPOOL_DELIVERY_JITTER", "MOTORPOOL_DELIVERY_LEASE_SECONDS", "MOTORPOOL_DELIVERY_POLL_SECONDS",
 )
 #: ... and those read as booleans.
@@ -345,6 +348,10 @@ def check_metric_settings(config: dict[str, Any]) -> None:
     sample = config["MOTORPOOL_FTF_MIN_SAMPLE"]
     if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
         raise ValueError(f"MOTORPOOL_FTF_MIN_SAMPLE must be a whole number of at least 1, such as 5, not {sample!r}")
+    least = config["MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS"]
+    if isinstance(least, bool) or not isinstance(least, int | float) or not 0 <= least <= 168:
+        raise ValueError(f"MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS must be a number of hours from 0 to 168, "
+                         f"such as 4, not {least!r}")
 
 
 def check_schedules(config: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from app.extensions import db
 from app.models.base import clock_at
+from app.plugins.builtin import alert_checks
 from app.plugins.contracts import MetricWindow
 from app.services import dispatches as dispatch_service
 from app.services import metrics
@@ -346,6 +347,33 @@ def test_utilisation_is_booked_hours_over_shift_hours(app, actor):
     assert [t.rate for t in use.technicians] == [70.0, 12.5, None]
     assert (use.booked_hours, use.shift_hours) == (8.0, 18.0)
     assert use.rate == pytest.approx(800 / 18)
+
+
+def test_a_technician_with_too_little_shift_in_the_window_has_no_rate_yet(app, actor):
+    # The window ends Wednesday 24:00 (WINDOW); Late's shift began at 22:30: 1.5 h, nothing booked yet.
+    late = ms.technician("Late", shift_days="3", shift_start=time(22, 30), shift_end=time(6))
+    ada = ms.technician("Ada", shift_days="3", shift_start=time(7), shift_end=time(17))
+
+    use = metrics.utilisation(WINDOW)
+    by_name = {t.name: t for t in use.technicians}
+    assert by_name["Late"].shift_hours == 1.5 and by_name["Late"].rate is None
+    assert by_name["Ada"].rate == 0.0  # ten shift hours and nothing booked is a real 0 %
+    assert use.shift_hours == 11.5  # the fleet still counts every shift hour
+
+    readings = {r.subject: r for r in alert_checks.measure_utilisation(WINDOW)}
+    assert readings[f"technician:{late.id}"].value is None
+    assert "1.5 shift hours" in readings[f"technician:{late.id}"].message
+    assert "fewer than the 4 needed" in readings[f"technician:{late.id}"].message
+    assert readings[f"technician:{ada.id}"].value == 0.0
+
+
+def test_the_minimum_shift_is_the_operators_setting(app, make_app, actor):
+    app.config["MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS"] = 1
+    ms.technician("Late", shift_days="3", shift_start=time(22, 30), shift_end=time(6))
+    (late,) = metrics.utilisation(WINDOW).technicians
+    assert late.rate == 0.0
+    with pytest.raises(ValueError, match="MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS must be a number of hours"):
+        make_app(MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS=-1)
 
 
 def test_shift_hours_follow_the_technicians_wall_clock_across_a_clock_change(app):

@@ -189,10 +189,14 @@ class TechnicianUtilisation:
     name: str
     booked_hours: float
     shift_hours: float
+    min_shift_hours: float = field(default=0.0, compare=False)  # the setting, not a figure
 
     @property
     def rate(self) -> float | None:
-        """Percent of shift hours booked; None when the window held none of their shift."""
+        """Percent of shift hours booked; None when the window held less of their shift than
+        ``min_shift_hours`` (half an hour of shift with nothing booked yet is not 0 % worth an alert)."""
+        if self.shift_hours <= 0 or self.shift_hours < self.min_shift_hours:
+            return None
         return _percent(self.booked_hours, self.shift_hours)
 
 
@@ -415,6 +419,11 @@ def min_sample() -> int:
     return int(current_app.config["MOTORPOOL_FTF_MIN_SAMPLE"])
 
 
+def min_shift_hours() -> float:
+    """Shift hours a technician needs inside the window before their utilisation counts."""
+    return float(current_app.config["MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS"])
+
+
 def first_time_fix(window: MetricWindow, *, technician_id: int | None = None) -> FirstTimeFix:
     """Dispatches completed in the window that were fixed the first time ÷ completed in the window.
 
@@ -519,7 +528,7 @@ def utilisation(window: MetricWindow, *, technician_id: int | None = None) -> Ut
     (``assigned_date``) to the technician who holds them, whatever their status but
     Cancelled. Shift hours: the part of each shift (their days and times, on their own wall
     clock) inside the window. Active technicians with a profile; a technician the window
-    held no shift of has no rate (None). Two queries; the shift arithmetic is done once
+    held less than ``MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS`` of shift has no rate (None). Two queries; the shift arithmetic is done once
     per distinct shift pattern and zone, not per technician. ``technician_id`` keeps one
     technician (their rate is the same; the fleet totals are then theirs).
     """
@@ -539,9 +548,11 @@ def utilisation(window: MetricWindow, *, technician_id: int | None = None) -> Ut
         .group_by(d.assigned_user_id)
     ).all())
     organisation = local_time.zone_label(local_time.organisation_zone())
+    least = min_shift_hours()
     technicians = tuple(
         TechnicianUtilisation(user_id, name, float(booked.get(user_id) or 0.0),
-                              shift_hours_in(window.start, window.end, days, start, end, zone or organisation))
+                              shift_hours_in(window.start, window.end, days, start, end, zone or organisation),
+                              least)
         for user_id, name, days, start, end, zone in people
     )
     return Utilisation(booked_hours=sum(t.booked_hours for t in technicians),

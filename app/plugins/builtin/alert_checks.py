@@ -196,7 +196,8 @@ def measure_utilisation(window: MetricWindow) -> list[MetricReading]:
         rate=use.rate))]
     for tech in use.technicians:
         if tech.rate is None:
-            line = f"Utilisation of {tech.name}: no data (no shift {when}; {tech.booked_hours:.1f} h booked)"
+            line = (f"Utilisation of {tech.name}: no data ({tech.shift_hours:.1f} shift hours {when}, fewer than "
+                    f"the {tech.min_shift_hours:g} needed; {tech.booked_hours:.1f} h booked)")
         else:
             line = (f"Utilisation of {tech.name} {_percent(tech.rate)} ({tech.booked_hours:.1f} of "
                     f"{tech.shift_hours:.1f} shift hours booked {when})")
