@@ -231,3 +231,12 @@ def test_the_share_needs_the_csrf_token(make_app, technician):
         response = client.post("/dispatches/mine/position", data={**share, "csrf_token": _token(page)})
         assert response.status_code == 302
     assert positions() == 1
+
+
+def test_only_my_work_may_ask_for_the_location(client, auth, technician):
+    auth.login(technician)
+    mine = client.get("/dispatches/mine").headers["Permissions-Policy"]
+    assert "geolocation=(self)" in mine and "camera=()" in mine
+    refused = client.post("/dispatches/mine/position", data={})
+    assert "geolocation=(self)" in refused.headers["Permissions-Policy"]  # the page shown again can retry
+    assert "geolocation=()" in client.get("/account/").headers["Permissions-Policy"]

@@ -12,7 +12,7 @@ from app.blueprints.dispatches.forms import AssignForm, PositionForm, StatusForm
 from app.blueprints.dispatches.helpers import error_status, first_error, is_htmx
 from app.blueprints.dispatches.panels import assignment_panel, current_metric, factors, fallback_names, weights
 from app.blueprints.inputs import query_text
-from app.blueprints.security import roles_required
+from app.blueprints.security import MY_WORK_PERMISSIONS_POLICY, roles_required
 from app.extensions import db
 from app.models import DispatchStatus, Role
 from app.services import dispatches as dispatch_service
@@ -68,10 +68,12 @@ def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200
 def render_my_work(*, error: str | None = None, status: int = 200, position_error: str | None = None):
     work = queries.my_work(current_user)
     own = metrics.technicians_now(technician_id=current_user.id)
-    return render_template("dispatches/my_work.html", work=work, figures=own[0] if own else None, error=error, labels=BUTTON_LABELS,
-                           allowed_next=dispatch_service.allowed_next, targets=TECHNICIAN_TARGETS,
-                           position_form=PositionForm(), position_error=position_error,
-                           last_position=technician_service.last_position(current_user)), status
+    response = current_app.make_response((render_template(
+        "dispatches/my_work.html", work=work, figures=own[0] if own else None, error=error, labels=BUTTON_LABELS,
+        allowed_next=dispatch_service.allowed_next, targets=TECHNICIAN_TARGETS, position_form=PositionForm(),
+        position_error=position_error, last_position=technician_service.last_position(current_user)), status))
+    response.headers["Permissions-Policy"] = MY_WORK_PERMISSIONS_POLICY
+    return response
 
 
 @bp.get("/mine")
