@@ -56,6 +56,11 @@ class ClosingProxy:
                     pass
 
     def close(self) -> None:
+        # shutdown() first: on Linux close() alone leaves a socket blocked in accept() listening.
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         for sock in self.open:
             try:
