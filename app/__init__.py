@@ -305,6 +305,9 @@ def register_security(app: Flask) -> None:
 
     app.before_request(refuse_control_characters)
     app.after_request(add_security_headers)
+    from app.services import health
+
+    health.register(app)
 
 
 def register_error_handlers(app: Flask) -> None:

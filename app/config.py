@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_TRAVEL_COST_PER_KM": 0.5,
     "MOTORPOOL_MAX_DISTANCE_KM": 100.0,
     "MOTORPOOL_BATCH_TIME_BUDGET_S": 1.0,
+    # A position a technician's device shared counts for distance and travel time for this
+    # many minutes after it was taken; then the engine falls back to their home base.
+    "MOTORPOOL_POSITION_MAX_AGE_MINUTES": 30,
     # Notification channels in use (names provided by notifier plugins).
     "MOTORPOOL_NOTIFIERS": "console,log_file,in_app",
     # The log-file channel's alert blocks; default alerts.log in the instance folder.
@@ -148,6 +151,7 @@ _ENV_INTEGERS = (
     "MOTORPOOL_ALERT_SUPPRESSION_MINUTES", "MOTORPOOL_ALERT_ESCALATION_MINUTES", "MOTORPOOL_FTF_MIN_SAMPLE",
     "MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES", "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES", "MOTORPOOL_SCHEDULE_STALE_MINUTES",
     "MOTORPOOL_RETAIN_SESSIONS_DAYS", "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS",
+    "MOTORPOOL_POSITION_MAX_AGE_MINUTES",
 )
 #: ... those read as numbers ...
 _ENV_NUMBERS = (

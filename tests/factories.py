@@ -42,6 +42,7 @@ from app.models import (
     NotificationDelivery,
     PluginSetting,
     Skill,
+    TechnicianPosition,
     TechnicianProfile,
     TechnicianSkill,
     TruckDispatchChecklist,
@@ -107,6 +108,22 @@ class ManagerFactory(UserFactory):
 
 class TechnicianFactory(UserFactory):
     role = "technician"
+
+
+class TechnicianPositionFactory(BaseFactory):
+    """A position a technician's device shared a minute ago, near Leeds."""
+
+    class Meta:
+        model = TechnicianPosition
+        exclude = ("technician",)
+
+    technician = factory.SubFactory(TechnicianFactory)
+    technician_id = factory.SelfAttribute("technician.id")
+    latitude = 53.8
+    longitude = -1.55
+    accuracy_m = 25.0
+    reported_at = factory.LazyFunction(lambda: utcnow() - timedelta(minutes=1))
+    received_at = factory.LazyFunction(utcnow)
 
 
 # --- Asset register ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Dispatch, DispatchStatusHistory, TechnicianProfile, User, utcnow
 from app.services import dispatches, local_time, matching
 from app.services.errors import ValidationError
-from app.services.matching import _shift_state
+from app.services.candidate_pool import _shift_state
 from tests import matching_support as ms
 from tests.factories import (
     AdminFactory,

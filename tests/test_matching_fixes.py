@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Dispatch, Event, TechnicianProfile, utcnow
 from app.plugins import hookimpl
 from app.services import dispatches, matching, technicians
-from app.services.matching import _shift_state
+from app.services.candidate_pool import _shift_state
 from app.services.transaction import transaction
 from tests import matching_support as ms
 from tests.factories import TechnicianFactory

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import Dispatch, utcnow
 from app.services import dispatches as dispatch_service
-from app.services import matching, queries
+from app.services import candidate_pool, matching, queries
 from tests import matching_support as ms
 from tests.dispatch_pages_support import (
     counting_queries,
@@ -66,7 +66,7 @@ def test_the_assignment_panel_costs_the_same_queries_for_5_or_50_technicians(app
 
 def _fresh_recent_work() -> tuple[np.ndarray, np.ndarray]:
     """Hours and streaks as a cold read gives them (the kept rows dropped first)."""
-    app_cache = current_app.extensions.get(matching.RECENT_WORK_KEY, {})
+    app_cache = current_app.extensions.get(candidate_pool.RECENT_WORK_KEY, {})
     kept = app_cache.pop("rows", None)
     try:
         pool = matching.load_pool().pool

@@ -60,6 +60,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "account.sessions_revoke_others": None,
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
     "dispatches.my_work": TECHNICIANS,
+    "dispatches.share_position": None,
     "dispatches.show": OWN_DISPATCH,
     "dispatches.print_view": OWN_DISPATCH,
     "dispatches.new": MANAGERS,
@@ -97,7 +98,7 @@ for _endpoint in (
     "locations", "location_new", "location_edit", "assets", "asset_new", "asset_edit", "users", "user_new",
     "user_edit", "technicians", "technician_profile", "detail_set", "plugins", "sign_in_activity",
     "fleet_import", "fleet_template", "fleet_export", "scheduler",
-    "fleet_import", "fleet_template", "fleet_export", "deliveries", "channels",
+    "fleet_import", "fleet_template", "fleet_export", "deliveries", "channels", "health_page",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = ADMIN_ONLY
 for _endpoint in (
@@ -114,6 +115,8 @@ POST_REFUSED: dict[str, dict[str, int]] = {
     "dispatches.assign": {"technician": 403, "other_technician": 403},
     "dispatches.bulk_status": {"technician": 403, "other_technician": 403},
     "dispatches.change_status": {"other_technician": 404},
+    # Only technicians share a location; an empty form is refused with why (400), nothing written.
+    "dispatches.share_position": {"technician": 400, "other_technician": 400, "manager": 403, "admin": 403},
     "dispatches.new": {"technician": 403, "other_technician": 403},
     "dispatches.preview": {"technician": 403, "other_technician": 403},
     "checklists.save_all": {"other_technician": 404},

@@ -23,6 +23,8 @@ PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
     "magnetometer=(), gyroscope=(), accelerometer=(), interest-cohort=()"
 )
+#: My work alone may ask for the device's location ("Share my location"), and only for itself.
+MY_WORK_PERMISSIONS_POLICY = PERMISSIONS_POLICY.replace("geolocation=()", "geolocation=(self)")
 HSTS = "max-age=31536000; includeSubDomains"
 #: Static files named with ``?v=<hash of the file>`` never change under that URL.
 IMMUTABLE = "public, max-age=31536000, immutable"

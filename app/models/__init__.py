@@ -26,7 +26,15 @@ from app.models.notification_channel import NotificationChannel
 from app.models.notification_delivery import DeliveryStatus, NotificationDelivery
 from app.models.plugin_setting import PluginSetting
 from app.models.schedule_setting import ScheduleSetting
-from app.models.technicians import Availability, Skill, TechnicianProfile, TechnicianSkill
+from app.models.technicians import (
+    POOL_VERSION_ID,
+    Availability,
+    PoolVersion,
+    Skill,
+    TechnicianPosition,
+    TechnicianProfile,
+    TechnicianSkill,
+)
 from app.models.user import Role, User
 from app.models.user_notification import UserNotification
 from app.models.user_session import UserSession
@@ -63,11 +71,14 @@ __all__ = [
     "ModelAdditionalDispatchDetailTableSet",
     "NotificationChannel",
     "NotificationDelivery",
+    "POOL_VERSION_ID",
     "PluginSetting",
+    "PoolVersion",
     "RepairCertification",
     "ScheduleSetting",
     "Role",
     "Skill",
+    "TechnicianPosition",
     "TechnicianProfile",
     "TechnicianSkill",
     "TruckDispatchChecklist",

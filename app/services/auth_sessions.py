@@ -150,7 +150,8 @@ def touch_current_session() -> None:
     # request made from a command): what a previous request loaded must not be reused.
     for key in ("_login_user", _CURRENT, _EXPIRED):
         g.pop(key, None)
-    if request.endpoint == "static" or SESSION_KEY not in session:
+    # The health check must answer while the database is down: it never loads a user.
+    if request.endpoint in ("static", "main.healthz") or SESSION_KEY not in session:
         return
     from flask_login import current_user
 

@@ -1,8 +1,9 @@
-"""The matching service: loads technicians, ranks them for a dispatch, assigns and records why.
+"""The matching service: ranks technicians for a dispatch, assigns and records why.
 
 The heavy lifting is numpy code in ``app.matching`` (scoring, estimates, batch assignment);
-this module feeds it from the database in a constant number of queries and records every
-decision in ``dispatch_metrics``. Matchers and the distance provider come from plugins.
+the candidate pool it ranks comes from ``app.services.candidate_pool`` (a constant number
+of queries, the slowly-changing part kept per process). Every decision is recorded in
+``dispatch_metrics``. Matchers and the distance provider come from plugins.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 
 from app.extensions import db
 from app.models import (
@@ -24,10 +25,7 @@ from app.models import (
     DispatchPriority,
     DispatchStatus,
     Event,
-    Role,
-    Skill,
     TechnicianProfile,
-    TechnicianSkill,
     User,
     utcnow,
 )
@@ -36,6 +34,8 @@ from app.services import alerting
 from app.services import actors
 from app.services import dispatches as dispatch_service
 from app.services import local_time
+# Loading the pool lives in candidate_pool; these names stay importable from here.
+from app.services.candidate_pool import OPEN, URGENT, LoadedPool, TechnicianInfo, load_pool  # noqa: F401
 from app.services.errors import ConcurrentUpdate, DomainError, ValidationError
 from app.services.transaction import require_own_transactions, transaction
 
@@ -46,8 +46,6 @@ DISTANCE_KEY = "motorpool.distance_provider"
 BUILTIN_MATCHER = "weighted"
 RANK_LIMIT = 20
 WRITE_CONFLICT_RETRIES = 2  # per candidate, before moving on to the next one
-OPEN = (DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
-URGENT = (DispatchPriority.HIGH, DispatchPriority.CRITICAL)
 
 
 def match_settings():
@@ -60,347 +58,6 @@ def match_settings():
         travel_speed_kmh=float(config["MOTORPOOL_TRAVEL_SPEED_KMH"]),
         travel_cost_per_km=float(config["MOTORPOOL_TRAVEL_COST_PER_KM"]),
     )
-
-
-# --- Loading the candidate pool (a constant number of queries) ---------------------------
-
-
-@dataclass
-class TechnicianInfo:
-    id: int
-    name: str
-    email: str
-    # The shift as stored, for saying when an off-shift technician is back (``shift_text``).
-    shift_days: str = ""
-    shift_start: object = None
-    shift_end: object = None
-    time_zone: str | None = None  # theirs; None = the organisation's
-
-
-@dataclass
-class LoadedPool:
-    pool: object  # app.matching.CandidatePool
-    technicians: dict[int, TechnicianInfo]
-    loaded_at: datetime
-
-
-def _minutes(value) -> int:
-    return value.hour * 60 + value.minute
-
-
-def _rows_by_zone(names: tuple | None, n: int) -> list[tuple[str | None, np.ndarray]]:
-    """Row indices per distinct zone name (None: the organisation's); one group when all agree."""
-    distinct = set(names) if names is not None else {None}
-    if len(distinct) == 1:
-        return [(distinct.pop(), np.arange(n))]
-    codes: dict[str | None, int] = {}
-    code_of = np.array([codes.setdefault(name, len(codes)) for name in names], dtype=np.intp)
-    order = np.argsort(code_of, kind="stable")
-    bounds = np.searchsorted(code_of[order], np.arange(len(codes) + 1))
-    return [(name, order[bounds[code]:bounds[code + 1]]) for name, code in codes.items()]
-
-
-def _shift_state(columns: dict[str, tuple], now: datetime) -> tuple[np.ndarray, np.ndarray]:
-    """On shift now, and real hours left in the current shift, for every profile.
-
-    Shift days and times are the technician's wall clock in their zone (``time_zone``
-    column: theirs, else the organisation's). Rows are grouped by zone, so the work is a
-    few numpy passes per distinct zone whatever the pool's size. Hours left are elapsed
-    hours: on the day the clocks change, a shift ending at 17:00 local is an hour nearer
-    or farther than the wall clocks' difference says.
-    """
-    n = len(columns["shift_days"])
-    start = np.array([_minutes(value) for value in columns["shift_start"]], dtype=np.float64)
-    end = np.array([_minutes(value) for value in columns["shift_end"]], dtype=np.float64)
-    # Which ISO weekdays each row works: one row of the table per distinct shift_days text.
-    patterns: dict[str, int] = {}
-    pattern_of = np.array([patterns.setdefault(text, len(patterns)) for text in columns["shift_days"]], dtype=np.intp)
-    works_on = np.array([[str(day) in text for day in range(1, 8)] for text in patterns], dtype=bool)[pattern_of]
-    on_shift = np.zeros(n, dtype=bool)
-    minutes_left = np.zeros(n, dtype=np.float64)
-    for name, rows in _rows_by_zone(columns.get("time_zone"), n):
-        zone = local_time.zone_named(name)
-        local = now.astimezone(zone)
-        today, yesterday = local.isoweekday(), (local - timedelta(days=1)).isoweekday()
-        now_minutes = local.hour * 60 + local.minute + local.second / 60
-        s, e = start[rows], end[rows]
-        works_today, worked_yesterday = works_on[rows, today - 1], works_on[rows, yesterday - 1]
-        # An overnight shift (and one whose start and end are equal: 24 hours) belongs to the
-        # day it starts: after midnight it is yesterday's shift.
-        on_shift[rows] = np.where(
-            e <= s,
-            (works_today & (now_minutes >= s)) | (worked_yesterday & (now_minutes < e)),
-            works_today & (now_minutes >= s) & (now_minutes < e),
-        )
-        ends_tomorrow = now_minutes >= e
-        wall_left = np.where(ends_tomorrow, e + 1440 - now_minutes, e - now_minutes)
-        # The zone's offset when the shift ends, for each distinct (end, day) — a handful.
-        keys, key_of = np.unique(e * 2 + ends_tomorrow, return_inverse=True)
-        shift_by = np.array([
-            local_time.offset_change_minutes(local, int(key // 2), tomorrow=bool(key % 2)) for key in keys
-        ], dtype=np.float64)
-        minutes_left[rows] = wall_left - shift_by[key_of]
-    return on_shift, np.where(on_shift, np.maximum(minutes_left, 0.0) / 60.0, 0.0)
-
-
-def load_pool(now: datetime | None = None) -> LoadedPool:
-    """Every active technician with a profile, as arrays: six queries whatever their number."""
-    from app.matching import CandidatePool
-
-    now = now or utcnow()
-    session = db.session
-    profile = TechnicianProfile
-    rows = session.execute(
-        select(
-            profile.id, profile.user_id, User.name, User.email,
-            profile.home_latitude, profile.home_longitude, profile.current_latitude, profile.current_longitude,
-            profile.hourly_rate, profile.overtime_multiplier, profile.shift_days, profile.shift_start,
-            profile.shift_end, profile.max_concurrent_dispatches, profile.max_hours_per_week,
-            profile.availability, profile.unavailable_until, profile.active_dispatch_count,
-            profile.completed_count, profile.on_time_count, profile.first_time_fix_count, User.time_zone,
-        )
-        .join(User, User.id == profile.user_id)
-        .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False))
-        .order_by(profile.user_id)
-    ).all()
-    skills = session.execute(select(Skill.id, Skill.name, Skill.category).order_by(Skill.id)).all()
-    n, k = len(rows), len(skills)
-    # Column-wise conversion: one pass per column instead of an attribute lookup per cell.
-    columns = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True)) if n else {}
-    user_row = {user_id: i for i, user_id in enumerate(columns.get("user_id", ()))}
-
-    levels = np.zeros((n, k), dtype=np.float32)
-    if n and k:
-        result = session.execute(
-            select(TechnicianSkill.technician_profile_id, TechnicianSkill.skill_id, TechnicianSkill.level)
-        )
-        # Plain tuples: numpy reads them far faster than result rows.
-        held = np.array(list(map(tuple, result)), dtype=np.int64).reshape(-1, 3)
-        profile_ids = np.array(columns["id"], dtype=np.int64)
-        by_profile = np.argsort(profile_ids)
-        skill_ids = np.array([skill.id for skill in skills], dtype=np.int64)  # ascending (ORDER BY id)
-        at = np.searchsorted(profile_ids, held[:, 0], sorter=by_profile).clip(0, n - 1)
-        known = profile_ids[by_profile[at]] == held[:, 0]  # skills of inactive technicians are left out
-        rows_of = by_profile[at[known]]
-        cols_of = np.searchsorted(skill_ids, held[known, 1])
-        levels[rows_of, cols_of] = held[known, 2]
-    categories = np.array([skill.category for skill in skills], dtype=object)
-    relatedness = np.where(categories[:, None] == categories[None, :], 0.5, 0.0).astype(np.float32) if k else \
-        np.zeros((0, 0), dtype=np.float32)
-    np.fill_diagonal(relatedness, 1.0)
-
-    urgent = np.zeros(n, dtype=np.int32)
-    for user_id, count in session.execute(
-        select(Dispatch.assigned_user_id, func.count())
-        .where(Dispatch.status.in_(OPEN), Dispatch.priority.in_(URGENT), Dispatch.assigned_user_id.is_not(None))
-        .group_by(Dispatch.assigned_user_id)
-    ):
-        if user_id in user_row:
-            urgent[user_row[user_id]] = count
-
-    hours, streak = _recent_work(now, user_row)
-
-    demand = np.zeros(k, dtype=np.float32)
-    skill_by_name = {skill.name: j for j, skill in enumerate(skills)}
-    for name, count in session.execute(
-        select(Dispatch.required_skill, func.count())
-        .where(Dispatch.status == DispatchStatus.CREATED.value, Dispatch.required_skill.is_not(None))
-        .group_by(Dispatch.required_skill)
-    ):
-        if name in skill_by_name:
-            demand[skill_by_name[name]] = count
-
-    def column(name, dtype=np.float64):
-        # None becomes NaN for floats; integer columns are NOT NULL.
-        return np.array(columns.get(name, ()), dtype=dtype)
-
-    current_lat, current_lon = column("current_latitude"), column("current_longitude")
-    latitude = np.where(np.isnan(current_lat), column("home_latitude"), current_lat)
-    longitude = np.where(np.isnan(current_lon), column("home_longitude"), current_lon)
-    on_shift, hours_left = _shift_state(columns, now) if n else (np.zeros(0, bool), np.zeros(0))
-    available = column("availability", object) == Availability.AVAILABLE.value
-    back = [i for i, until in enumerate(columns.get("unavailable_until", ())) if until is not None and until <= now]
-    available[back] = True
-
-    pool = CandidatePool(
-        technician_ids=np.array([r.user_id for r in rows], dtype=np.int64),
-        skills=[skill.name for skill in skills],
-        skill_levels=levels,
-        skill_relatedness=relatedness,
-        latitude=latitude,
-        longitude=longitude,
-        hourly_rate=column("hourly_rate"),
-        overtime_multiplier=column("overtime_multiplier"),
-        shift_hours_left=hours_left,
-        on_shift=on_shift,
-        available=available,
-        active_count=column("active_dispatch_count", np.int32),
-        max_concurrent=column("max_concurrent_dispatches", np.int32),
-        active_urgent_count=urgent,
-        hours_last_7_days=hours,
-        max_hours_per_week=column("max_hours_per_week"),
-        consecutive_work_days=streak,
-        completed_count=column("completed_count", np.int32),
-        on_time_count=column("on_time_count", np.int32),
-        first_time_fix_count=column("first_time_fix_count", np.int32),
-        pending_skill_demand=demand,
-    )
-    technicians = {
-        user_id: TechnicianInfo(user_id, name, email, days, start, end, zone)
-        for user_id, name, email, days, start, end, zone in zip(
-            columns.get("user_id", ()), columns.get("name", ()), columns.get("email", ()),
-            columns.get("shift_days", ()), columns.get("shift_start", ()), columns.get("shift_end", ()),
-            columns.get("time_zone") or (None,) * len(columns.get("user_id", ())), strict=True)
-    }
-    return LoadedPool(pool=pool, technicians=technicians, loaded_at=now)
-
-
-# --- Recent work: hours in the last 7 days and consecutive working days ----------------------
-#
-# Both come from the dispatches completed in the last 14 days: on a busy fleet that is
-# thousands of rows (about 15,000 for 1,000 technicians), and reading and converting them
-# on every ranking cost more than everything else on the dispatch page. The rows change
-# little between two rankings, so each process keeps them, as arrays, and every load reads
-# only what may have changed, in the same single query:
-#
-# - the completions of the last few minutes again (``RECENT_OVERLAP``), which covers new
-#   completions, transactions that committed late and fresh corrections;
-# - the number of dispatches completed since the cached horizon, as a check: if it differs
-#   from what the cache holds (a deletion, a completion dated further back), everything is
-#   read again at once.
-#
-# Everything is read again anyway every ``RECENT_REFRESH_S`` seconds. The figures are the
-# same as from a fresh read: hours are summed from integer microseconds exactly as
-# ``timedelta`` does.
-
-RECENT_DAYS = 14  # completions looked at for the streak (the weekly hours use the last 7 days)
-RECENT_HORIZON = timedelta(days=RECENT_DAYS + 1)  # what a cache holds: it serves for a day
-RECENT_OVERLAP = timedelta(minutes=2)
-RECENT_REFRESH_S = 300.0
-RECENT_WORK_KEY = "motorpool.recent_work"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_DAY_US = 86_400_000_000
-
-
-def _us(value: datetime) -> int:
-    return (value - _EPOCH) // _MICROSECOND
-
-
-@dataclass
-class _RecentRows:
-    """Completed dispatches since ``horizon`` (every status, so the count check can compare)."""
-
-    horizon: datetime
-    read_at: float  # time.monotonic()
-    rows: dict[int, tuple]  # dispatch id -> (status, user id, started, completed, estimated hours)
-    since: datetime | None = None  # where the next update starts reading
-    tail: frozenset = frozenset()  # ids of the rows completed since then
-    # Arrays over the completed rows with a technician, for the computation.
-    user: np.ndarray = field(default=None, repr=False)
-    completed_us: np.ndarray = field(default=None, repr=False)
-    started_us: np.ndarray = field(default=None, repr=False)
-    has_started: np.ndarray = field(default=None, repr=False)
-    fixed_hours: np.ndarray = field(default=None, repr=False)  # span for rows without a start
-    day: np.ndarray = field(default=None, repr=False)  # completion date, as an ordinal
-
-    def __post_init__(self) -> None:
-        done = [row for row in self.rows.values() if row[0] == DispatchStatus.COMPLETED.value and row[1] is not None]
-        latest = max((row[3] for row in self.rows.values()), default=None)
-        self.since = max(self.horizon, (latest or self.horizon) - RECENT_OVERLAP)
-        self.tail = frozenset(key for key, row in self.rows.items() if row[3] >= self.since)
-        self.user = np.array([row[1] for row in done], dtype=np.int64)
-        self.completed_us = np.array([_us(row[3]) for row in done], dtype=np.int64)
-        self.has_started = np.array([row[2] is not None for row in done], dtype=bool)
-        self.started_us = np.array([_us(row[2]) if row[2] is not None else 0 for row in done], dtype=np.int64)
-        self.fixed_hours = np.array(
-            [0.0 if row[2] is not None else timedelta(hours=row[4]).total_seconds() / 3600 for row in done],
-            dtype=np.float64,
-        )
-        self.day = np.array([row[3].toordinal() for row in done], dtype=np.int64)
-
-
-_RECENT_COLUMNS = (Dispatch.id, Dispatch.status, Dispatch.assigned_user_id, Dispatch.started_date,
-                   Dispatch.completed_date, Dispatch.estimated_duration_hours)
-
-
-def _row(values) -> tuple:
-    return (values.status, values.assigned_user_id, values.started_date, values.completed_date,
-            float(values.estimated_duration_hours))
-
-
-def _read_recent(now: datetime) -> _RecentRows:
-    horizon = now - RECENT_HORIZON
-    result = db.session.execute(select(*_RECENT_COLUMNS).where(Dispatch.completed_date >= horizon))
-    return _RecentRows(horizon, time.monotonic(), {values.id: _row(values) for values in result})
-
-
-def _recent_rows(now: datetime) -> _RecentRows:
-    """The cached completions, brought up to date in one query (two when the check fails)."""
-    cache = current_app.extensions.setdefault(RECENT_WORK_KEY, {})
-    cached: _RecentRows | None = cache.get("rows")
-    if (cached is None or now - timedelta(days=RECENT_DAYS) < cached.horizon
-            or time.monotonic() - cached.read_at > RECENT_REFRESH_S):
-        fresh = _read_recent(now)
-        cache["rows"] = fresh
-        return fresh
-    since = cached.since
-    total = (select(func.count().label("total")).select_from(Dispatch)
-             .where(Dispatch.completed_date >= cached.horizon).subquery())
-    result = db.session.execute(
-        select(total.c.total, *_RECENT_COLUMNS)
-        .select_from(total.outerjoin(Dispatch.__table__, Dispatch.completed_date >= since))
-    ).all()
-    delta = {values.id: _row(values) for values in result if values.id is not None}
-    changed = {key: row for key, row in delta.items() if cached.rows.get(key) != row}
-    gone = cached.tail - delta.keys()  # completed in the overlap before, no longer (or re-dated)
-    added = sum(1 for key in changed if key not in cached.rows)
-    if len(cached.rows) + added - len(gone) != result[0].total:
-        fresh = _read_recent(now)
-        cache["rows"] = fresh
-        return fresh
-    if changed or gone:
-        rows = {key: row for key, row in cached.rows.items() if key not in gone} if gone else dict(cached.rows)
-        rows.update(changed)
-        cached = _RecentRows(cached.horizon, cached.read_at, rows)
-        cache["rows"] = cached
-    return cached
-
-
-def _recent_work(now: datetime, user_row: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Hours worked in the last 7 days and consecutive working days, from recent completions."""
-    n = len(user_row)
-    recent = _recent_rows(now)
-    hours = np.zeros(n, dtype=np.float64)
-    streak = np.zeros(n, dtype=np.int32)
-    if not n or not recent.user.size:
-        return hours, streak
-    keys = np.fromiter(user_row.keys(), dtype=np.int64, count=n)
-    positions = np.fromiter(user_row.values(), dtype=np.int64, count=n)
-    by_key = np.argsort(keys)
-    keys, positions = keys[by_key], positions[by_key]
-    at = np.searchsorted(keys, recent.user).clip(0, n - 1)
-    known = keys[at] == recent.user  # technicians outside the pool are left out
-    row = positions[at]
-    now_us = _us(now)
-    week_ago = now_us - 7 * _DAY_US
-    in_window = known & (recent.completed_us >= now_us - RECENT_DAYS * _DAY_US)
-
-    weekly = in_window & (recent.completed_us >= week_ago)
-    start = np.maximum(recent.started_us, week_ago)
-    spans = np.where(recent.has_started, (recent.completed_us - start) / 1e6 / 3600, recent.fixed_hours)
-    spans = np.maximum(0.0, spans)
-    hours = np.bincount(row[weekly], weights=spans[weekly], minlength=n).astype(np.float64)
-
-    # Worked on day d before today (d = 0 is today); the streak ends today, or yesterday
-    # when nothing was completed yet today.
-    offset = now.date().toordinal() - recent.day
-    counted = in_window & (offset >= 0) & (offset <= RECENT_DAYS + 1)
-    worked = np.zeros((n, RECENT_DAYS + 2), dtype=bool)
-    worked[row[counted], offset[counted]] = True
-    run = np.where(worked[:, :1], worked[:, :-1], worked[:, 1:])
-    streak = np.cumprod(run, axis=1).sum(axis=1).astype(np.int32)
-    return hours, streak
 
 
 # --- Ranking ------------------------------------------------------------------------------

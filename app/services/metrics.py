@@ -630,7 +630,7 @@ class TechnicianState:
 
 def is_unavailable(availability: str, until: datetime | None, now: datetime) -> bool:
     """Marked unavailable and not yet back: an ``unavailable_until`` already past counts as
-    available again, as the matching engine reads it (``matching.load_pool``)."""
+    available again, as the matching engine reads it (``candidate_pool.load_pool``)."""
     return availability != "Available" and (until is None or until > now)
 
 
@@ -691,12 +691,12 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
     utilisation, first-time fix and burnout over the last seven days and hours this week.
 
     State: two queries (profiles, open dispatches by technician, status and priority); the
-    shift is ``matching._shift_state``, the rule the engine assigns by. Figures add
+    shift is ``candidate_pool._shift_state``, the rule the engine assigns by. Figures add
     ``utilisation`` (2), ``first_time_fix`` (1), ``burnout_by_technician`` (1) and the
     engine's weekly hours (1 or 2): a constant number whatever the number of technicians.
     ``technician_id`` keeps one technician (My work); the queries stay the same.
     """
-    from app.services import matching
+    from app.services import candidate_pool, matching
 
     now = now or utcnow()
     p, d = TechnicianProfile, Dispatch
@@ -721,7 +721,7 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
     if not rows:
         return []
     columns = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
-    on_shift, _ = matching._shift_state(columns, now)
+    on_shift, _ = candidate_pool._shift_state(columns, now)
     by_status: dict[int, dict[str, int]] = {}
     by_priority: dict[int, dict[str, int]] = {}
     for user_id, status, priority, count in db.session.execute(open_query):
@@ -734,7 +734,7 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
     if figures:
         window = window_ending(now, hours=TECHNICIAN_WINDOW_HOURS)
         user_row = {user_id: i for i, user_id in enumerate(columns["user_id"])}
-        hours, _ = matching._recent_work(now, user_row)
+        hours, _ = candidate_pool._recent_work(now, user_row)
         extra["hours"] = {user_id: round(float(hours[i]), 2) for user_id, i in user_row.items()}
         extra["utilisation"] = {t.technician_id: t for t in utilisation(window, technician_id=technician_id).technicians}
         extra["ftf"] = {t.technician_id: t for t in first_time_fix(window, technician_id=technician_id).technicians}

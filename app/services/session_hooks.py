@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.models import Dispatch, DispatchDetailVirtual, UserCreatedBase
-from app.services import actors
+from app.services import actors, candidate_pool
 from app.services.detail_sets import validate_table_set_rows
 from app.services.dispatch_creation import complete_new_dispatches
 from app.services.dispatches import validate_status_changes
@@ -52,6 +52,46 @@ def _mirror_sign_offs(session: Session) -> None:
             master.signed_off_at, master.signed_off_by_id = signed_at, signed_by
 
 
+def _changes_pool(session: Session) -> bool:
+    """Whether the flush adds, deletes or changes a row the kept candidate pool was read from."""
+    watched = candidate_pool.STATIC_COLUMNS
+    for obj in (*session.new, *session.deleted):
+        if type(obj) in watched:
+            return True
+    for obj in session.dirty:
+        columns = watched.get(type(obj))
+        if columns is None:
+            continue
+        state = inspect(obj)
+        if any(state.attrs[name].history.has_changes() for name in columns):
+            return True
+    return False
+
+
+def _bump_pool_version(session: Session) -> None:
+    """Raise the candidate pool's version in the same transaction as the change.
+
+    Every process compares it before ranking, so the change is seen everywhere at once,
+    whichever code wrote it (a service, an admin page, a test's plain ORM).
+    """
+    if _changes_pool(session):
+        candidate_pool.bump_version(session)
+
+
+def do_orm_execute(state: ORMExecuteState) -> None:
+    """ORM bulk statements (``session.execute(update(TechnicianProfile)...)``) bypass the flush:
+    raise the pool's version for an INSERT, UPDATE or DELETE on a watched model.
+
+    Core statements on the bare tables are not seen: the capacity and completion counters
+    are written that way on purpose, and the pool reads those columns on every ranking.
+    """
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    entity = state.statement.entity_description.get("entity") if state.is_orm_statement else None
+    if entity in candidate_pool.STATIC_COLUMNS:
+        candidate_pool.bump_version(state.session)
+
+
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     validate_table_set_rows(session)
     new_dispatches = [obj for obj in session.new if isinstance(obj, Dispatch)]
@@ -61,9 +101,12 @@ def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     validate_session_text(session)
     _mirror_sign_offs(session)
     _stamp_audit_columns(session)
+    _bump_pool_version(session)
 
 
 def install() -> None:
     """Attach the hooks to every session; safe to call once per application."""
     if not event.contains(Session, "before_flush", before_flush):
         event.listen(Session, "before_flush", before_flush)
+    if not event.contains(Session, "do_orm_execute", do_orm_execute):
+        event.listen(Session, "do_orm_execute", do_orm_execute)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-from datetime import time
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import MajorLocation, Role, Skill, TechnicianProfile, TechnicianSkill, User
-from app.services import capacity
-from app.services.errors import NotFound, Problems, ValidationError
+from app.models import MajorLocation, Role, Skill, TechnicianPosition, TechnicianProfile, TechnicianSkill, User, utcnow
+from app.services import actors, capacity
+from app.services.errors import NotFound, PermissionDenied, Problems, ValidationError
 from app.services.transaction import transaction
 
 PROFILE_FIELDS = {
@@ -224,3 +224,73 @@ def remove_skill(technician: User, skill_id: int) -> None:
         raise NotFound(f"{technician.name} does not hold that skill.")
     with transaction():
         db.session.delete(held)
+
+
+# --- Positions shared from a technician's device -------------------------------------------
+
+#: How far ahead of the server's clock a device's time may be and still be believed.
+POSITION_CLOCK_SKEW = timedelta(minutes=2)
+#: Positions older than this are refused, and a technician's older rows are pruned.
+POSITION_MAX_AGE = timedelta(days=1)
+#: A fix vaguer than this (metres) says nothing useful about who is nearest.
+POSITION_MAX_ACCURACY_M = 100_000.0
+
+
+def _number(value, label: str, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{label} must be a number, not {value!r}.", field=field)
+    if not math.isfinite(value):
+        raise ValidationError(f"{label} must be a finite number, not {value}.", field=field)
+    return float(value)
+
+
+def report_position(user: User, latitude, longitude, accuracy_m, reported_at: datetime) -> TechnicianPosition:
+    """Record where a technician's device says they are; the matching engine measures from it.
+
+    Only a technician reports, and only their own position. Latitude −90…90, longitude
+    −180…180, accuracy 0…100 km (or unknown), and the device's time neither in the future
+    (beyond ``POSITION_CLOCK_SKEW``) nor older than a day. Refused input changes nothing;
+    every problem is named at once. Rows of this technician older than a day are pruned.
+    """
+    if user.role != Role.TECHNICIAN or user.is_system or not user.is_active_user:
+        raise PermissionDenied(f"{user.name} is not an active technician; only technicians share their location.")
+    if actors.current_actor_id() != user.id:
+        raise PermissionDenied(f"Only {user.name} can share {user.name}'s location.")
+    now = utcnow()
+    problems = Problems()
+    lat = problems.check(_number, latitude, "Latitude", "latitude")
+    lon = problems.check(_number, longitude, "Longitude", "longitude")
+    accuracy = None if accuracy_m is None else problems.check(_number, accuracy_m, "Accuracy", "accuracy_m")
+    if lat is not None and not -90 <= lat <= 90:
+        problems.errors.append(ValidationError(f"Latitude {lat} is outside -90 to 90.", field="latitude"))
+    if lon is not None and not -180 <= lon <= 180:
+        problems.errors.append(ValidationError(f"Longitude {lon} is outside -180 to 180.", field="longitude"))
+    if accuracy is not None and not 0 <= accuracy <= POSITION_MAX_ACCURACY_M:
+        problems.errors.append(ValidationError(
+            f"Accuracy {accuracy:g} m is outside 0 to {POSITION_MAX_ACCURACY_M:,.0f} m; share the location again "
+            "when the device has a better fix.", field="accuracy_m"))
+    if not isinstance(reported_at, datetime) or reported_at.tzinfo is None:
+        problems.errors.append(ValidationError(
+            "The time the position was taken must be a date and time with its time zone.", field="reported_at"))
+    elif reported_at > now + POSITION_CLOCK_SKEW:
+        problems.errors.append(ValidationError(
+            f"The position's time ({reported_at:%Y-%m-%d %H:%M:%S} UTC) is in the future; check the device's clock.",
+            field="reported_at"))
+    elif reported_at < now - POSITION_MAX_AGE:
+        problems.errors.append(ValidationError(
+            "The position is more than a day old; share the current location instead.", field="reported_at"))
+    problems.raise_any()
+    with transaction():
+        db.session.execute(delete(TechnicianPosition).where(
+            TechnicianPosition.technician_id == user.id, TechnicianPosition.reported_at < now - POSITION_MAX_AGE))
+        position = TechnicianPosition(technician_id=user.id, latitude=lat, longitude=lon, accuracy_m=accuracy,
+                                      reported_at=reported_at, received_at=now)
+        db.session.add(position)
+    return position
+
+
+def last_position(user: User) -> TechnicianPosition | None:
+    """The technician's latest shared position, fresh or not (one query on the index)."""
+    return db.session.scalar(
+        select(TechnicianPosition).where(TechnicianPosition.technician_id == user.id)
+        .order_by(TechnicianPosition.reported_at.desc(), TechnicianPosition.id.desc()).limit(1))

@@ -23,6 +23,8 @@ SECTIONS = [
     ("Scheduler", "admin.scheduler", "Scheduled jobs: their times, running one now, and how the recent runs went."),
     ("Notification channels", "admin.channels", "Each channel on or off, its minimum severity, categories and recipients."),
     ("Delivery log", "admin.deliveries", "Every notification sent or waiting, dead letters and retry now."),
+    ("Health", "admin.health_page", "Database latency, migrations, the scheduler's last runs, the delivery backlog "
+                                    "and plugin errors."),
 ]
 
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.blueprints.dispatches import bp
-from app.blueprints.dispatches.forms import AssignForm, StatusForm
+from app.blueprints.dispatches.forms import AssignForm, PositionForm, StatusForm
 from app.blueprints.dispatches.helpers import error_status, first_error, is_htmx
 from app.blueprints.dispatches.panels import assignment_panel, current_metric, factors, fallback_names, weights
 from app.blueprints.inputs import query_text
-from app.blueprints.security import roles_required
+from app.blueprints.security import MY_WORK_PERMISSIONS_POLICY, roles_required
 from app.extensions import db
 from app.models import DispatchStatus, Role
 from app.services import dispatches as dispatch_service
 from app.services import matching, metrics, queries
-from app.services.errors import DomainError, NotFound
+from app.services import technicians as technician_service
+from app.services.errors import DomainError, NotFound, ValidationError
+from app.services.numbers import parse_decimal, parse_int
 
 S = DispatchStatus
 #: The steps a technician takes on their own dispatches.
@@ -61,11 +65,15 @@ def render_show(dispatch_id: int, *, error: str | None = None, status: int = 200
     return render_template("dispatches/show.html", **context), status
 
 
-def render_my_work(*, error: str | None = None, status: int = 200):
+def render_my_work(*, error: str | None = None, status: int = 200, position_error: str | None = None):
     work = queries.my_work(current_user)
     own = metrics.technicians_now(technician_id=current_user.id)
-    return render_template("dispatches/my_work.html", work=work, figures=own[0] if own else None, error=error, labels=BUTTON_LABELS,
-                           allowed_next=dispatch_service.allowed_next, targets=TECHNICIAN_TARGETS), status
+    response = current_app.make_response((render_template(
+        "dispatches/my_work.html", work=work, figures=own[0] if own else None, error=error, labels=BUTTON_LABELS,
+        allowed_next=dispatch_service.allowed_next, targets=TECHNICIAN_TARGETS, position_form=PositionForm(),
+        position_error=position_error, last_position=technician_service.last_position(current_user)), status))
+    response.headers["Permissions-Policy"] = MY_WORK_PERMISSIONS_POLICY
+    return response
 
 
 @bp.get("/mine")
@@ -75,6 +83,50 @@ def my_work():
     if current_user.role != Role.TECHNICIAN:
         return redirect(url_for("dispatches.index"))
     return render_my_work()
+
+
+def _position_values(form: PositionForm) -> tuple[float, float, float | None, datetime]:
+    """The shared position as the service takes it; a value that is not a number says which."""
+    def text(field) -> str:
+        return (field.data or "").strip()
+
+    if not text(form.latitude) or not text(form.longitude) or not text(form.taken_at_ms):
+        raise ValidationError("No position came with the request: allow this site to use your location, then press "
+                              "“Share my location” again.")
+    latitude = parse_decimal(text(form.latitude), label="Latitude", field="latitude")
+    longitude = parse_decimal(text(form.longitude), label="Longitude", field="longitude")
+    accuracy = parse_decimal(text(form.accuracy_m), label="Accuracy", field="accuracy_m") if text(form.accuracy_m) else None
+    taken_ms = parse_int(text(form.taken_at_ms), label="The time of the position", field="reported_at", minimum=0,
+                         maximum=10**14)
+    try:
+        reported_at = datetime.fromtimestamp(taken_ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValidationError("The time of the position is not a date this server can read.",
+                              field="reported_at") from None
+    return latitude, longitude, accuracy, reported_at
+
+
+@bp.post("/mine/position")
+@login_required
+def share_position():
+    """Record the location the technician's browser gave (My work's "Share my location")."""
+    if current_user.role != Role.TECHNICIAN:
+        abort(403)
+    form = PositionForm()
+    if not form.validate_on_submit():
+        return render_my_work(position_error="The form had expired; reload the page and share your location again.",
+                              status=400)
+    try:
+        position = technician_service.report_position(current_user, *_position_values(form))
+    except DomainError as error:
+        db.session.rollback()
+        return render_my_work(position_error=error.message, status=400)
+    minutes = current_app.config["MOTORPOOL_POSITION_MAX_AGE_MINUTES"]
+    flash(f"Location shared (within {position.accuracy_m:,.0f} m). For the next {minutes} minutes new work is "
+          "matched from here rather than from your home base." if position.accuracy_m is not None else
+          f"Location shared. For the next {minutes} minutes new work is matched from here rather than from your "
+          "home base.", "info")
+    return redirect(url_for("dispatches.my_work"))
 
 
 @bp.get("/<int:dispatch_id>")

@@ -66,3 +66,13 @@ class BulkStatusForm(FlaskForm):
                          validators=[InputRequired(message="Choose the new status.")])
     reason = StringField("Reason", description=_REASON.hint, validators=[Optional(), _REASON])
     next = HiddenField()
+
+
+class PositionForm(FlaskForm):
+    """"Share my location" on My work: filled in by app.js from the browser's Geolocation API."""
+
+    latitude = HiddenField()
+    longitude = HiddenField()
+    accuracy_m = HiddenField()
+    #: When the device took the fix, in milliseconds since 1970 (the API's own ``timestamp``).
+    taken_at_ms = HiddenField()

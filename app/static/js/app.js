@@ -11,6 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   setUpMenu();
   setUpPolling();
+  setUpShareLocation();
   // <button data-print>: the print view's "Print this sheet" (the browser's own Print works too).
   document.querySelectorAll("[data-print]").forEach((button) => button.addEventListener("click", () => window.print()));
   // After htmx has processed the page (its own DOMContentLoaded listener runs first).
@@ -215,4 +216,47 @@ function say(text) {
   message.setAttribute("role", "status");
   message.textContent = text;
   flashes.append(message);
+}
+
+// --- "Share my location" on My work --------------------------------------------------------------
+// <form data-share-location> holds hidden latitude, longitude, accuracy_m and taken_at_ms fields and
+// the CSRF token; the button asks the browser for one position fix and posts the form with it. The
+// server checks every value again (ranges, the device's time), so nothing here is trusted.
+function setUpShareLocation() {
+  const form = document.querySelector("form[data-share-location]");
+  if (!form) return;
+  const button = form.querySelector("[data-share-location-button]");
+  const status = form.querySelector("[data-share-location-status]");
+  if (!("geolocation" in navigator)) {
+    status.textContent = "This browser cannot tell its location.";
+    return;
+  }
+  button.hidden = false;
+  status.textContent = "";
+  const failures = {
+    1: "Location permission was refused: allow this site to use your location in the browser's settings, then try again.",
+    2: "The device could not work out where it is; try again outdoors or with location services on.",
+    3: "Finding your location took too long; try again.",
+  };
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    status.textContent = "Finding your location…";
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        const set = (name, value) => { form.elements[name].value = value; };
+        // Fixed-point text: the server reads plain decimals, never "1e-7".
+        set("latitude", position.coords.latitude.toFixed(7));
+        set("longitude", position.coords.longitude.toFixed(7));
+        set("accuracy_m", Number.isFinite(position.coords.accuracy) ? position.coords.accuracy.toFixed(1) : "");
+        set("taken_at_ms", String(Math.round(position.timestamp)));
+        status.textContent = "Sending…";
+        form.submit();
+      },
+      (error) => {
+        button.disabled = false;
+        status.textContent = failures[error.code] || "Your location could not be read; try again.";
+      },
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
+    );
+  });
 }

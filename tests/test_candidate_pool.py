@@ -1,0 +1,163 @@
+"""The candidate pool's kept part (``app.services.candidate_pool``): what each process keeps in
+memory, the version that tells it a change was made anywhere, and what is read every time.
+
+"Another process" is a second application on the same database with its own session and
+its own kept pool, as two web workers or the web server and the scheduler are.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select, update
+
+from app.extensions import db
+from app.models import PoolVersion, TechnicianProfile, User
+from app.services import candidate_pool, matching
+from app.services import technicians as technician_service
+from app.services.actors import acting_as, system_user
+from tests import matching_support as ms
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def other(make_app):
+    """A second process: run ``work`` in its own app and session, as the system user."""
+    second = make_app(MOTORPOOL_NOTIFIERS="")
+
+    def run(work):
+        with second.app_context():
+            try:
+                with acting_as(system_user()):
+                    return work()
+            finally:
+                db.session.remove()
+
+    run.app = second
+    return run
+
+
+def _best(dispatch_id: int) -> int:
+    dispatch = db.session.get(matching.Dispatch, dispatch_id)
+    return matching.rank(dispatch).outcome.ranked[0].technician_id
+
+
+def test_a_skill_changed_in_one_process_is_seen_by_the_next_ranking_in_another(app, system_actor, other):
+    near = ms.technician("Near", at=ms.km_east(1), skills={"welding": 3})
+    far = ms.technician("Far", at=ms.km_east(20), skills={"diesel": 5})
+    dispatch = ms.dispatch(skill_name="diesel")
+    # Only Far holds the skill. This process now keeps the pool.
+    assert _best(dispatch.id) == far.id
+    before = candidate_pool.current_version()
+
+    def teach_near():
+        technician_service.set_skill(db.session.get(User, near.id), "diesel", 5)
+
+    other(teach_near)
+    db.session.rollback()  # end this session's read transaction, as the next request would
+    assert candidate_pool.current_version() > before
+    assert _best(dispatch.id) == near.id  # as skilled now, and nearer
+
+
+def test_a_home_base_changed_by_plain_orm_in_another_process_is_seen(app, system_actor, other):
+    first = ms.technician("First", at=ms.km_east(1))
+    second = ms.technician("Second", at=ms.km_east(10))
+    dispatch = ms.dispatch()
+    assert _best(dispatch.id) == first.id
+
+    def move_second_next_door():
+        profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == second.id))
+        profile.home_latitude, profile.home_longitude = ms.LEEDS
+        first_profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == first.id))
+        first_profile.home_latitude, first_profile.home_longitude = ms.km_east(50)
+        db.session.commit()
+
+    other(move_second_next_door)
+    db.session.rollback()
+    assert _best(dispatch.id) == second.id
+
+
+def test_an_orm_bulk_update_and_a_removed_skill_move_the_version(app, system_actor):
+    tech = ms.technician("Bulk", skills={"diesel": 3, "welding": 2})
+    version = candidate_pool.current_version()
+    db.session.execute(update(TechnicianProfile).where(TechnicianProfile.user_id == tech.id).values(hourly_rate=55.0))
+    db.session.commit()
+    assert candidate_pool.current_version() == version + 1
+    assert matching.load_pool().pool.hourly_rate.tolist() == [55.0]
+
+    profile = ms.profile_of(tech)
+    profile.skills.remove(next(s for s in profile.skills if s.skill.name == "welding"))  # deleted as an orphan
+    db.session.commit()
+    assert candidate_pool.current_version() == version + 2
+    pool = matching.load_pool().pool
+    assert pool.skill_levels[0, pool.skill_index("welding")] == 0
+
+
+def test_assignments_and_sign_ins_leave_the_kept_pool_alone(app, system_actor):
+    """Capacity, availability and last sign-in change all the time: they must not empty the cache."""
+    tech = ms.technician("Busy", max_concurrent=3)
+    matching.load_pool()
+    version = candidate_pool.current_version()
+    dispatch = ms.dispatch()
+    metric = matching.auto_assign(dispatch)
+    assert metric is not None and metric.technician_id == tech.id
+    db.session.get(User, tech.id).last_login_at = ms.utcnow()
+    matching.mark_unavailable(db.session.get(User, tech.id), "dentist")
+    db.session.commit()
+    assert candidate_pool.current_version() == version
+    loaded = matching.load_pool()
+    # ...and what they change is still read fresh on every load.
+    assert loaded.pool.active_count.tolist() == [0]  # rerouted away when marked unavailable
+    assert loaded.pool.available.tolist() == [False]
+
+
+def test_a_warm_load_checks_the_version_and_skips_the_kept_tables(app, system_actor):
+    ms.technician("Warm", skills={"diesel": 3})
+    matching.load_pool()
+    with statements() as seen:
+        matching.load_pool()
+    assert len(seen) == 6
+    assert any("pool_version" in s for s in seen)
+    assert not any("technician_skills" in s or "FROM skills" in s for s in seen)
+    assert not any("JOIN users" in s for s in seen)
+
+    ms.technician("Cold", skills={"diesel": 3})  # a new technician moves the version
+    with statements() as seen:
+        loaded = matching.load_pool()
+    assert len(seen) == 9
+    assert len(loaded.pool) == 2
+
+
+def test_kept_arrays_cannot_be_written_by_a_ranking(app, system_actor):
+    ms.technician("Frozen")
+    pool = matching.load_pool().pool
+    with pytest.raises(ValueError, match="read-only"):
+        pool.hourly_rate[0] = 1.0
+
+
+def test_a_missing_version_row_is_never_trusted(app, system_actor):
+    """Without the row (emptied by hand) the kept part is read every time, and a bump recreates it."""
+    ms.technician("Rowless")
+    db.session.execute(PoolVersion.__table__.delete())
+    db.session.commit()
+    matching.load_pool()
+    with statements() as seen:
+        matching.load_pool()
+    assert len(seen) == 9
+    candidate_pool.bump_version(db.session)
+    db.session.commit()
+    assert candidate_pool.current_version() == 1
