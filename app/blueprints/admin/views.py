@@ -23,6 +23,7 @@ SECTIONS = [
     ("Scheduler", "admin.scheduler", "Scheduled jobs: their times, running one now, and how the recent runs went."),
     ("Notification channels", "admin.channels", "Each channel on or off, its minimum severity, categories and recipients."),
     ("Delivery log", "admin.deliveries", "Every notification sent or waiting, dead letters and retry now."),
+    ("Webhooks", "admin.webhooks", "Integrations' URLs and the events each is sent, signed; their delivery logs."),
 ]
 
 
