@@ -242,6 +242,12 @@ def test_refused_input_says_why_and_changes_nothing(admin, values, field, words)
     assert db.session.scalar(select(func.count()).select_from(WebhookSubscription)) == 0
 
 
+def test_types_may_be_given_as_one_comma_separated_text(admin):
+    subscription, _ = service.create_subscription(url="https://hooks.example.com/x",
+                                                  event_types="alert.raised, dispatch.created")
+    assert subscription.event_types == ["dispatch.created", "alert.raised"]  # in the catalogue's order
+
+
 def test_private_addresses_are_refused_when_the_setting_says_so(make_app):
     app = make_app(MOTORPOOL_WEBHOOK_REFUSE_PRIVATE=True)
     with app.app_context(), acting_as(AdminFactory()):

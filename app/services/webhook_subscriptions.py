@@ -89,6 +89,8 @@ def _check_url(url: str, problems: Problems) -> str:
 
 
 def _check_types(event_types: Any, problems: Problems) -> list[str]:
+    if isinstance(event_types, str):
+        event_types = event_types.split(",")  # "dispatch.created,alert.raised", as a query string has it
     chosen = [str(t).strip() for t in (event_types or []) if str(t).strip()]
     unknown = [t for t in chosen if t not in EVENT_TYPES]
     if unknown:
