@@ -200,9 +200,10 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
     """
     if not outcomes:
         return
+    # A subscription's last success or failure (a delivered row, or one that failed a try).
     subscribed = [(o["o_subscription_id"], o["o_status"] == DELIVERED, o["o_updated_at"], o["o_last_error"])
-                  for o in outcomes if o["o_subscription_id"] is not None and o["o_status"] in (DELIVERED, DEAD, PENDING)
-                  and (o["o_status"] == DELIVERED or o["o_last_error"])]
+                  for o in outcomes
+                  if o["o_subscription_id"] is not None and (o["o_status"] == DELIVERED or o["o_last_error"])]
     with transaction():
         db.session.execute(_OUTCOME, [{k: v for k, v in o.items() if k != "o_subscription_id"} for o in outcomes])
         if subscribed:

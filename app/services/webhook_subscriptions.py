@@ -33,6 +33,7 @@ from app.models import DeliveryStatus, NotificationDelivery, User, WebhookSubscr
 from app.plugins.builtin.webhooks import HttpChannel, signature_headers
 from app.plugins.contracts import DeliveryAttempt, Notification, PermanentDeliveryError
 from app.services import actors, notifications
+from app.services.delivery_worker import SUBSCRIPTION_CHANNEL
 from app.services.errors import NotFound, Problems, ValidationError
 from app.services.events_feed import EVENT_TYPES, TEST_EVENT, actor_of, iso
 from app.services.queries import Page
@@ -41,7 +42,7 @@ from app.services.webhook_urls import check_url, private_address_of
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "subscription"
+CHANNEL = SUBSCRIPTION_CHANNEL  # also reserved: no plugin may name a notifier so (app.RESERVED_NAMES)
 SECRET_PREFIX = "whsec_"
 URL_LIMIT = 500
 DESCRIPTION_LIMIT = 200
