@@ -209,11 +209,20 @@ def _alert_checks(system: Any) -> dict[str, Any]:
     return checks
 
 
+#: Names no plugin may take: ``subscription`` is the webhook subscriptions' channel, which
+#: routing must never send a notification to.
+RESERVED_NAMES = {"motorpool_notifiers": frozenset({"subscription"})}
+
+
 def _named(system: Any, hook: str, what: str, kind: str) -> dict[str, Any]:
     """Merge ``{name: object}`` contributions; the first plugin to claim a name keeps it."""
     merged: dict[str, Any] = {}
+    reserved = RESERVED_NAMES.get(hook, frozenset())
     for plugin, mapping in system.call_each(hook):
         for name, obj in dict(mapping).items():
+            if name in reserved:
+                logger.warning("plugin %s: %s %r is a name Motorpool keeps for itself; ignored", plugin, what, name)
+                continue
             if name in merged:
                 logger.warning("plugin %s: %s %r is already provided; ignored", plugin, what, name)
                 continue

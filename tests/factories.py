@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import base64
 import hashlib
+import os
 
 import factory
 from argon2 import PasswordHasher
@@ -49,6 +51,7 @@ from app.models import (
     User,
     UserSession,
     VehicleDispatch,
+    WebhookSubscription,
     utcnow,
 )
 
@@ -298,6 +301,18 @@ class NotificationDeliveryFactory(BaseFactory):
         "kind": o.kind, "subject": "Test", "body": "", "recipients": [], "severity": o.severity,
         "dispatch_number": None, "category": None, "roles": [], "html": None, "data": {},
     })
+
+
+class WebhookSubscriptionFactory(BaseFactory):
+    class Meta:
+        model = WebhookSubscription
+
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/motorpool")
+    description = "Fleet integration"
+    event_types = factory.LazyFunction(lambda: ["dispatch.assigned"])
+    secret = factory.LazyFunction(lambda: "whsec_" + base64.b64encode(os.urandom(32)).decode())
+    active = True
+    owner = factory.SubFactory(AdminFactory)
 
 
 class AlertFactory(BaseFactory):

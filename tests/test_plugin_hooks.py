@@ -1664,3 +1664,15 @@ def test_motorpool_matchers_the_example_nearest_matcher_s_distance_is_shown(buil
         AuthActions(client).login(db.session.get(User, manager_id))
     rows = _why_rows(client.get(f"/dispatches/{dispatch_id}").get_data(as_text=True))
     assert ("Distance km", "1.00", "—", "—") in rows
+
+
+def test_motorpool_notifiers_a_plugin_cannot_take_the_webhook_subscriptions_channel(plugins, build, caplog):
+    plugins.add("pager", NotifierPlugin({"subscription": FailingNotifier()}))
+    app = build(MOTORPOOL_NOTIFIERS="subscription,log_file")
+    assert "subscription" not in app.extensions[NOTIFIERS_KEY]
+    assert "'subscription' is a name Motorpool keeps for itself; ignored" in caplog.text
+    with inside(app):
+        technician = ms.technician()
+        dispatch_service.assign(new_dispatch(), technician)
+        channels = list(db.session.scalars(select(NotificationDelivery.channel)))
+    assert channels == ["log_file"]  # routing never queues a notification on the subscriptions' channel

@@ -29,6 +29,7 @@ from tests.factories import (
     SkillFactory,
     TechnicianFactory,
     TechnicianProfileFactory,
+    WebhookSubscriptionFactory,
     configured_truck_type,
 )
 
@@ -99,6 +100,7 @@ for _endpoint in (
     "user_edit", "technicians", "technician_profile", "detail_set", "plugins", "sign_in_activity",
     "fleet_import", "fleet_template", "fleet_export", "scheduler",
     "fleet_import", "fleet_template", "fleet_export", "deliveries", "channels", "health_page",
+    "webhooks", "webhook_log", "webhook_delete_confirm",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = ADMIN_ONLY
 for _endpoint in (
@@ -107,6 +109,7 @@ for _endpoint in (
     "detail_set_active", "detail_set_remove", "plugin_state", "user_sign_out", "schedule_update", "job_run_now",
     "detail_set_active", "detail_set_remove", "plugin_state", "user_sign_out", "delivery_retry",
     "deliveries_retry_dead", "channel_save",
+    "webhook_create", "webhook_active", "webhook_rotate", "webhook_delete", "webhook_test", "webhook_delivery_retry",
 ):
     GET_EXPECTED[f"admin.{_endpoint}"] = None
 
@@ -159,6 +162,7 @@ def world(app, system_actor):
         DeliveryAttempt(delivery_id="walk-1", channel="in_app", attempt=1, created_at=utcnow()), [technician],
     )
     assert note == 1
+    subscription = WebhookSubscriptionFactory(owner=people["admin"])
     values = {
         "dispatch_id": dispatch.id,
         "detail_id": checklist.detail_id,
@@ -181,6 +185,7 @@ def world(app, system_actor):
         "day": "2026-06-10",
         "job": "assign-pending",
         "public_id": "00000000-0000-4000-8000-000000000000",
+        "subscription_id": subscription.id,
     }
     return people, values
 

@@ -38,6 +38,7 @@ from app.models.technicians import (
 from app.models.user import Role, User
 from app.models.user_notification import UserNotification
 from app.models.user_session import UserSession
+from app.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
     "ALERT_STATES",
@@ -87,6 +88,7 @@ __all__ = [
     "UserNotification",
     "UserSession",
     "VehicleDispatch",
+    "WebhookSubscription",
     "WorkType",
     "clock_at",
     "utcnow",

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UserCreatedBase, utcnow
@@ -47,6 +47,10 @@ class NotificationDelivery(UserCreatedBase, Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
+    # Set on an event sent to a webhook subscription (channel ``subscription``); the
+    # subscription's delivery log. Its deliveries go when it is deleted.
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True)
 
     def __repr__(self) -> str:
         return f"<NotificationDelivery {self.public_id} {self.channel} {self.status}>"

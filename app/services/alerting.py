@@ -37,7 +37,7 @@ from app.config import parse_quiet_hours
 from app.extensions import db
 from app.models import Alert, AlertSetting, AlertSilence, AlertThreshold, User, clock_at, utcnow
 from app.plugins.contracts import SEVERITIES, AlertCheck, MetricReading, MetricWindow, Notification
-from app.services import local_time, metrics
+from app.services import local_time, metrics, webhook_subscriptions
 from app.services.alert_checks import registered_checks
 from app.services.errors import NotFound, ValidationError, ValidationErrors
 from app.services.transaction import transaction
@@ -651,6 +651,9 @@ class _Engine:
             self.open[fp] = alert
             outcome = self._outcome(alert, fp, category, severity, message)
             self.report.raised.append(outcome)
+            # Integrations hear of every new alert: quiet hours and silences are for people.
+            webhook_subscriptions.publish("alert.raised", actor=None, occurred_at=self.now,
+                                          data=lambda: {"alert": alert_dict(alert)})
             self._tell(alert, "alert.firing", outcome)
             return alert
         previous = alert.severity

@@ -50,7 +50,7 @@ from app.models import (
     utcnow,
 )
 from app.models.dispatching.build import detail_types
-from app.services import lifecycle
+from app.services import lifecycle, webhook_subscriptions
 from app.services.actors import acting_as
 from app.services.local_time import format_local
 from app.services.errors import ConcurrentUpdate, NotFound, PermissionDenied, ValidationError
@@ -563,8 +563,18 @@ def sign_off(detail: DispatchDetailVirtual | Checklist, actor: User) -> Dispatch
                              user=actor, occurred_at=now,
                              description=f"{row.label} signed off by {actor.name}"
                                          + (f" with {len(open_defects)} defect(s)" if open_defects else "")))
+        checklist_data = {"detail_id": row.detail_id, "label": row.label, "open_defects": len(open_defects)}
+        webhook_subscriptions.publish(
+            "checklist.signed_off", dispatch_number=dispatch.dispatch_number, actor=actor, occurred_at=now,
+            data=lambda: {"dispatch": webhook_subscriptions.dispatch_data(dispatch), "checklist": checklist_data})
         if open_defects and dispatch.asset is not None:
             repair = _open_repair(dispatch, open_defects, actor)
+            reported = [{"item": d.item, "label": d.item_label, "description": d.description} for d in open_defects]
+            webhook_subscriptions.publish(
+                "checklist.defect_reported", dispatch_number=dispatch.dispatch_number, actor=actor, occurred_at=now,
+                data=lambda: {"dispatch": webhook_subscriptions.dispatch_data(dispatch), "checklist": checklist_data,
+                              "defects": reported, "repair_dispatch_number": repair.dispatch_number,
+                              "asset_tag": dispatch.asset.asset_tag})
         db.session.expire(row)
         lifecycle.queue("motorpool_dispatch_detail_completed", dispatch=dispatch, detail=row, actor=actor)
     if repair is not None:

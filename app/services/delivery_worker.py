@@ -38,6 +38,7 @@ from app.services.transaction import require_own_transactions, transaction
 
 logger = logging.getLogger(__name__)
 
+SUBSCRIPTION_CHANNEL = "subscription"  # webhook subscriptions' deliveries (app.services.webhook_subscriptions)
 ERROR_LIMIT = 2000  # characters of an error kept on the row
 UNAVAILABLE_WAIT_S = 60.0  # a channel no plugin provides right now is looked at again after this
 _TAKES_ATTEMPT_KEY = "motorpool.notifier_takes_attempt"
@@ -70,6 +71,7 @@ class _Claimed:
     notification: dict[str, Any]
     attempts: int
     created_at: datetime
+    subscription_id: int | None = None
 
 
 def worker_name() -> str:
@@ -113,7 +115,7 @@ def _claim(limit: int, worker: str, now: datetime) -> list[_Claimed]:
     claim = {"status": SENDING, "lease_until": lease_until, "claimed_by": worker, "attempts": Row.attempts + 1,
              "updated_at": now}
     session = db.session
-    columns = (Row.id, Row.public_id, Row.channel, Row.notification, Row.attempts, Row.created_at)
+    columns = (Row.id, Row.public_id, Row.channel, Row.notification, Row.attempts, Row.created_at, Row.subscription_id)
     with transaction():
         if session.get_bind().dialect.name == "postgresql":
             ids = list(session.scalars(
@@ -183,6 +185,7 @@ def _outcome(claimed: _Claimed, worker: str, *, status: str, attempts: int | Non
              delivered_at: datetime | None = None) -> dict[str, Any]:
     now = utcnow()
     return {
+        "o_subscription_id": claimed.subscription_id,
         "o_id": claimed.id, "o_worker": worker, "o_status": status,
         "o_attempts": claimed.attempts if attempts is None else attempts,
         "o_next_attempt_at": next_attempt_at or now, "o_claimed_by": worker if claimed_by == "" else claimed_by,
@@ -197,8 +200,16 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
     """
     if not outcomes:
         return
+    # A subscription's last success or failure (a delivered row, or one that failed a try).
+    subscribed = [(o["o_subscription_id"], o["o_status"] == DELIVERED, o["o_updated_at"], o["o_last_error"])
+                  for o in outcomes
+                  if o["o_subscription_id"] is not None and (o["o_status"] == DELIVERED or o["o_last_error"])]
     with transaction():
-        db.session.execute(_OUTCOME, outcomes)
+        db.session.execute(_OUTCOME, [{k: v for k, v in o.items() if k != "o_subscription_id"} for o in outcomes])
+        if subscribed:
+            from app.services.webhook_subscriptions import record_outcomes
+
+            record_outcomes(subscribed)
     outcomes.clear()
 
 
@@ -208,7 +219,13 @@ def _finish(claimed: _Claimed, worker: str, **values: Any) -> None:
 
 def _send_one(claimed: _Claimed, worker: str, report: WorkReport) -> dict[str, Any]:
     """Send one claimed row; returns its outcome, to be recorded."""
-    notifier = notifications.available_notifiers().get(claimed.channel)
+    if claimed.channel == SUBSCRIPTION_CHANNEL:
+        # Not a notifier of the registry: routing never sends notifications to subscriptions.
+        from app.services.webhook_subscriptions import sender
+
+        notifier = sender()
+    else:
+        notifier = notifications.available_notifiers().get(claimed.channel)
     if notifier is None:
         # Not lost: the try is given back and the row waits for a worker that has the channel.
         report.deferred += 1

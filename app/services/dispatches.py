@@ -35,7 +35,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import actors, capacity, lifecycle, notifications
+from app.services import actors, capacity, lifecycle, notifications, webhook_subscriptions
 from app.services.local_time import format_local
 from app.services.errors import ConcurrentUpdate, DomainError, NotFound, TransitionNotAllowed, ValidationError
 from app.services.transaction import transaction
@@ -107,6 +107,8 @@ def create_dispatch(
         db.session.add(dispatch)
         db.session.flush()  # runs the creation rules; raises before anything is committed
         lifecycle.queue("motorpool_dispatch_created", dispatch=dispatch)
+        webhook_subscriptions.publish("dispatch.created", dispatch_number=dispatch.dispatch_number,
+                                      data=lambda: {"dispatch": webhook_subscriptions.dispatch_data(dispatch)})
     if auto_assign is None:
         auto_assign = current_app.config["MOTORPOOL_AUTO_ASSIGN"]
     if auto_assign:
@@ -187,6 +189,10 @@ def _record(dispatch: Dispatch, status_from: str, reason: str | None, actor: Use
         "motorpool_dispatch_status_changed",
         dispatch=dispatch, status_from=status_from, status_to=dispatch.status, reason=reason, actor=actor,
     )
+    webhook_subscriptions.publish(
+        "dispatch.status_changed", dispatch_number=dispatch.dispatch_number, actor=actor,
+        data=lambda: {"dispatch": webhook_subscriptions.dispatch_data(dispatch), "status_from": status_from,
+                      "status_to": dispatch.status, "reason": reason})
     text = f"Dispatch {dispatch.dispatch_number} moved from {status_from} to {dispatch.status}"
     if dispatch.assigned_user is not None and dispatch.status == S.ASSIGNED:
         text += f" ({dispatch.assigned_user.name})"
@@ -323,6 +329,11 @@ def assign(
         # always has its delivery rows. Plugins' hook still fires after the commit.
         notifications.notify(notifications.assignment_notice(dispatch, technician, metric))
         lifecycle.queue("motorpool_dispatch_assigned", dispatch=dispatch, technician=technician, metric=metric, mode=mode)
+        webhook_subscriptions.publish(
+            "dispatch.assigned", dispatch_number=dispatch.dispatch_number,
+            data=lambda: {"dispatch": webhook_subscriptions.dispatch_data(dispatch),
+                          "technician": {"id": technician.id, "name": technician.name},
+                          "previous_technician_id": previous_technician_id, "mode": mode})
     return dispatch
 
 

@@ -67,6 +67,11 @@ def held() -> Iterator[Held]:
         _HELD.reset(token)
 
 
+def holding() -> bool:
+    """Whether a ``held()`` block is open: news made now is nobody's (webhook events follow it too)."""
+    return _HELD.get() is not None
+
+
 # --- Channels and their routing ---------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ SECTIONS = [
     ("Delivery log", "admin.deliveries", "Every notification sent or waiting, dead letters and retry now."),
     ("Health", "admin.health_page", "Database latency, migrations, the scheduler's last runs, the delivery backlog "
                                     "and plugin errors."),
+    ("Webhooks", "admin.webhooks", "Integrations' URLs and the events each is sent, signed; their delivery logs."),
 ]
 
 

@@ -175,8 +175,8 @@ class HttpChannel(ABC):
                 "MOTORPOOL_WEBHOOK_REFUSE_PRIVATE is on; use a public address or turn the option off"
             )
 
-    def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
-        url = self.url()
+    def post(self, body: str, headers: dict[str, str], url: str | None = None) -> httpx.Response:
+        url = url or self.url()
         host = urlsplit(url).hostname
         self._check_address(url)
         try:
@@ -200,7 +200,8 @@ class HttpChannel(ABC):
             raise RetryableDeliveryError(answer, retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if 300 <= status < 400:
             raise PermanentDeliveryError(
-                f"{answer}; redirects are not followed: set {self.url_setting} to the address it redirects to"
+                f"{answer}; redirects are not followed: set {self.url_setting or 'the URL'} to the address it "
+                "redirects to"
             )
         raise PermanentDeliveryError(answer)
 
@@ -230,14 +231,21 @@ class StandardWebhookNotifier(HttpChannel):
         secret = current_app.config.get("MOTORPOOL_WEBHOOK_SECRET")
         if not secret:
             raise PermanentDeliveryError("the webhook channel is not configured: set MOTORPOOL_WEBHOOK_SECRET")
-        # Signed now, not when the notification was made: receivers refuse old timestamps,
-        # and a retry hours later must still verify.
-        now = datetime.now(UTC).replace(microsecond=0)
-        return {
-            "webhook-id": attempt.delivery_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(str(secret).strip()).sign(attempt.delivery_id, now, body),
-        }
+        return signature_headers(str(secret), attempt.delivery_id, body)
+
+
+def signature_headers(secret: str, delivery_id: str, body: str) -> dict[str, str]:
+    """Standard Webhooks 1.0 headers for ``body``: the delivery's id, now, and the signature.
+
+    Signed now, not when the notification was made: receivers refuse old timestamps, and a
+    retry hours later must still verify.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret.strip()).sign(delivery_id, now, body),
+    }
 
 
 class SlackNotifier(HttpChannel):
