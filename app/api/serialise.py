@@ -29,7 +29,7 @@ def _plain(value):
         return {str(key): _plain(inner) for key, inner in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(inner) for inner in value]
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    if isinstance(value, str) or value is None or isinstance(value, bool | int):
         return value
     return _number(value)
 
