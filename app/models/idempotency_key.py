@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase
+from app.models.user import User
 
 
 class IdempotencyKey(UserCreatedBase, Base):
@@ -25,3 +26,5 @@ class IdempotencyKey(UserCreatedBase, Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
