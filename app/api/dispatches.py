@@ -172,8 +172,9 @@ def create_dispatch(args):
         dispatch_service.try_auto_assign(dispatch)
     location = url_for("api_dispatches.get_dispatch", number=dispatch.dispatch_number)
     body, status, headers = _detail_response(dispatch, 201, {"Location": location})
-    response = current_app.make_response((CreatedDispatchSchema().dumps(body), status, headers))
-    response.mimetype = "application/json"
+    response = current_app.json.response(CreatedDispatchSchema().dump(body))  # as flask-smorest writes JSON
+    response.status_code = status
+    response.headers.update(headers)
     idempotency.remember(claimed, response)
     return response
 

@@ -47,7 +47,7 @@ def problem(status: int, detail: str, *, kind: str | None = None, title: str | N
     if errors:
         body["errors"] = errors
     body.update(extra)
-    response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    response = current_app.response_class(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     response.headers["Cache-Control"] = "no-store"
