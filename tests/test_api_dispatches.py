@@ -338,3 +338,15 @@ def test_recent_assignments_page(app, people, tokens, system_actor):
     body = response.get_json()
     assert body["total"] == 3 and len(body["items"]) == 2 and response.headers["X-Total-Count"] == "3"
     assert_problem(_get(client, "/api/v1/assignments", tokens["technician"]), 403)
+
+
+def test_retention_deletes_idempotency_keys_after_a_day(app, system_actor):
+    from app.services import retention
+    from tests.factories import IdempotencyKeyFactory
+
+    old, fresh = IdempotencyKeyFactory(), IdempotencyKeyFactory()
+    old.created_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    report = retention.prune()
+    assert report.idempotency_keys == 1 and "1 API idempotency keys" in str(report)
+    assert [k.id for k in db.session.scalars(select(IdempotencyKey))] == [fresh.id]
