@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import Availability, Dispatch, DispatchMetric, DispatchStatusHistory, IdempotencyKey, utcnow
+from app.models import ApiToken, Availability, Dispatch, DispatchMetric, DispatchStatusHistory, IdempotencyKey, utcnow
 from app.services import dispatches as dispatch_service
 from app.services.actors import acting_as
 from tests import matching_support as ms
@@ -350,3 +350,44 @@ def test_retention_deletes_idempotency_keys_after_a_day(app, system_actor):
     report = retention.prune()
     assert report.idempotency_keys == 1 and "1 API idempotency keys" in str(report)
     assert [k.id for k in db.session.scalars(select(IdempotencyKey))] == [fresh.id]
+
+
+def test_a_key_whose_first_request_is_still_running_is_409(app, people, tokens, truck_asset):
+    import hashlib
+    import json
+
+    from tests.factories import IdempotencyKeyFactory
+
+    body = {"title": "Slow", "asset_id": truck_asset.id}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.owner_id == people["manager"].id))
+    IdempotencyKeyFactory(scope=f"token:{token_id}", key="busy", user=people["manager"], status_code=0,
+                          response_body="",
+                          request_hash=hashlib.sha256(f"POST /api/v1/dispatches\n{canonical}".encode()).hexdigest())
+    response = app.test_client().post("/api/v1/dispatches", json=body,
+                                      headers=bearer(tokens["manager"], **{"Idempotency-Key": "busy"}))
+    assert_problem(response, 409, "still being answered")
+    assert db.session.scalar(select(func.count(Dispatch.id))) == 0
+
+
+def test_reading_one_dispatch_costs_the_same_queries_however_long_its_history(app, people, tokens, system_actor):
+    from app.services import matching
+
+    short, long = ms.dispatch(), ms.dispatch()
+    for _ in range(3):
+        matching.assign_to(long, people["technician"].id)
+        dispatch_service.unassign(long, "again")
+    client = app.test_client()
+    _get(client, "/api/v1/dispatches", tokens["manager"])  # the token's first use is noted once
+
+    def count(number: str) -> int:
+        statements = []
+        listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert _get(client, f"/api/v1/dispatches/{number}", tokens["manager"]).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    assert count(short.dispatch_number) == count(long.dispatch_number)

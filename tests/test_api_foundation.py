@@ -36,6 +36,14 @@ def test_openapi_document_is_valid_openapi_3(app):
     assert "/api/v1/dispatches" in spec["paths"] and "/api/v1/dispatches/{number}/transitions" in spec["paths"]
     problem = spec["components"]["responses"]["NOT_FOUND"]["content"]
     assert list(problem) == ["application/problem+json"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":  # the path's own (number), not an operation
+                continue
+            assert {"401", "429"} <= set(operation["responses"]), (method, path)
+            if method in ("patch", "delete") or path.endswith(("transitions}", "/assignment", "/decline")):
+                names = [p["name"] for p in operation.get("parameters", [])]
+                assert "If-Match" in names or path.endswith("bulk-transitions"), (method, path)
 
 
 def test_docs_page_loads_swagger_ui_from_this_site_without_inline_script(app):

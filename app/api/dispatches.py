@@ -8,7 +8,6 @@ and details, ``matching`` assigns, ranks and reroutes. Changing a dispatch needs
 from __future__ import annotations
 
 import re
-from http import HTTPStatus
 
 from flask import current_app, request, url_for
 from flask_login import current_user
@@ -25,7 +24,7 @@ from app.api.dispatch_schemas import (
     UnassignQuerySchema,
 )
 from app.api.paging import paged
-from app.api.problems import problem
+from app.api.problems import problem, refusals
 from app.api.schemas import page_body
 from app.api.serialise import assignment, candidates, dispatch_detail, dispatch_summary
 from app.blueprints.dispatches.detail_views import TECHNICIAN_TARGETS
@@ -52,11 +51,7 @@ CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 415, 422, 428, 429)
 
 
 def _errors(*codes: int):
-    def decorator(view):
-        for code in codes:
-            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
-        return view
-    return decorator
+    return refusals(blp, *codes)
 
 
 def etag(dispatch: Dispatch) -> str:
@@ -123,7 +118,7 @@ def guarded(view):
 @require()
 @blp.arguments(DispatchListQuerySchema, location="query")
 @blp.response(200, DispatchPageSchema, headers=PAGE_HEADERS)
-@_errors(400, 401, 422, 429)
+@_errors(400, 401, 403, 422, 429)
 def list_dispatches(args):
     """The work-order list: the page's filters, a whitelisted sort, pages of at most 100.
 

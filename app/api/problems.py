@@ -144,3 +144,14 @@ def from_http_exception(error: HTTPException) -> Response:
         return problem(code, detail, kind="validation", errors=errors)
     detail = HTTP_DETAILS.get(code) if code in HTTP_DETAILS else None
     return problem(code, detail or error.description or HTTPStatus(code).phrase, headers=headers)
+
+
+def refusals(blp, *codes: int):
+    """Document that a view may answer these problems (the OpenAPI document lists them)."""
+
+    def decorator(view):
+        for code in codes:
+            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return view
+
+    return decorator
