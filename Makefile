@@ -56,6 +56,8 @@ vendor:
 	npm install --no-audit --no-fund
 	mkdir -p app/static/vendor/htmx
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE app/static/vendor/htmx/
+	mkdir -p app/static/vendor/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/LICENSE app/static/vendor/swagger-ui/
 	mkdir -p app/static/vendor/lucide
 	cp node_modules/lucide-static/LICENSE app/static/vendor/lucide/
 	$(PYTHON) scripts/icon_sprite.py node_modules/lucide-static/icons app/static/vendor/lucide/sprite.svg

@@ -266,6 +266,9 @@ def register_blueprints(app: Flask) -> None:
     app.context_processor(lambda: {"navigation_links": navigation_links, "utcnow": utcnow, "static_url": static_url})
     # Globals, not context: the macros in _macros.html are imported without the page's context.
     app.jinja_env.globals.update(static_url=static_url, map_url=map_url)
+    from app.api import init_api
+
+    init_api(app)
     register_plugin_blueprints(app)
 
 

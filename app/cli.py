@@ -169,6 +169,9 @@ def register(app: Flask) -> None:
     from app import cli_deliveries
 
     cli_deliveries.register(app)
+    from app import cli_tokens
+
+    cli_tokens.register(app)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")

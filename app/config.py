@@ -97,6 +97,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_KEY_PREFIX": "motorpool",
     "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS": "5 per minute; 20 per hour",
     "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS": "20 per minute; 100 per hour",
+    # The JSON API (docs/api.md): requests per token and per client address; CORS origins.
+    "MOTORPOOL_API_TOKEN_LIMITS": "120 per minute; 5000 per hour",
+    "MOTORPOOL_API_ADDRESS_LIMITS": "300 per minute",
+    "MOTORPOOL_API_CORS_ORIGINS": "",
     # The alert check (app/services/alerting.py): metrics are read over the last this many
     # hours; a repeat of an open alert is not notified again inside the suppression window;
     # a critical alert nobody acknowledges within the escalation time goes to the admins;
@@ -139,7 +143,8 @@ _ENV_STRINGS = (
     "MOTORPOOL_NOTIFIERS", "MOTORPOOL_NOTIFICATION_LOG", "MOTORPOOL_ALERT_LOG", "MOTORPOOL_DELIVERY_BACKOFF",
     "MOTORPOOL_CURRENCY",
     "MOTORPOOL_TIMEZONE", "MOTORPOOL_ALERT_QUIET_HOURS", "RATELIMIT_STORAGE_URI", "MOTORPOOL_SIGN_IN_ACCOUNT_LIMITS",
-    "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS",
+    "MOTORPOOL_SIGN_IN_ADDRESS_LIMITS", "MOTORPOOL_API_TOKEN_LIMITS", "MOTORPOOL_API_ADDRESS_LIMITS",
+    "MOTORPOOL_API_CORS_ORIGINS",
     "MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD",
     "MOTORPOOL_SMTP_FROM", "MOTORPOOL_SMTP_CA_FILE", "MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET", "MOTORPOOL_SLACK_WEBHOOK_URL",
     "MOTORPOOL_TEAMS_WEBHOOK_URL", "MOTORPOOL_SCHEDULE_DAILY_SUMMARY", "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY",

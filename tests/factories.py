@@ -19,6 +19,8 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from app.extensions import db
 from app.models import (
+    ApiToken,
+    IdempotencyKey,
     Alert,
     AlertSetting,
     AlertSilence,
@@ -442,3 +444,32 @@ class DispatchNumberSequenceFactory(BaseFactory):
 
     year = factory.Sequence(lambda n: 2100 + n)
     last_number = 0
+
+
+# --- The JSON API --------------------------------------------------------------------------
+
+
+class ApiTokenFactory(BaseFactory):
+    """A live token; its secret is ``factory_secret`` (only the hash is stored, as in the app)."""
+
+    class Meta:
+        model = ApiToken
+        exclude = ("factory_secret",)
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"token {n}")
+    factory_secret = factory.Sequence(lambda n: f"mp_factory{n:06d}{'x' * 30}")
+    prefix = factory.LazyAttribute(lambda o: o.factory_secret[:12])
+    secret_hash = factory.LazyAttribute(lambda o: hashlib.sha256(o.factory_secret.encode()).hexdigest())
+
+
+class IdempotencyKeyFactory(BaseFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    scope = factory.LazyAttribute(lambda o: f"user:{o.user.id}")
+    key = factory.Sequence(lambda n: f"key-{n}")
+    user = factory.SubFactory(UserFactory)
+    request_hash = "0" * 64
+    status_code = 201
+    response_body = "{}"

@@ -59,6 +59,9 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "account.time_zone": None,
     "account.session_revoke": None,
     "account.sessions_revoke_others": None,
+    "account.token_create": None,
+    "account.token_rename": None,
+    "account.token_revoke": None,
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
     "dispatches.my_work": TECHNICIANS,
     "dispatches.share_position": None,
@@ -178,6 +181,7 @@ def world(app, system_actor):
         "name": "tires_checked",
         "filename": "css/app.css",
         "session_id": 1,
+        "token_id": 1,
         "notification_id": db.session.scalar(select(UserNotification.id)),
         "alert_id": 1,
         "silence_id": 1,
@@ -206,8 +210,13 @@ def sign_in(client, user) -> None:
 
 
 def test_every_route_is_in_the_table(app):
-    missing = sorted({rule.endpoint for rule in rules(app)} - set(GET_EXPECTED))
+    endpoints = {rule.endpoint for rule in rules(app)}
+    missing = sorted({e for e in endpoints if not is_api(e)} - set(GET_EXPECTED))
     assert missing == [], f"decide who may use these routes and add them to GET_EXPECTED: {missing}"
+    api_missing = sorted({(e, m) for rule in rules(app) if is_api(rule.endpoint)
+                          for e, m in [(rule.endpoint, m) for m in rule.methods - {"HEAD", "OPTIONS"}]}
+                         - set(API_EXPECTED))
+    assert api_missing == [], f"decide who may call these API routes and add them to API_EXPECTED: {api_missing}"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -219,7 +228,7 @@ def test_every_page_answers_each_role_as_expected(app, world, role):
     wrong = []
     for rule in rules(app):
         expected = GET_EXPECTED.get(rule.endpoint)
-        if expected is None or "GET" not in rule.methods:
+        if expected is None or "GET" not in rule.methods or is_api(rule.endpoint):
             continue
         url = url_for_rule(app, rule, values)
         response = client.get(url)
@@ -238,7 +247,7 @@ def test_every_action_refuses_who_may_not_use_it(app, world, role):
         sign_in(client, people[role])
     wrong = []
     for rule in rules(app):
-        if "POST" not in rule.methods or rule.endpoint == "auth.login":
+        if "POST" not in rule.methods or rule.endpoint == "auth.login" or is_api(rule.endpoint):
             continue
         if role == "anonymous":
             expected = 302
@@ -271,3 +280,75 @@ def test_numbers_larger_than_any_record_are_refused_not_a_server_error(app, worl
     response = client.get(url)
     response.close()
     assert response.status_code in (200, 400, 404, 422)
+
+
+# --- The JSON API, walked with each role's bearer token ------------------------------------
+
+API_BLUEPRINTS = ("api_", "api-docs")
+
+
+def is_api(endpoint: str) -> bool:
+    return endpoint.startswith(API_BLUEPRINTS)
+
+
+#                   anonymous technician other_tech manager admin
+API_ANYONE = dict(zip(ROLES, (200, 200, 200, 200, 200), strict=True))
+API_SIGNED_IN = dict(zip(ROLES, (401, 200, 200, 200, 200), strict=True))
+API_OWN = dict(zip(ROLES, (401, 200, 404, 200, 200), strict=True))
+API_MANAGERS = dict(zip(ROLES, (401, 403, 403, 200, 200), strict=True))
+# Unsafe methods are sent with an empty JSON object: who may act gets past the role check to
+# the body's validation (422) or the If-Match check (428); who may not is refused first.
+API_CHANGE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 428, 428), strict=True))
+API_CREATE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 422, 422), strict=True))
+# The body is checked before the dispatch is looked up (a valid one gets the other technician a
+# 404: test_api_dispatches.test_technician_moves_own_work_forward_only).
+API_TRANSITION = dict(zip(ROLES, (401, 422, 422, 422, 422), strict=True))
+API_DECLINE = dict(zip(ROLES, (401, 428, 404, 403, 403), strict=True))
+
+#: (endpoint, method) -> the answer per role.
+API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("api-docs.openapi_json", "GET"): API_ANYONE,
+    ("api_docs.docs", "GET"): API_ANYONE,
+    ("api_dispatches.list_dispatches", "GET"): API_SIGNED_IN,
+    ("api_dispatches.create_dispatch", "POST"): API_CREATE_MANAGERS,
+    ("api_dispatches.get_dispatch", "GET"): API_OWN,
+    ("api_dispatches.update_dispatch", "PATCH"): API_CREATE_MANAGERS,
+    ("api_dispatches.transition", "POST"): API_TRANSITION,
+    ("api_dispatches.bulk_transition", "POST"): API_CREATE_MANAGERS,
+    ("api_dispatches.assign", "POST"): API_CREATE_MANAGERS,
+    ("api_dispatches.unassign", "DELETE"): API_CHANGE_MANAGERS,
+    ("api_dispatches.decline", "POST"): API_DECLINE,
+    ("api_dispatches.get_candidates", "GET"): API_MANAGERS,
+    ("api_assignments.list_assignments", "GET"): API_MANAGERS,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_api_route_answers_each_role_as_expected(app, world, role):
+    from app.models import Dispatch
+    from app.services import api_tokens
+
+    people, values = world
+    values = {**values, "number": db.session.get(Dispatch, values["dispatch_id"]).dispatch_number}
+    headers = {}
+    if role != "anonymous":
+        headers["Authorization"] = f"Bearer {api_tokens.create_token(people[role], 'walk').secret}"
+    client = app.test_client()
+    version = db.session.get(Dispatch, values["dispatch_id"]).version_id
+    wrong = []
+    for rule in rules(app):
+        if not is_api(rule.endpoint):
+            continue
+        adapter = app.url_map.bind("localhost")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = adapter.build(rule.endpoint, {name: values[name] for name in rule.arguments}, method=method)
+            kwargs = {} if method == "GET" else {"json": {}}
+            response = client.open(url, method=method, headers=headers, **kwargs)
+            response.close()
+            expected = API_EXPECTED[(rule.endpoint, method)][role]
+            if response.status_code != expected:
+                wrong.append(f"{method} {url} ({rule.endpoint}) answered {response.status_code}, expected {expected}")
+            if response.status_code >= 400 and response.mimetype != "application/problem+json":
+                wrong.append(f"{method} {url} answered {response.status_code} as {response.mimetype}")
+    assert wrong == []
+    assert db.session.get(Dispatch, values["dispatch_id"]).version_id == version  # nothing changed

@@ -46,7 +46,12 @@ def current_page_path() -> str:
 
 
 def error_response(code: int, message: str, *, title: str | None = None):
-    """The answer to a refused request: a page, or for htmx an alert sized for its target."""
+    """The answer to a refused request: a page, or for htmx an alert sized for its target
+    (and for the JSON API an RFC 9457 problem)."""
+    from app.api.problems import is_api_request, problem
+
+    if is_api_request():
+        return problem(code, message, title=title)
     if is_htmx_request():
         body = render_template("errors/_alert.html", code=code, message=message, title=title,
                                refresh_url=current_page_path())
@@ -91,6 +96,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         db.session.rollback()
+        from app.api.problems import from_domain_error, is_api_request
+
+        if is_api_request():
+            return from_domain_error(error)
         code = 404 if isinstance(error, NotFound) else 403 if isinstance(error, PermissionDenied) \
             else 409 if isinstance(error, ConcurrentUpdate) else 400
         return error_response(code, error.message)
@@ -115,6 +124,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        from app.api.problems import from_http_exception, is_api_request
+
+        if is_api_request():
+            return from_http_exception(error)
         return error_response(error.code, error.description)
 
     @app.errorhandler(Exception)

@@ -1,5 +1,6 @@
 """Every model of the data model, importable from one place."""
 
+from app.models.api_token import ApiToken
 from app.models.alerting import ALERT_STATES, Alert, AlertSetting, AlertSilence, AlertThreshold
 from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
 from app.models.auth_event import AuthEvent, AuthEventKind
@@ -21,6 +22,7 @@ from app.models.dispatching import (
     WorkType,
 )
 from app.models.dispatching.dispatch_metric import DispatchMetric
+from app.models.idempotency_key import IdempotencyKey
 from app.models.job_run import JobOutcome, JobRun
 from app.models.notification_channel import NotificationChannel
 from app.models.notification_delivery import DeliveryStatus, NotificationDelivery
@@ -41,6 +43,8 @@ from app.models.user_session import UserSession
 from app.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
+    "ApiToken",
+    "IdempotencyKey",
     "ALERT_STATES",
     "Alert",
     "AlertSetting",

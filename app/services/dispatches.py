@@ -13,7 +13,7 @@ the current state and the allowed next states, and nothing changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import logging
 
@@ -431,3 +431,57 @@ def bulk_change_status(ids: list[int], target: str, reason: str | None = None) -
         else:
             results.append(BulkResult(number, True, f"{number} is now {target}."))
     return results
+
+
+_UNSET = object()
+
+
+def update_details(dispatch: Dispatch, *, title=_UNSET, description=_UNSET, due_date=_UNSET) -> Dispatch:
+    """Change a dispatch's title, description or due date (each only when given), by the creation rules.
+
+    A final dispatch keeps what it had. A due date moves the SLA with it; clearing it puts the
+    SLA back to the priority's hours from creation. An event records what changed.
+    """
+    from app.services import text as text_rules
+    from app.services.dispatch_creation import DATE_HORIZON_YEARS, date_horizon
+
+    if dispatch.is_final:
+        raise ValidationError(f"{dispatch.dispatch_number} is {dispatch.status}; its details can no longer change.")
+    changes: list[str] = []
+    with transaction():
+        if title is not _UNSET:
+            title = (title or "").strip()
+            if not title:
+                raise ValidationError("A title is required: say in a few words what is to be done.", field="title")
+            text_rules.check(Dispatch, "title", title)
+            if title != dispatch.title:
+                dispatch.title = title
+                changes.append("title")
+        if description is not _UNSET:
+            description = (description or "").strip() or None
+            text_rules.check(Dispatch, "description", description)
+            if description != dispatch.description:
+                dispatch.description = description
+                changes.append("description")
+        if due_date is not _UNSET:
+            if due_date is not None:
+                if due_date.utcoffset() is None:
+                    raise ValidationError("The due date has no time zone; give it with one (e.g. 2026-06-10T17:00:00Z).",
+                                          field="due_date")
+                if due_date < dispatch.created_date:
+                    raise ValidationError(f"The due date {format_local(due_date)} is before the dispatch was created "
+                                          f"({format_local(dispatch.created_date)}); choose a later one.", field="due_date")
+                if due_date > date_horizon(utcnow()):
+                    raise ValidationError(f"The due date is more than {DATE_HORIZON_YEARS} years ahead; choose an "
+                                          "earlier one.", field="due_date")
+            if due_date != dispatch.due_date:
+                dispatch.due_date = due_date
+                hours = float(current_app.config["MOTORPOOL_SLA_HOURS"][dispatch.priority])
+                dispatch.sla_due_at = due_date or dispatch.created_date + timedelta(hours=hours)
+                changes.append("due date")
+        if changes:
+            db.session.add(Event(event_type="dispatch.updated", dispatch_id=dispatch.id, asset_id=dispatch.asset_id,
+                                 user_id=actors.require_actor_id(),
+                                 description=f"{dispatch.dispatch_number}: {', '.join(changes)} changed"))
+            db.session.flush()
+    return dispatch

@@ -4,7 +4,8 @@
   ``MOTORPOOL_RETAIN_SESSIONS_DAYS`` ago;
 - ``auth_events`` older than ``MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS``;
 - ``job_runs`` that started more than ``MOTORPOOL_RETAIN_JOB_RUNS_DAYS`` ago (never one
-  still running).
+  still running);
+- ``idempotency_keys`` (the API's kept answers) older than a day, their lifetime.
 
 Each batch selects at most ``batch`` ids and deletes them in its own transaction, so memory
 stays constant and no lock is held for long, however much there is to delete. The
@@ -20,7 +21,7 @@ from flask import current_app
 from sqlalchemy import delete, or_, select
 
 from app.extensions import db
-from app.models import AuthEvent, JobOutcome, JobRun, UserSession, utcnow
+from app.models import AuthEvent, IdempotencyKey, JobOutcome, JobRun, UserSession, utcnow
 from app.services.transaction import require_own_transactions, transaction
 
 BATCH = 1000
@@ -31,10 +32,12 @@ class PruneReport:
     sessions: int
     auth_events: int
     job_runs: int
+    idempotency_keys: int = 0
 
     def __str__(self) -> str:
-        return (f"deleted {self.sessions} ended sessions, {self.auth_events} sign-in events, "
+        text = (f"deleted {self.sessions} ended sessions, {self.auth_events} sign-in events, "
                 f"{self.job_runs} job runs")
+        return text + (f", {self.idempotency_keys} API idempotency keys" if self.idempotency_keys else "")
 
 
 def _days(name: str) -> timedelta:
@@ -79,4 +82,7 @@ def prune(now: datetime | None = None, *, batch: int = BATCH) -> PruneReport:
         JobRun, JobRun.started_at < now - _days("MOTORPOOL_RETAIN_JOB_RUNS_DAYS"),
         JobRun.outcome != JobOutcome.RUNNING.value, batch=batch,
     )
-    return PruneReport(sessions, events, runs)
+    from app.api.idempotency import LIFETIME
+
+    keys = _delete_in_batches(IdempotencyKey, IdempotencyKey.created_at < now - LIFETIME, batch=batch)
+    return PruneReport(sessions, events, runs, keys)

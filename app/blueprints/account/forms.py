@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SubmitField
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.blueprints.inputs import TimeZoneField
+from app.blueprints.inputs import TimeZoneField, WholeNumberField
 from app.services.users import MIN_PASSWORD_LENGTH
 
 
@@ -23,3 +23,14 @@ class PasswordChangeForm(FlaskForm):
 class TimeZoneForm(FlaskForm):
     time_zone = TimeZoneField("Time zone you see and type times in")
     submit = SubmitField("Save time zone")
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name (where the token is used)", validators=[Length(max=100)])
+    expires_in_days = WholeNumberField("Expires after (days; empty: never)", minimum=1, maximum=732)
+    submit = SubmitField("Create token")
+
+
+class TokenRenameForm(FlaskForm):
+    name = StringField("New name", validators=[Length(max=100)])
+    submit = SubmitField("Rename")

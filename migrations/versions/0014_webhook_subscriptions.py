@@ -1,7 +1,7 @@
 """Webhook subscriptions: integrations' URLs, event types and signing secrets
 
-Revision ID: 0015_webhook_subscriptions
-Revises: 0011_dispatch_metrics_created_at
+Revision ID: 0014_webhook_subscriptions
+Revises: 0013_technician_positions
 Create Date: 2026-12-02 07:30:00
 
 - ``webhook_subscriptions``: one row per subscribed URL (docs/webhooks.md).
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_webhook_subscriptions'
-down_revision = '0011_dispatch_metrics_created_at'
+revision = '0014_webhook_subscriptions'
+down_revision = '0013_technician_positions'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Technician positions from their devices, and the candidate pool's version counter
 
-Revision ID: 0014_technician_positions
-Revises: 0011_dispatch_metrics_created_at
+Revision ID: 0013_technician_positions
+Revises: 0012_api_tokens
 Create Date: 2026-12-02 07:30:00
 
 - ``technician_positions``: one row per location a technician shared (device time and
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_technician_positions'
-down_revision = '0011_dispatch_metrics_created_at'
+revision = '0013_technician_positions'
+down_revision = '0012_api_tokens'
 branch_labels = None
 depends_on = None
 

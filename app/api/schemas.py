@@ -1,0 +1,52 @@
+"""Marshmallow schemas shared by the API's resources: problems, pages, people."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.services.numbers import DB_INT_MAX
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 25
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem."""
+
+    type = fields.String(required=True, metadata={"description": "about:blank, or urn:motorpool:problem:<kind>"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "The refused fields, each with its messages."})
+    allowed = fields.List(fields.String(), metadata={"description": "A refused transition: the allowed next states."})
+
+
+def Id(strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802 - reads like a field class
+    """A database id: a JSON integer (not a string, not a float), 1 … 2,147,483,647."""
+    return fields.Integer(strict=strict, validate=validate.Range(1, DB_INT_MAX), **kwargs)
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, DB_INT_MAX))
+    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE))
+
+
+class PersonSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+def page_body(items: list, page, serialised: list) -> dict:
+    return {"items": serialised, "page": page.page, "per_page": page.per_page, "total": page.total,
+            "pages": page.pages}
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item), required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+        "pages": fields.Integer(required=True),
+    }, name=name)
