@@ -18,7 +18,7 @@ def technicians():
     if is_htmx() and request.headers.get("HX-Target") == "technician-table":
         response = current_app.make_response(render_template("dashboards/_technician_table.html", **context))
     else:
-        context["tiles"] = dashboards.tiles(current_user)
+        context["tiles"] = dashboards.tiles(current_user, states=counts)
         response = current_app.make_response(render_template("dashboards/technicians.html", **context))
     response.vary.add("HX-Request")
     return response
