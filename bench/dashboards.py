@@ -5,7 +5,7 @@
 Uses ``bench.bulk_data`` (100,000 dispatches, 1,000,000 ``dispatch_metrics`` records, 1,000
 technicians; cached on disk), signs in as the demo manager with the Flask test client and
 times, after three warm-up requests each: the dashboard page, its htmx table fragment (a
-filter change), and the live tiles. Prints p50 / p95 / max in milliseconds, the SQL
+filter change), the live tiles and the trends table the page loads after itself. Prints p50 / p95 / max in milliseconds, the SQL
 statements per request and the response size, with the machine.
 
 ``--profile NAME`` runs cProfile over ``--requests`` requests of one of them (``page``,
@@ -36,6 +36,7 @@ PAGES = {
     "fragment": ("… table fragment, state=available", "/dashboard/technicians?state=available", FRAGMENT),
     "page10": ("… page 10", "/dashboard/technicians?page=10", {}),
     "tiles": ("live tiles", "/dashboard/technicians/tiles", {}),
+    "trends": ("trends, last 30 days (loaded after)", "/dashboard/technicians/trends", {"HX-Request": "true"}),
 }
 
 

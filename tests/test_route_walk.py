@@ -91,6 +91,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "reports.weekly": MANAGERS,
     "dashboards.technicians": MANAGERS,
     "dashboards.tiles": MANAGERS,
+    "dashboards.trends": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",

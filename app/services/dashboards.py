@@ -17,6 +17,7 @@ from app.services.numbers import parse_int
 from app.services.text import check_text
 
 PER_PAGE = 50
+TREND_DAYS = 30  # the "Trends" table: metrics.daily_trends over the last 30 local days
 STATES = metrics.TechnicianState.ALL
 
 

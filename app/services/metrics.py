@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, literal_column, select
 
 from app.extensions import db
 from app.models import (
@@ -280,19 +280,32 @@ def _percentiles(column, *conditions) -> tuple[int, float | None, float | None, 
     Nearest-rank percentiles (the smallest value with at least p % of the values at or below
     it: rank ⌈p·n⌉), from ``row_number()`` over the sorted values; no rows are fetched.
     """
+    return _percentiles_by(column, None, *conditions).get(0, (0, None, None, None))
+
+
+def _percentiles_by(column, group, *conditions) -> dict[Any, tuple[int, float | None, float | None, float | None]]:
+    """``_percentiles`` for each value of ``group`` (an expression), in one query: ``{group:
+    (count, p50, p95, max)}``, groups without a value left out; ``group`` None: one group, 0."""
+    if group is None:  # one group: no partition, numbered 0
+        group, partition = literal_column("0"), None
+    else:
+        partition = group
     ranked = (
-        select(column.label("v"), func.row_number().over(order_by=column).label("rn"),
-               func.count().over().label("n"))
+        select(column.label("v"), group.label("g"),
+               func.row_number().over(partition_by=partition, order_by=column).label("rn"),
+               func.count().over(partition_by=partition).label("n"))
         .where(column.is_not(None), *conditions)
         .subquery()
     )
     n = ranked.c.n
-    return db.session.execute(
-        select(func.coalesce(func.max(n), 0),
+    rows = db.session.execute(
+        select(ranked.c.g, func.coalesce(func.max(n), 0),
                func.max(case((ranked.c.rn == (n * 50 + 99) // 100, ranked.c.v))),
                func.max(case((ranked.c.rn == (n * 95 + 99) // 100, ranked.c.v))),
                func.max(ranked.c.v))
-    ).one()
+        .group_by(ranked.c.g)
+    ).all()
+    return {g: (count, p50, p95, worst) for g, count, p50, p95, worst in rows}
 
 
 def routing_speed(window: MetricWindow, *, limit_seconds: float = DEFAULT_ROUTING_LIMIT_SECONDS,
@@ -796,3 +809,57 @@ def state_counts(technicians: list[TechnicianNow]) -> dict[str, int]:
     for technician in technicians:
         counts[technician.state] += 1
     return counts
+
+
+# --- Trends per local day: the technician dashboard ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayTrend:
+    """One local day (``MOTORPOOL_TIMEZONE``) of routing speed and estimated completion.
+
+    The same figures as ``routing_speed`` and ``completion_estimates`` over that day's
+    assignment records; a day without records has counts 0 and None figures.
+    """
+
+    day: date
+    assignments: int  # records with a routing speed
+    routing_p50_seconds: float | None
+    routing_p95_seconds: float | None
+    estimates: int  # records with an estimated completion
+    completion_p50_hours: float | None
+    completion_p95_hours: float | None
+
+
+def daily_trends(days: int = 30, *, end: datetime | None = None) -> list[DayTrend]:
+    """The last ``days`` local days up to ``end`` (default now), oldest first, today included
+    (up to ``end``): routing speed p50/p95 and estimated completion p50/p95 per day.
+
+    Days are the organisation's (``MOTORPOOL_TIMEZONE``): each runs from local midnight to
+    the next, in UTC 23, 24 or 25 hours. The records are put in their day by comparing
+    ``created_at`` with those midnights (a CASE over the ``days`` bounds, the same on both
+    databases), and each day's percentiles come from the helper ``routing_speed`` uses.
+    Two queries.
+    """
+    if days < 1:
+        raise ValueError(f"daily_trends needs at least one day, not {days!r}")
+    end = end or utcnow()
+    if end.tzinfo is None:
+        raise ValueError("daily_trends needs a timezone-aware end")
+    zone = local_time.organisation_zone()
+    today = end.astimezone(zone).date()
+    dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    starts = [datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in dates]
+    m = DispatchMetric
+    bucket = case(*((m.created_at < bound, i) for i, bound in enumerate(starts[1:])), else_=days - 1)
+    window = MetricWindow(start=starts[0], end=end)
+    routing = _percentiles_by(m.routing_speed_seconds, bucket, _within(m.created_at, window))
+    estimates = _percentiles_by(m.estimated_completion_hours, bucket, _within(m.created_at, window))
+    result = []
+    for i, day in enumerate(dates):
+        r_count, r50, r95, _ = routing.get(i, (0, None, None, None))
+        e_count, e50, e95, _ = estimates.get(i, (0, None, None, None))
+        result.append(DayTrend(day=day, assignments=r_count, routing_p50_seconds=_float(r50),
+                               routing_p95_seconds=_float(r95), estimates=e_count,
+                               completion_p50_hours=_float(e50), completion_p95_hours=_float(e95)))
+    return result
