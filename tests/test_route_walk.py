@@ -60,6 +60,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "account.sessions_revoke_others": None,
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
     "dispatches.my_work": TECHNICIANS,
+    "dispatches.export_csv": EVERYONE,
     "dispatches.show": OWN_DISPATCH,
     "dispatches.print_view": OWN_DISPATCH,
     "dispatches.new": MANAGERS,
