@@ -65,6 +65,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "dispatches.index": dict(zip(ROLES, (LOGIN, 302, 302, 200, 200), strict=True)),
     "dispatches.my_work": TECHNICIANS,
     "dispatches.share_position": None,
+    "dispatches.export_csv": EVERYONE,
     "dispatches.show": OWN_DISPATCH,
     "dispatches.print_view": OWN_DISPATCH,
     "dispatches.new": MANAGERS,
@@ -96,6 +97,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "reports.weekly": MANAGERS,
     "dashboards.technicians": MANAGERS,
     "dashboards.tiles": MANAGERS,
+    "dashboards.trends": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",

@@ -17,6 +17,7 @@ from app.services.numbers import parse_int
 from app.services.text import check_text
 
 PER_PAGE = 50
+TREND_DAYS = 30  # the "Trends" table: metrics.daily_trends over the last 30 local days
 STATES = metrics.TechnicianState.ALL
 
 
@@ -76,13 +77,14 @@ class Tiles:
         return sum(self.open_by_status.values())
 
 
-def tiles(user, now: datetime | None = None) -> Tiles:
-    """The live tiles, each counted exactly as the list it links to filters."""
+def tiles(user, now: datetime | None = None, *, states: dict[str, int] | None = None) -> Tiles:
+    """The live tiles, each counted exactly as the list it links to filters. ``states``: the
+    fleet's count per state when the caller has it already (the page, from ``technician_page``)."""
     now = now or utcnow()
     window = metrics.window_ending(now)
     counts = queries.status_counts(user)
     open_statuses = [s.value for s in queries.OPEN_STATUSES]
-    free = metrics.state_counts(metrics.technicians_now(now, figures=False))[metrics.TechnicianState.AVAILABLE]
+    free = (states or metrics.technician_states(now))[metrics.TechnicianState.AVAILABLE]
     return Tiles(
         open_by_status={status: counts[status] for status in open_statuses},
         waiting=metrics.pending_queue(window, limit=1).waiting,

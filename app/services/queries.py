@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import Generic, TypeVar
-from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -12,7 +13,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.extensions import db
 from app.services.numbers import canonical_int, parse_int
 from app.services.text import check_text
-from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchStatus, Role, User, utcnow
+from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchStatus, MajorLocation, Role, User, utcnow
+from app.services.local_time import to_local
 
 OPEN_STATUSES = (DispatchStatus.CREATED, DispatchStatus.ASSIGNED, DispatchStatus.EN_ROUTE, DispatchStatus.IN_PROGRESS)
 
@@ -220,9 +222,26 @@ def dispatch_list(filters: DispatchFilters, *, per_page: int, now: datetime | No
     total = db.session.scalar(select(func.count(Dispatch.id)).where(*conditions)) or 0
     last_page = max(1, -(-total // per_page))
     page = min(filters.page, last_page)
+    query, order = _list_order(filters, select(Dispatch))
+    # The page's ids first (on the sort's index when there is one, without joining the rows
+    # skipped by the offset), then those rows with their asset and technician: one query.
+    page_ids = (query.with_only_columns(Dispatch.id).where(*conditions).order_by(*order)
+                .limit(per_page).offset((page - 1) * per_page))
+    items = db.session.scalars(
+        query.where(Dispatch.id.in_(page_ids.scalar_subquery()))
+        .options(
+            joinedload(Dispatch.asset).joinedload(Asset.asset_type),
+            joinedload(Dispatch.assigned_user),
+        )
+        .order_by(*order)
+    ).unique().all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total)
+
+
+def _list_order(filters: DispatchFilters, query: Select) -> tuple[Select, list]:
+    """The list's order (its sort, then id), with the join the sort needs added to ``query``."""
     descending = filters.sort.startswith("-")
     key = filters.sort.lstrip("-")
-    query = select(Dispatch)
     if key == "asset":
         query = query.outerjoin(Asset, Asset.id == Dispatch.asset_id)
         column = Asset.asset_tag
@@ -238,19 +257,52 @@ def dispatch_list(filters: DispatchFilters, *, per_page: int, now: datetime | No
     if key in NULLABLE_SORTS:  # the same on SQLite and PostgreSQL: rows without a value last
         first = first.nulls_last()
     order = [first, Dispatch.id.desc() if descending else Dispatch.id.asc()]
-    # The page's ids first (on the sort's index when there is one, without joining the rows
-    # skipped by the offset), then those rows with their asset and technician: one query.
-    page_ids = (query.with_only_columns(Dispatch.id).where(*conditions).order_by(*order)
-                .limit(per_page).offset((page - 1) * per_page))
-    items = db.session.scalars(
-        query.where(Dispatch.id.in_(page_ids.scalar_subquery()))
-        .options(
-            joinedload(Dispatch.asset).joinedload(Asset.asset_type),
-            joinedload(Dispatch.assigned_user),
-        )
-        .order_by(*order)
-    ).unique().all()
-    return Page(items=list(items), page=page, per_page=per_page, total=total)
+    return query, order
+
+
+EXPORT_HEADER = ("Number", "Title", "Status", "Priority", "Asset", "Location", "Technician",
+                 "Created", "Due", "Completed", "SLA due")
+#: Rows fetched from the database at a time while an export streams.
+EXPORT_BATCH = 1000
+
+
+def export_header(zone: tzinfo) -> tuple[str, ...]:
+    """The export's column names, the moments naming the zone they are written in."""
+    label = getattr(zone, "key", None) or str(zone)
+    return tuple(f"{name} ({label})" if name in ("Created", "Due", "Completed", "SLA due") else name
+                 for name in EXPORT_HEADER)
+
+
+def dispatch_export_rows(filters: DispatchFilters, user: User, *, zone: tzinfo,
+                         now: datetime | None = None) -> Iterator[tuple]:
+    """Every row the list shows for ``filters`` (all its pages, in its order), as the CSV export
+    writes them: plain columns read ``EXPORT_BATCH`` at a time (``yield_per``), moments as
+    wall-clock time in ``zone``. A technician gets their own dispatches only, as everywhere."""
+    now = now or utcnow()
+    conditions = _list_conditions(filters, now)
+    if user.role == Role.TECHNICIAN:
+        conditions.append(Dispatch.assigned_user_id == user.id)
+    query, order = _list_order(filters, select(Dispatch))
+    key = filters.sort.lstrip("-")  # the sort joined its own table already
+    if key != "technician":
+        query = query.outerjoin(User, User.id == Dispatch.assigned_user_id)
+    if key != "asset":
+        query = query.outerjoin(Asset, Asset.id == Dispatch.asset_id)
+    query = (query.outerjoin(MajorLocation, MajorLocation.id == Dispatch.major_location_id)
+             .with_only_columns(Dispatch.dispatch_number, Dispatch.title, Dispatch.status, Dispatch.priority,
+                                Asset.asset_tag, MajorLocation.name, User.name, Dispatch.created_date,
+                                Dispatch.due_date, Dispatch.completed_date, Dispatch.sla_due_at)
+             .where(*conditions).order_by(*order)
+             .execution_options(yield_per=EXPORT_BATCH))
+
+    def moment(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        return to_local(value, zone).strftime("%Y-%m-%d %H:%M")
+
+    for number, title, status, priority, asset, location, name, created, due, completed, sla in db.session.execute(query):
+        yield (number, title, status, priority, asset or "", location or "", name or "",
+               moment(created), moment(due), moment(completed), moment(sla))
 
 
 TECHNICIAN_CHOICES = 50

@@ -14,6 +14,8 @@ from app.blueprints.dispatches.helpers import (
     is_htmx,
     safe_list_url,
 )
+from app.blueprints.downloads import csv_response
+from app.blueprints.formatting import display_zone
 from app.blueprints.inputs import query_text
 from app.blueprints.security import roles_required
 from app.extensions import db
@@ -73,6 +75,18 @@ def index():
     if request.args.get("part") == "technician-options":
         return _technician_options()
     return _render_list(queries.DispatchFilters.from_args(request.args), fragment=is_htmx())
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    """The list's rows for its filters as a streamed CSV; a technician's are their own work.
+
+    The filters are parsed first, so a bad one is the list's 400 before any byte is sent."""
+    filters = queries.DispatchFilters.from_args(request.args)
+    zone = display_zone()
+    rows = queries.dispatch_export_rows(filters, current_user, zone=zone)
+    return csv_response("work-orders.csv", queries.export_header(zone), rows)
 
 
 @bp.post("/bulk-status")

@@ -59,6 +59,9 @@ class Dispatch(UserCreatedBase, Base):
         # "My work": a technician's open dispatches.
         Index("ix_dispatches_assigned_user_id_status", "assigned_user_id", "status"),
         Index("ix_dispatches_status_priority", "status", "priority"),
+        # The dashboard's counts (migration 0016): open work past its SLA, the waiting queue.
+        Index("ix_dispatches_status_sla_due_at", "status", "sla_due_at", "created_date"),
+        Index("ix_dispatches_waiting", "status", "assigned_user_id", "created_date", "priority"),
         CheckConstraint("estimated_duration_hours > 0", name="duration_positive"),
         CheckConstraint(f"work_type IN ({_sql_in(WorkType)})", name="work_type_known"),
     )

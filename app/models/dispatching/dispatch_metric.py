@@ -21,7 +21,11 @@ class DispatchMetric(UserCreatedBase, Base):
 
     __tablename__ = "dispatch_metrics"
     # The metrics read assignments by when they were made (app/services/metrics.py).
-    __table_args__ = (Index("ix_dispatch_metrics_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_dispatch_metrics_created_at", "created_at"),
+        # Each technician's latest record in a window (burnout), one index seek per technician.
+        Index("ix_dispatch_metrics_technician_id_created_at", "technician_id", "created_at"),
+    )
 
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id"), index=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase, utcnow
@@ -17,6 +17,8 @@ class DispatchStatusHistory(UserCreatedBase, Base):
     """One status change of a dispatch: from, to, why, who and when."""
 
     __tablename__ = "dispatch_status_history"
+    # How many times each dispatch was assigned, from the index alone (first-time fix).
+    __table_args__ = (Index("ix_dispatch_status_history_dispatch_id_status_to", "dispatch_id", "status_to"),)
 
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id"), index=True)
     status_from: Mapped[str | None] = mapped_column(String(50))
