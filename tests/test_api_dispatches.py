@@ -8,13 +8,12 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import ApiToken, Availability, Dispatch, DispatchMetric, DispatchStatusHistory, IdempotencyKey, utcnow
+from app.models import ApiToken, Availability, Dispatch, IdempotencyKey, utcnow
 from app.services import dispatches as dispatch_service
-from app.services.actors import acting_as
 from tests import matching_support as ms
 from tests.api_support import assert_problem, bearer, token_for
 from tests.factories import (
-    AdminFactory, AssetFactory, DispatchFactory, ManagerFactory, TechnicianFactory, configured_truck_type,
+    AdminFactory, AssetFactory, DispatchFactory, ManagerFactory, configured_truck_type,
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest.utils import prepare_response
 

@@ -20,7 +20,7 @@ from app.api.auth import MANAGERS, require
 from app.api.dispatch_schemas import (
     NUMBER_PATTERN, AssignSchema, AssignmentSchema, BulkResultsSchema, BulkTransitionSchema, CandidatesSchema,
     CreatedDispatchSchema, DeclinedSchema, DeclineSchema, DispatchCreateSchema, DispatchDetailSchema,
-    DispatchListQuerySchema, DispatchPageSchema, DispatchSchema, DispatchUpdateSchema, TransitionSchema,
+    DispatchListQuerySchema, DispatchPageSchema, DispatchUpdateSchema, TransitionSchema,
     UnassignQuerySchema,
 )
 from app.api.paging import paged
