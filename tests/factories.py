@@ -19,7 +19,9 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from app.extensions import db
 from app.models import (
+    POOL_VERSION_ID,
     ApiToken,
+    PoolVersion,
     IdempotencyKey,
     Alert,
     AlertSetting,
@@ -113,6 +115,17 @@ class ManagerFactory(UserFactory):
 
 class TechnicianFactory(UserFactory):
     role = "technician"
+
+
+class PoolVersionFactory(BaseFactory):
+    """The one counter row (``id = 1`` by a CHECK): fetched when it exists, so it is never made twice."""
+
+    class Meta:
+        model = PoolVersion
+        sqlalchemy_get_or_create = ("id",)
+
+    id = POOL_VERSION_ID
+    version = 0
 
 
 class TechnicianPositionFactory(BaseFactory):
