@@ -91,6 +91,8 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "reports.weekly": MANAGERS,
     "dashboards.technicians": MANAGERS,
     "dashboards.tiles": MANAGERS,
+    "dashboards.assignments": MANAGERS,
+    "dashboards.assignments_csv": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -178,6 +180,7 @@ def world(app, system_actor):
         "day": "2026-06-10",
         "job": "assign-pending",
         "public_id": "00000000-0000-4000-8000-000000000000",
+        "figure": "status",
     }
     return people, values
 
