@@ -98,6 +98,8 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "dashboards.technicians": MANAGERS,
     "dashboards.tiles": MANAGERS,
     "dashboards.trends": MANAGERS,
+    "dashboards.assignments": MANAGERS,
+    "dashboards.assignments_csv": MANAGERS,
 }
 for _endpoint in (
     "index", "asset_types", "asset_type_new", "asset_type_edit", "make_models", "make_model_new", "make_model_edit",
@@ -192,6 +194,7 @@ def world(app, system_actor):
         "job": "assign-pending",
         "public_id": "00000000-0000-4000-8000-000000000000",
         "subscription_id": subscription.id,
+        "figure": "status",
     }
     return people, values
 

@@ -170,3 +170,13 @@ def to_utc(wall: datetime, zone: tzinfo | None = None, *, label: str = "The time
             field=field,
         )
     return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def start_of_day(day, zone: tzinfo | None = None) -> datetime:
+    """The UTC instant local ``day`` begins in ``zone`` (default: the organisation's).
+
+    A midnight the clocks skip becomes the moment of the jump (fold 0 takes the offset
+    before it), so consecutive days always touch and a run of days covers every instant.
+    Raises ``OverflowError`` for the first or last representable days.
+    """
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone or organisation_zone()).astimezone(UTC)

@@ -249,6 +249,13 @@ def _percent(part: float, whole: float) -> float | None:
 # --- 1. SLA compliance ----------------------------------------------------------------------
 
 
+def sla_met_condition():
+    """The SQL condition "this completed dispatch met its SLA": completed no later than its SLA
+    due time, or it had none. The one rule every SLA figure counts by (analytics included)."""
+    return Dispatch.sla_due_at.is_(None) | (Dispatch.completed_date <= Dispatch.sla_due_at)
+
+
+
 def sla_compliance(window: MetricWindow, *, limit: int = LIST_LIMIT) -> SlaCompliance:
     """Completed within SLA ÷ completed in the window; and open work already past its SLA.
 
@@ -258,9 +265,7 @@ def sla_compliance(window: MetricWindow, *, limit: int = LIST_LIMIT) -> SlaCompl
     """
     d = Dispatch
     completed, within = db.session.execute(
-        select(func.count(d.id),
-               func.coalesce(func.sum(case((d.sla_due_at.is_(None) | (d.completed_date <= d.sla_due_at), 1),
-                                           else_=0)), 0))
+        select(func.count(d.id), func.coalesce(func.sum(case((sla_met_condition(), 1), else_=0)), 0))
         .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
     ).one()
     overdue = [d.status.in_(OPEN_STATUSES), d.sla_due_at < window.end, d.created_date < window.end]

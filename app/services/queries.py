@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Generic, TypeVar
 
 from sqlalchemy import Select, case, func, or_, select
@@ -12,6 +12,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.services.numbers import canonical_int, parse_int
+from app.services import local_time
+from app.services.errors import ValidationError
 from app.services.text import check_text
 from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchStatus, MajorLocation, Role, User, utcnow
 from app.services.local_time import to_local
@@ -113,6 +115,10 @@ class DispatchFilters:
     technician: str | None = None  # a technician's id, or "none" for unassigned
     due: str | None = None
     q: str | None = None
+    created_from: date | None = None  # local day (MOTORPOOL_TIMEZONE), inclusive
+    created_to: date | None = None  # local day, inclusive
+    location: int | None = None  # where the work is (the dispatch's location)
+    skill: str | None = None  # the required skill's name, exact, or "none" for none named
     sort: str = DEFAULT_SORT
     page: int = 1
 
@@ -137,6 +143,7 @@ class DispatchFilters:
             technician = str(integer("technician"))
         due = text("due")
         sort = text("sort") or DEFAULT_SORT
+        created_from, created_to = _created_range(text("created_from", 20), text("created_to", 20))
         return cls(
             status=status if status in {s.value for s in DispatchStatus} else None,
             priority=priority if priority in {p.value for p in DispatchPriority} else None,
@@ -145,6 +152,10 @@ class DispatchFilters:
             technician=technician,
             due=due if due in DUE_FILTERS else None,
             q=text("q"),
+            created_from=created_from,
+            created_to=created_to,
+            location=integer("location"),
+            skill=text("skill", 100),
             sort=sort if sort.lstrip("-") in SORT_COLUMNS else DEFAULT_SORT,
             page=integer("page") or 1,
         )
@@ -153,7 +164,10 @@ class DispatchFilters:
         """Query-string arguments for links (only what is set; the default sort and page 1 left out)."""
         values = {
             "status": self.status, "priority": self.priority, "asset": self.asset, "asset_type": self.asset_type,
-            "technician": self.technician, "due": self.due, "q": self.q, "sort": self.sort, "page": self.page,
+            "technician": self.technician, "due": self.due, "q": self.q,
+            "created_from": self.created_from.isoformat() if self.created_from else None,
+            "created_to": self.created_to.isoformat() if self.created_to else None,
+            "location": self.location, "skill": self.skill, "sort": self.sort, "page": self.page,
         }
         values.update(changes)
         if values["sort"] == DEFAULT_SORT:
@@ -168,7 +182,23 @@ class DispatchFilters:
 
     @property
     def active(self) -> bool:
-        return any((self.status, self.priority, self.asset, self.asset_type, self.technician, self.due, self.q))
+        return any((self.status, self.priority, self.asset, self.asset_type, self.technician, self.due, self.q,
+                    self.created_from, self.created_to, self.location, self.skill))
+
+
+def _created_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    """The created-date filter's days (YYYY-MM-DD); a malformed date or an end before the start is refused."""
+    from app.services.reports import parse_day  # reports reads metrics, which reads this module
+
+    first = parse_day(since, field="created_from") if since else None
+    last = parse_day(until, field="created_to") if until else None
+    if first and last and last < first:
+        raise ValidationError(f"The created-to date ({last.isoformat()}) is before the created-from date "
+                              f"({first.isoformat()}); choose a created-to on or after it.", field="created_to")
+    for day, name in ((first, "created_from"), (last, "created_to")):
+        if day is not None and not (date(1900, 1, 1) <= day <= date(9998, 12, 31)):
+            raise ValidationError(f"The date {day.isoformat()} is out of range; choose one from 1900 on.", field=name)
+    return first, last
 
 
 def _list_conditions(filters: DispatchFilters, now: datetime) -> list:
@@ -193,6 +223,16 @@ def _list_conditions(filters: DispatchFilters, now: datetime) -> list:
             horizon = now + (timedelta(hours=24) if filters.due == "24h" else timedelta(days=7))
             conditions.append(Dispatch.sla_due_at >= now)
             conditions.append(Dispatch.sla_due_at < horizon)
+    if filters.created_from:
+        conditions.append(Dispatch.created_date >= local_time.start_of_day(filters.created_from))
+    if filters.created_to:
+        conditions.append(Dispatch.created_date < local_time.start_of_day(filters.created_to + timedelta(days=1)))
+    if filters.location is not None:
+        conditions.append(Dispatch.dispatch_location_id == filters.location)
+    if filters.skill == "none":
+        conditions.append(Dispatch.required_skill.is_(None))
+    elif filters.skill:
+        conditions.append(Dispatch.required_skill == filters.skill)
     if filters.q:
         text = filters.q
         matches = [
@@ -330,7 +370,7 @@ def technician_choices(search: str | None = None, selected: str | None = None,
 
 
 def filter_choices(technician_search: str | None = None, technician: str | None = None) -> dict:
-    """Options of the list's filter form: asset types and technicians (two queries).
+    """Options of the list's filter form: asset types, locations and technicians (three queries).
 
     A fleet has too many technicians for one drop-down: it offers the first
     ``TECHNICIAN_CHOICES`` by name, or those matching the "find technician" text.
@@ -338,6 +378,7 @@ def filter_choices(technician_search: str | None = None, technician: str | None 
     technicians, more = technician_choices(technician_search, technician)
     return {
         "asset_types": db.session.execute(select(AssetType.id, AssetType.name).order_by(AssetType.name)).all(),
+        "locations": db.session.execute(select(MajorLocation.id, MajorLocation.name).order_by(MajorLocation.name)).all(),
         "technicians": technicians,
         "more_technicians": more,
         "technician_search": technician_search or "",

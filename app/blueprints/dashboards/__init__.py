@@ -1,4 +1,4 @@
-"""Dashboards for managers and admins: the technicians at a glance, with live tiles."""
+"""Dashboards for managers and admins: the technicians at a glance with live tiles, and assignment analytics."""
 from flask import Blueprint
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboard")

@@ -1,10 +1,12 @@
-from flask import current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from app.blueprints.dispatches.helpers import is_htmx
-from app.blueprints.security import roles_required
+from app.blueprints import charts
 from app.blueprints.dashboards import bp
-from app.services import dashboards, local_time, metrics
+from app.blueprints.dispatches.helpers import is_htmx
+from app.blueprints.downloads import csv_response
+from app.blueprints.security import roles_required
+from app.services import analytics, dashboards, local_time, metrics, queries
 
 
 @bp.get("/technicians")
@@ -42,3 +44,69 @@ def trends():
     response = current_app.make_response(render_template(template, **context))
     response.vary.add("HX-Request")
     return response
+
+
+# --- Assignment analytics -------------------------------------------------------------------
+
+
+def _list_url(filters: analytics.AnalyticsFilters, **extra) -> str:
+    """The work-order list showing what a bar counted (docs/dashboards.md, "Drill-down")."""
+    return url_for("dispatches.index", **filters.dispatch_list_args(**extra))
+
+
+def _assignment_charts(data: analytics.Analytics) -> dict:
+    """Chart geometry for the page's figures; each bar that counts dispatches links to the list of them."""
+    f = data.filters
+    skills = data.skills.rows
+    workload = data.workload
+    return {
+        "status": charts.bars([(row.key, row.count, _list_url(f, status=row.key)) for row in data.status.rows]),
+        "priority": charts.bars([(row.key, row.count, _list_url(f, priority=row.key)) for row in data.priority.rows]),
+        "skills": charts.stacked_bars(
+            [(row.skill or "no skill named", [row.matched, row.assigned - row.matched, row.demand - row.assigned],
+              _list_url(f, skill=row.skill or "none")) for row in skills if row.demand],
+            ("technician holds it", "technician lacks it", "no technician yet")),
+        "workload": charts.stacked_bars(
+            [(t.name or "?", [t.completed, t.open, t.assigned - t.completed - t.open],
+              _list_url(f, technician=t.technician_id)) for t in workload.technicians]
+            + ([("no technician", [0, 0, workload.unassigned], _list_url(f, technician="none"))]
+               if workload.unassigned else []),
+            ("completed", "open", "cancelled or not assigned")),
+        "cost": {by: charts.bars([(row.label, row.total, None) for row in figure.rows], text=charts.money)
+                 for by, figure in data.cost.items()},
+        "sla_day": charts.day_series([(row.key[5:], row.rate) for row in data.sla_day.rows]),
+        "sla_priority": charts.bars([(row.key, row.rate, None) for row in data.sla_priority.rows],
+                                    text=lambda v: f"{v:.0f} %"),
+    }
+
+
+@bp.get("/assignments")
+@roles_required("manager", "admin")
+def assignments():
+    """Assignment analytics over a range of local days; an htmx request gets the results region only."""
+    filters = analytics.AnalyticsFilters.from_args(request.args)
+    data = analytics.assignments_page(filters)
+    context = {"data": data, "filters": filters, "charts": _assignment_charts(data), "list_url": _list_url,
+               "cost_groups": analytics.COST_GROUPS}
+    if is_htmx() and request.headers.get("HX-Target") == "analytics-results":
+        response = current_app.make_response(render_template("dashboards/_assignment_results.html", **context))
+    else:
+        technician = str(filters.technician.id) if filters.technician else None
+        technicians, more = queries.technician_choices(None, technician)
+        context.update(ranges=analytics.RANGES, technicians=technicians, more_technicians=more,
+                       **analytics.filter_choices())
+        response = current_app.make_response(render_template("dashboards/assignments.html", **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/assignments/<figure>.csv")
+@roles_required("manager", "admin")
+def assignments_csv(figure: str):
+    """One figure's data as CSV, for the same filters as the page."""
+    if figure not in analytics.TABLES:
+        abort(404, f"There is no figure called {figure!r}; the page's download links name the figures.")
+    filters = analytics.AnalyticsFilters.from_args(request.args)
+    spec, rows = analytics.table(figure, filters)
+    return csv_response(f"assignments-{figure}-{filters.since.isoformat()}-{filters.until.isoformat()}.csv",
+                        spec.header, rows)
