@@ -43,9 +43,11 @@ run: migrate
 	@echo "Motorpool is running on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	@MOTORPOOL_LISTEN=$(HOST):$(PORT) BIN=$(BIN) $(BIN)/honcho start -f Procfile $(PROCESSES)
 
-## Install what the tests need (Python packages, PostgreSQL's server) and run the whole suite.
+## Install what the tests need (Python packages, PostgreSQL's server) and run the whole suite,
+## spread over one worker per CPU (TEST_WORKERS=1 runs it in one process).
+TEST_WORKERS ?= auto
 test: install-test system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install-test
 	$(BIN)/python bench/seed_demo.py

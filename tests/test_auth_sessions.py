@@ -234,7 +234,9 @@ def test_an_admin_password_change_signs_the_user_out_everywhere(app, client):
 
 
 def test_an_admin_password_change_refuses_a_guessable_password(app, client):
-    admin, user = AdminFactory(), ManagerFactory()
+    # A name without digits: a sequence name such as "User 4567" is a part of "1234567890",
+    # which is refused for containing the account's name before the guessability check.
+    admin, user = AdminFactory(), ManagerFactory(name="Morgan Reyes", email="morgan.reyes@example.com")
     sign_in(client, admin)
     old_hash = user.password_hash
     response = client.post(f"/admin/users/{user.id}/edit", data={

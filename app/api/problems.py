@@ -17,8 +17,6 @@ from werkzeug.exceptions import HTTPException
 from app.services.errors import (
     ConcurrentUpdate,
     DomainError,
-    NotFound,
-    PermissionDenied,
     TransitionNotAllowed,
     ValidationError,
     each_error,
@@ -55,15 +53,7 @@ def problem(status: int, detail: str, *, kind: str | None = None, title: str | N
 
 
 def status_of(error: DomainError) -> int:
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, PermissionDenied):
-        return 403
-    if isinstance(error, (TransitionNotAllowed, ConcurrentUpdate)):
-        return 409
-    if isinstance(error, ValidationError):
-        return 422
-    return 400
+    return error.http_status
 
 
 def _kind(error: DomainError) -> str | None:

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.blueprints.security import safe_path
 from app.extensions import db, login_manager
-from app.services.errors import ConcurrentUpdate, DomainError, NotFound, PermissionDenied
+from app.services.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +100,7 @@ def register(app: Flask) -> None:
 
         if is_api_request():
             return from_domain_error(error)
-        code = 404 if isinstance(error, NotFound) else 403 if isinstance(error, PermissionDenied) \
-            else 409 if isinstance(error, ConcurrentUpdate) else 400
-        return error_response(code, error.message)
+        return error_response(error.http_status, error.message)
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request the domain rules refuse. Nothing has been changed when it is raised."""
+    """A request the domain rules refuse. Nothing has been changed when it is raised.
+
+    ``http_status`` is the status a page, fragment or API answer carries for it.
+    """
+
+    http_status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -15,21 +20,31 @@ class DomainError(Exception):
 class ValidationError(DomainError):
     """A value is missing, malformed or out of range."""
 
+    http_status = 422
+
 
 class NotFound(DomainError):
     """A record the request refers to does not exist."""
+
+    http_status = 404
 
 
 class TransitionNotAllowed(DomainError):
     """A status change the status machine does not allow from the current state."""
 
+    http_status = 409
+
 
 class ConcurrentUpdate(DomainError):
     """Someone else changed the record first; reload and try again."""
 
+    http_status = 409
+
 
 class PermissionDenied(DomainError):
     """The user may not do this."""
+
+    http_status = 403
 
 
 class ValidationErrors(ValidationError):

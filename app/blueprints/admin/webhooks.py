@@ -141,7 +141,6 @@ def webhook_delivery_retry(subscription_id: int, public_id: str):
         row = service.retry_delivery(subscription.id, public_id)
     except DomainError as error:
         db.session.rollback()
-        status = 404 if isinstance(error, NotFound) else 422
-        return render_template("admin/webhook_log.html", **_log_context(subscription, error.message)), status
+        return render_template("admin/webhook_log.html", **_log_context(subscription, error.message)), error.http_status
     flash(f"Delivery {row.public_id} is due again now; the worker sends it on its next round.", "info")
     return redirect(url_for("admin.webhook_log", subscription_id=subscription.id, page=request.form.get("page") or None))

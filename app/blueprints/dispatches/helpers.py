@@ -7,14 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import request, url_for
 from werkzeug.datastructures import MultiDict
 
-from app.services.errors import (
-    ConcurrentUpdate,
-    DomainError,
-    NotFound,
-    PermissionDenied,
-    TransitionNotAllowed,
-    ValidationError,
-)
+from app.services.errors import DomainError
 
 
 def is_htmx() -> bool:
@@ -23,15 +16,7 @@ def is_htmx() -> bool:
 
 def error_status(error: DomainError) -> int:
     """The HTTP status a refusal is answered with."""
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, PermissionDenied):
-        return 403
-    if isinstance(error, (TransitionNotAllowed, ConcurrentUpdate)):
-        return 409
-    if isinstance(error, ValidationError):
-        return 422
-    return 400
+    return error.http_status
 
 
 def safe_list_url(value: str | None) -> str:
