@@ -28,6 +28,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, select
 
 from app.extensions import db
 from app.models import (
+    DailyTrend,
     Dispatch,
     DispatchMetric,
     DispatchStatus,
@@ -852,10 +853,13 @@ def daily_trends(days: int = 30, *, end: datetime | None = None) -> list[DayTren
     (up to ``end``): routing speed p50/p95 and estimated completion p50/p95 per day.
 
     Days are the organisation's (``MOTORPOOL_TIMEZONE``): each runs from local midnight to
-    the next, in UTC 23, 24 or 25 hours. The records are put in their day by comparing
-    ``created_at`` with those midnights (a CASE over the ``days`` bounds, the same on both
-    databases), and each day's percentiles come from the helper ``routing_speed`` uses.
-    Two queries.
+    the next, in UTC 23, 24 or 25 hours. A day that has ended (before both ``end`` and now)
+    is read from its ``daily_trends`` row; the days without one are computed from their
+    records in one pass and their rows written, so the next read needs none of them. The
+    rest — today, up to ``end`` — is computed each time. The records are put in their day by
+    comparing ``created_at`` with the local midnights (a CASE over the bounds, the same on
+    both databases), and each day's percentiles come from the helper ``routing_speed`` uses.
+    One query when every finished day is kept, three more for those that are not, two for today.
     """
     if days < 1:
         raise ValueError(f"daily_trends needs at least one day, not {days!r}")
@@ -864,18 +868,72 @@ def daily_trends(days: int = 30, *, end: datetime | None = None) -> list[DayTren
         raise ValueError("daily_trends needs a timezone-aware end")
     zone = local_time.organisation_zone()
     today = end.astimezone(zone).date()
-    dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    starts = [datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in dates]
-    m = DispatchMetric
-    bucket = case(*((m.created_at < bound, i) for i, bound in enumerate(starts[1:])), else_=days - 1)
-    window = MetricWindow(start=starts[0], end=end)
-    routing = _percentiles_by(m.routing_speed_seconds, bucket, _within(m.created_at, window))
-    estimates = _percentiles_by(m.estimated_completion_hours, bucket, _within(m.created_at, window))
+    dates = [today - timedelta(days=days - 1 - i) for i in range(days + 1)]
+    bounds = [datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in dates]
+    dates.pop()  # the last bound is the end of ``today``
+    finished_before = min(end, utcnow())
+    finished = [i for i in range(days) if bounds[i + 1] <= finished_before]
+    kept = {row.day: row for row in db.session.scalars(
+        select(DailyTrend).where(DailyTrend.zone == zone.key, DailyTrend.day.in_([dates[i] for i in finished])))
+    } if finished else {}
+    missing = [i for i in finished if dates[i] not in kept]
+    computed = _trend_days([(dates[i], bounds[i], bounds[i + 1]) for i in missing])
+    if missing:
+        _keep_trend_days(zone.key, [(dates[i], bounds[i], bounds[i + 1]) for i in missing], computed)
+    live = [i for i in range(days) if i not in finished]
+    computed.update(_trend_days([(dates[i], bounds[i], min(bounds[i + 1], end)) for i in live]))
     result = []
-    for i, day in enumerate(dates):
+    for day in dates:
+        row = kept.get(day)
+        result.append(DayTrend(day, row.assignments, row.routing_p50_seconds, row.routing_p95_seconds, row.estimates,
+                               row.completion_p50_hours, row.completion_p95_hours) if row else computed[day])
+    return result
+
+
+def _trend_days(spans: list[tuple[date, datetime, datetime]]) -> dict[date, DayTrend]:
+    """Each ``(day, start, end)``'s figures from its records: two queries over the spans, none without."""
+    if not spans:
+        return {}
+    m = DispatchMetric
+    bucket = case(*((and_(m.created_at >= start, m.created_at < stop), i)
+                    for i, (_, start, stop) in enumerate(spans)), else_=None)
+    inside = _within(m.created_at, MetricWindow(start=min(s for _, s, _ in spans), end=max(e for _, _, e in spans)))
+    routing = _percentiles_by(m.routing_speed_seconds, bucket, inside, bucket.is_not(None))
+    estimates = _percentiles_by(m.estimated_completion_hours, bucket, inside, bucket.is_not(None))
+    result = {}
+    for i, (day, _, _) in enumerate(spans):
         r_count, r50, r95, _ = routing.get(i, (0, None, None, None))
         e_count, e50, e95, _ = estimates.get(i, (0, None, None, None))
-        result.append(DayTrend(day=day, assignments=r_count, routing_p50_seconds=_float(r50),
+        result[day] = DayTrend(day=day, assignments=r_count, routing_p50_seconds=_float(r50),
                                routing_p95_seconds=_float(r95), estimates=e_count,
-                               completion_p50_hours=_float(e50), completion_p95_hours=_float(e95)))
+                               completion_p50_hours=_float(e50), completion_p95_hours=_float(e95))
     return result
+
+
+def _keep_trend_days(zone: str, spans: list[tuple[date, datetime, datetime]], figures: dict[date, DayTrend]) -> None:
+    """Write the finished days' rows in their own transaction (joining the caller's, if any).
+
+    Two readers may compute the same day at once: the second insert of a day is ignored
+    (ON CONFLICT DO NOTHING on both databases), its figures being the same.
+    """
+    from app.services.transaction import transaction
+
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    rows = [{"zone": zone, "day": day, "starts_at": start, "ends_at": stop, "computed_at": now,
+             **{k: v for k, v in asdict(figures[day]).items() if k != "day"}} for day, start, stop in spans]
+    with transaction():
+        db.session.execute(insert(DailyTrend).values(rows).on_conflict_do_nothing())
+
+
+def forget_trend_days(session, instants: list[datetime]) -> None:
+    """Delete the kept days (of any zone) between the first and the last of ``instants``, in
+    ``session``'s transaction: called by the session hooks when assignment records of those
+    times are added, changed or removed. One statement; a day between two far-apart
+    instants is forgotten too and merely computed again."""
+    t = DailyTrend.__table__
+    session.connection().execute(t.delete().where(t.c.starts_at <= max(instants), t.c.ends_at > min(instants)))
