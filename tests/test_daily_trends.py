@@ -11,7 +11,10 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select, update
 
+from app.extensions import db
+from app.models import DailyTrend, DispatchMetric
 from app.models.base import clock_at
 from app.plugins.contracts import MetricWindow
 from app.services import metrics
@@ -108,3 +111,100 @@ def test_the_dashboard_loads_the_trends_table_and_technicians_may_not(app, clien
     technician = TechnicianFactory()
     client.post("/auth/login", data={"email": technician.email, "password": PASSWORD})
     assert client.get("/dashboard/technicians/trends").status_code == 403
+
+
+# --- The kept days (daily_trends rows) --------------------------------------------------------
+
+
+def kept_days() -> dict[date, DailyTrend]:
+    db.session.expire_all()
+    return {row.day: row for row in db.session.scalars(select(DailyTrend))}
+
+
+def test_finished_days_are_kept_with_the_figures_computed_from_their_records(app, new_york):
+    three_days_of_records()
+    first = metrics.daily_trends(3, end=END)
+    kept = kept_days()
+    # 8 and 9 June have ended (New York days); 10 June is still going at the end, so it is not kept.
+    assert sorted(kept) == [date(2026, 6, 8), date(2026, 6, 9)]
+    ninth = kept[date(2026, 6, 9)]
+    assert (ninth.zone, ninth.starts_at, ninth.ends_at) == ("America/New_York", utc(9, 4), utc(10, 4))
+    assert (ninth.assignments, ninth.routing_p50_seconds, ninth.routing_p95_seconds, ninth.estimates,
+            ninth.completion_p50_hours, ninth.completion_p95_hours) == (4, 20.0, 100.0, 2, 2.0, 4.0)
+    # The second read takes the kept days and gives the same figures as the computation.
+    assert metrics.daily_trends(3, end=END) == first
+    assert first[1] == metrics.DayTrend(date(2026, 6, 9), 4, 20.0, 100.0, 2, 2.0, 4.0)
+
+
+def test_a_kept_day_is_read_not_computed_again(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    # Written behind the hooks' back (a Core statement on the bare table): the kept row wins,
+    # which shows the figures come from it.
+    db.session.execute(update(DailyTrend).where(DailyTrend.day == date(2026, 6, 9)).values(assignments=99))
+    db.session.commit()
+    assert metrics.daily_trends(3, end=END)[1].assignments == 99
+
+
+def test_a_record_arriving_late_for_a_finished_day_is_counted(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    record(utc(10, 3, 45), 500.0, 8.0)  # 9 June 23:45 in New York, written after the day was kept
+    assert date(2026, 6, 9) not in kept_days() and date(2026, 6, 8) in kept_days()
+    ninth = metrics.daily_trends(3, end=END)[1]
+    # routing 10, 20, 30, 100, 500 → p50 rank 3 = 30, p95 rank 5 = 500; estimates 2, 4, 8 → 4 and 8.
+    assert ninth == metrics.DayTrend(date(2026, 6, 9), 5, 30.0, 500.0, 3, 4.0, 8.0)
+    assert kept_days()[date(2026, 6, 9)].assignments == 5
+
+
+def test_a_changed_or_deleted_record_forgets_its_day(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    latest = db.session.scalars(select(DispatchMetric).where(DispatchMetric.routing_speed_seconds == 100.0)).one()
+    latest.routing_speed_seconds = 40.0
+    db.session.commit()
+    assert date(2026, 6, 9) not in kept_days()
+    assert metrics.daily_trends(3, end=END)[1].routing_p95_seconds == 40.0
+    db.session.delete(db.session.get(DispatchMetric, latest.id))
+    db.session.commit()
+    assert date(2026, 6, 9) not in kept_days()
+    assert metrics.daily_trends(3, end=END)[1] == metrics.DayTrend(date(2026, 6, 9), 3, 20.0, 30.0, 1, 4.0, 4.0)
+
+
+def test_a_record_moved_to_another_day_forgets_both_days(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    moved = db.session.scalars(select(DispatchMetric).where(DispatchMetric.routing_speed_seconds == 10.0)).one()
+    moved.created_at = utc(8, 12)  # from 9 June to 8 June
+    db.session.commit()
+    assert kept_days() == {}
+    days = metrics.daily_trends(3, end=END)
+    assert (days[0].assignments, days[1].assignments) == (1, 3)
+
+
+def test_a_bulk_statement_on_the_records_forgets_every_kept_day(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    db.session.execute(update(DispatchMetric).values(routing_speed_seconds=1.0))
+    db.session.commit()
+    assert kept_days() == {}
+    assert metrics.daily_trends(3, end=END)[1].routing_p95_seconds == 1.0
+
+
+def test_each_zone_keeps_its_own_days(app, monkeypatch):
+    three_days_of_records()
+    monkeypatch.setitem(app.config, "MOTORPOOL_TIMEZONE", "America/New_York")
+    metrics.daily_trends(3, end=END)
+    monkeypatch.setitem(app.config, "MOTORPOOL_TIMEZONE", "UTC")
+    days = {d.day: d for d in metrics.daily_trends(3, end=END)}  # the UTC days, as computed directly
+    assert (days[date(2026, 6, 9)].assignments, days[date(2026, 6, 9)].routing_p95_seconds) == (3, 30.0)
+    assert {(row.zone, row.day) for row in kept_days().values()} >= {("UTC", date(2026, 6, 9))}
+    zones = {row.zone for row in db.session.scalars(select(DailyTrend))}
+    assert zones == {"UTC", "America/New_York"}
+
+
+def test_a_day_ending_after_now_is_not_kept(app, new_york):
+    three_days_of_records()
+    with clock_at(utc(10, 2)):  # 9 June 22:00 in New York: the 9th has not ended yet
+        metrics.daily_trends(3, end=END)
+    assert sorted(kept_days()) == [date(2026, 6, 8)]
