@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select, update
 
+from app.blueprints import charts
 from app.extensions import db
 from app.models import DailyTrend, DispatchMetric
 from app.models.base import clock_at
@@ -208,3 +209,64 @@ def test_a_day_ending_after_now_is_not_kept(app, new_york):
     with clock_at(utc(10, 2)):  # 9 June 22:00 in New York: the 9th has not ended yet
         metrics.daily_trends(3, end=END)
     assert sorted(kept_days()) == [date(2026, 6, 8)]
+
+
+# --- The chart, its table and the CSV --------------------------------------------------------
+
+
+def signed_in_manager(client):
+    manager = ManagerFactory()
+    client.post("/auth/login", data={"email": manager.email, "password": PASSWORD})
+
+
+def test_the_trends_fragment_draws_p50_and_p95_lines_for_both_figures(app, client, new_york):
+    three_days_of_records()
+    signed_in_manager(client)
+    with clock_at(END):
+        text = client.get("/dashboard/technicians/trends", headers={"HX-Request": "true"}).get_data(as_text=True)
+    for chart in ("trend-routing-chart", "trend-completion-chart"):
+        svg = re.search(rf'<svg class="chart-svg" id="{chart}".*?</svg>', text, re.S).group(0)
+        assert [m for m in re.findall(r'data-series="(p\d\d)"', svg)] == ["p50", "p95"]
+        assert svg.count("<circle") == 6  # 7, 9 and 10 June have figures, p50 and p95 each
+    routing = re.search(r'id="trend-routing-chart".*?</svg>', text, re.S).group(0)
+    assert "09 Jun · p95: 100.0" in routing and "10 Jun · p50: 50.0" in routing
+    assert "No data yet" not in text
+    assert 'href="/dashboard/technicians/trends.csv"' in text
+
+
+def test_without_records_the_trends_say_no_data_yet_and_draw_nothing(app, client, new_york):
+    signed_in_manager(client)
+    with clock_at(END):
+        text = client.get("/dashboard/technicians/trends", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "No data yet: no assignment was made in these 30 days." in text
+    assert "<svg" not in text
+
+
+def test_the_trends_csv_has_one_row_per_day_oldest_first(app, client, new_york):
+    three_days_of_records()
+    signed_in_manager(client)
+    with clock_at(END):
+        response = client.get("/dashboard/technicians/trends.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="trends-2026-05-12-2026-06-10.csv"' in response.headers["Content-Disposition"]
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "day,assignments,routing_p50_seconds,routing_p95_seconds,estimates,completion_p50_hours,completion_p95_hours"
+    assert len(lines) == 31
+    assert lines[-3:] == ["2026-06-08,0,,,0,,", "2026-06-09,4,20.0,100.0,2,2.0,4.0", "2026-06-10,1,50.0,50.0,1,1.5,1.5"]
+
+
+def test_technicians_may_not_download_the_trends(app, client):
+    technician = TechnicianFactory()
+    client.post("/auth/login", data={"email": technician.email, "password": PASSWORD})
+    assert client.get("/dashboard/technicians/trends.csv").status_code == 403
+
+
+def test_day_lines_share_one_scale_and_break_at_days_without_a_value():
+    chart = charts.day_lines(["a", "b", "c"], [("p50", [10.0, None, 20.0]), ("p95", [40.0, None, 30.0])])
+    p50, p95 = chart.lines
+    assert chart.series == ("p50", "p95") and (p50.series, p95.series) == (0, 1)
+    assert len(p50.lines) == 2 and len(p95.lines) == 2  # the missing day breaks each line
+    top = {point.value: point.y for line in chart.lines for point in line.points}
+    assert top[40.0] == chart.top and top[10.0] > top[20.0] > top[30.0] > top[40.0]
+    assert not chart.empty
+    assert charts.day_lines(["a", "b"], [("p50", [None, None])]).empty
