@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app.blueprints import charts
 from app.extensions import db
@@ -270,3 +270,26 @@ def test_day_lines_share_one_scale_and_break_at_days_without_a_value():
     assert top[40.0] == chart.top and top[10.0] > top[20.0] > top[30.0] > top[40.0]
     assert not chart.empty
     assert charts.day_lines(["a", "b"], [("p50", [None, None])]).empty
+
+
+def test_a_record_made_now_costs_the_writer_no_statement_and_one_made_at_a_past_clock_does(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        DispatchMetricFactory(routing_speed_seconds=5.0)  # stamped now: no kept day can contain it
+        assert not [s for s in seen if "daily_trends" in s]
+        assert sorted(kept_days()) == [date(2026, 6, 8), date(2026, 6, 9)]
+        with clock_at(utc(9, 12)):  # the demo's way of writing history: "now" is 9 June
+            DispatchMetricFactory(routing_speed_seconds=5.0)
+        assert [s for s in seen if s.startswith("DELETE FROM daily_trends")]
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert sorted(kept_days()) == [date(2026, 6, 8)]
+    assert metrics.daily_trends(3, end=END)[1].assignments == 5
