@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--profile", choices=sorted(PAGES))
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--sort", default="cumulative", help="--profile order: cumulative, tottime, ...")
     parser.add_argument("--database", help="time this database file (migrated to head) instead of the bulk data")
     args = parser.parse_args()
 
@@ -109,7 +110,7 @@ def main() -> None:
         for _ in range(args.requests):
             client.get(url, headers=headers)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(25)
         return
     if args.explain:
         statements.seen.clear()

@@ -11,7 +11,11 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import event, select, update
 
+from app.blueprints import charts
+from app.extensions import db
+from app.models import DailyTrend, DispatchMetric
 from app.models.base import clock_at
 from app.plugins.contracts import MetricWindow
 from app.services import metrics
@@ -108,3 +112,184 @@ def test_the_dashboard_loads_the_trends_table_and_technicians_may_not(app, clien
     technician = TechnicianFactory()
     client.post("/auth/login", data={"email": technician.email, "password": PASSWORD})
     assert client.get("/dashboard/technicians/trends").status_code == 403
+
+
+# --- The kept days (daily_trends rows) --------------------------------------------------------
+
+
+def kept_days() -> dict[date, DailyTrend]:
+    db.session.expire_all()
+    return {row.day: row for row in db.session.scalars(select(DailyTrend))}
+
+
+def test_finished_days_are_kept_with_the_figures_computed_from_their_records(app, new_york):
+    three_days_of_records()
+    first = metrics.daily_trends(3, end=END)
+    kept = kept_days()
+    # 8 and 9 June have ended (New York days); 10 June is still going at the end, so it is not kept.
+    assert sorted(kept) == [date(2026, 6, 8), date(2026, 6, 9)]
+    ninth = kept[date(2026, 6, 9)]
+    assert (ninth.zone, ninth.starts_at, ninth.ends_at) == ("America/New_York", utc(9, 4), utc(10, 4))
+    assert (ninth.assignments, ninth.routing_p50_seconds, ninth.routing_p95_seconds, ninth.estimates,
+            ninth.completion_p50_hours, ninth.completion_p95_hours) == (4, 20.0, 100.0, 2, 2.0, 4.0)
+    # The second read takes the kept days and gives the same figures as the computation.
+    assert metrics.daily_trends(3, end=END) == first
+    assert first[1] == metrics.DayTrend(date(2026, 6, 9), 4, 20.0, 100.0, 2, 2.0, 4.0)
+
+
+def test_a_kept_day_is_read_not_computed_again(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    # Written behind the hooks' back (a Core statement on the bare table): the kept row wins,
+    # which shows the figures come from it.
+    db.session.execute(update(DailyTrend).where(DailyTrend.day == date(2026, 6, 9)).values(assignments=99))
+    db.session.commit()
+    assert metrics.daily_trends(3, end=END)[1].assignments == 99
+
+
+def test_a_record_arriving_late_for_a_finished_day_is_counted(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    record(utc(10, 3, 45), 500.0, 8.0)  # 9 June 23:45 in New York, written after the day was kept
+    assert date(2026, 6, 9) not in kept_days() and date(2026, 6, 8) in kept_days()
+    ninth = metrics.daily_trends(3, end=END)[1]
+    # routing 10, 20, 30, 100, 500 → p50 rank 3 = 30, p95 rank 5 = 500; estimates 2, 4, 8 → 4 and 8.
+    assert ninth == metrics.DayTrend(date(2026, 6, 9), 5, 30.0, 500.0, 3, 4.0, 8.0)
+    assert kept_days()[date(2026, 6, 9)].assignments == 5
+
+
+def test_a_changed_or_deleted_record_forgets_its_day(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    latest = db.session.scalars(select(DispatchMetric).where(DispatchMetric.routing_speed_seconds == 100.0)).one()
+    latest.routing_speed_seconds = 40.0
+    db.session.commit()
+    assert date(2026, 6, 9) not in kept_days()
+    assert metrics.daily_trends(3, end=END)[1].routing_p95_seconds == 40.0
+    db.session.delete(db.session.get(DispatchMetric, latest.id))
+    db.session.commit()
+    assert date(2026, 6, 9) not in kept_days()
+    assert metrics.daily_trends(3, end=END)[1] == metrics.DayTrend(date(2026, 6, 9), 3, 20.0, 30.0, 1, 4.0, 4.0)
+
+
+def test_a_record_moved_to_another_day_forgets_both_days(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    moved = db.session.scalars(select(DispatchMetric).where(DispatchMetric.routing_speed_seconds == 10.0)).one()
+    moved.created_at = utc(8, 12)  # from 9 June to 8 June
+    db.session.commit()
+    assert kept_days() == {}
+    days = metrics.daily_trends(3, end=END)
+    assert (days[0].assignments, days[1].assignments) == (1, 3)
+
+
+def test_a_bulk_statement_on_the_records_forgets_every_kept_day(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    db.session.execute(update(DispatchMetric).values(routing_speed_seconds=1.0))
+    db.session.commit()
+    assert kept_days() == {}
+    assert metrics.daily_trends(3, end=END)[1].routing_p95_seconds == 1.0
+
+
+def test_each_zone_keeps_its_own_days(app, monkeypatch):
+    three_days_of_records()
+    monkeypatch.setitem(app.config, "MOTORPOOL_TIMEZONE", "America/New_York")
+    metrics.daily_trends(3, end=END)
+    monkeypatch.setitem(app.config, "MOTORPOOL_TIMEZONE", "UTC")
+    days = {d.day: d for d in metrics.daily_trends(3, end=END)}  # the UTC days, as computed directly
+    assert (days[date(2026, 6, 9)].assignments, days[date(2026, 6, 9)].routing_p95_seconds) == (3, 30.0)
+    assert {(row.zone, row.day) for row in kept_days().values()} >= {("UTC", date(2026, 6, 9))}
+    zones = {row.zone for row in db.session.scalars(select(DailyTrend))}
+    assert zones == {"UTC", "America/New_York"}
+
+
+def test_a_day_ending_after_now_is_not_kept(app, new_york):
+    three_days_of_records()
+    with clock_at(utc(10, 2)):  # 9 June 22:00 in New York: the 9th has not ended yet
+        metrics.daily_trends(3, end=END)
+    assert sorted(kept_days()) == [date(2026, 6, 8)]
+
+
+# --- The chart, its table and the CSV --------------------------------------------------------
+
+
+def signed_in_manager(client):
+    manager = ManagerFactory()
+    client.post("/auth/login", data={"email": manager.email, "password": PASSWORD})
+
+
+def test_the_trends_fragment_draws_p50_and_p95_lines_for_both_figures(app, client, new_york):
+    three_days_of_records()
+    signed_in_manager(client)
+    with clock_at(END):
+        text = client.get("/dashboard/technicians/trends", headers={"HX-Request": "true"}).get_data(as_text=True)
+    for chart in ("trend-routing-chart", "trend-completion-chart"):
+        svg = re.search(rf'<svg class="chart-svg" id="{chart}".*?</svg>', text, re.S).group(0)
+        assert [m for m in re.findall(r'data-series="(p\d\d)"', svg)] == ["p50", "p95"]
+        assert svg.count("<circle") == 6  # 7, 9 and 10 June have figures, p50 and p95 each
+    routing = re.search(r'id="trend-routing-chart".*?</svg>', text, re.S).group(0)
+    assert "09 Jun · p95: 100.0" in routing and "10 Jun · p50: 50.0" in routing
+    assert "No data yet" not in text
+    assert 'href="/dashboard/technicians/trends.csv"' in text
+
+
+def test_without_records_the_trends_say_no_data_yet_and_draw_nothing(app, client, new_york):
+    signed_in_manager(client)
+    with clock_at(END):
+        text = client.get("/dashboard/technicians/trends", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "No data yet: no assignment was made in these 30 days." in text
+    assert "<svg" not in text
+
+
+def test_the_trends_csv_has_one_row_per_day_oldest_first(app, client, new_york):
+    three_days_of_records()
+    signed_in_manager(client)
+    with clock_at(END):
+        response = client.get("/dashboard/technicians/trends.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="trends-2026-05-12-2026-06-10.csv"' in response.headers["Content-Disposition"]
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "day,assignments,routing_p50_seconds,routing_p95_seconds,estimates,completion_p50_hours,completion_p95_hours"
+    assert len(lines) == 31
+    assert lines[-3:] == ["2026-06-08,0,,,0,,", "2026-06-09,4,20.0,100.0,2,2.0,4.0", "2026-06-10,1,50.0,50.0,1,1.5,1.5"]
+
+
+def test_technicians_may_not_download_the_trends(app, client):
+    technician = TechnicianFactory()
+    client.post("/auth/login", data={"email": technician.email, "password": PASSWORD})
+    assert client.get("/dashboard/technicians/trends.csv").status_code == 403
+
+
+def test_day_lines_share_one_scale_and_break_at_days_without_a_value():
+    chart = charts.day_lines(["a", "b", "c"], [("p50", [10.0, None, 20.0]), ("p95", [40.0, None, 30.0])])
+    p50, p95 = chart.lines
+    assert chart.series == ("p50", "p95") and (p50.series, p95.series) == (0, 1)
+    assert len(p50.lines) == 2 and len(p95.lines) == 2  # the missing day breaks each line
+    top = {point.value: point.y for line in chart.lines for point in line.points}
+    assert top[40.0] == chart.top and top[10.0] > top[20.0] > top[30.0] > top[40.0]
+    assert not chart.empty
+    assert charts.day_lines(["a", "b"], [("p50", [None, None])]).empty
+
+
+def test_a_record_made_now_costs_the_writer_no_statement_and_one_made_at_a_past_clock_does(app, new_york):
+    three_days_of_records()
+    metrics.daily_trends(3, end=END)
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        DispatchMetricFactory(routing_speed_seconds=5.0)  # stamped now: no kept day can contain it
+        assert not [s for s in seen if "daily_trends" in s]
+        assert sorted(kept_days()) == [date(2026, 6, 8), date(2026, 6, 9)]
+        with clock_at(utc(9, 12)):  # the demo's way of writing history: "now" is 9 June
+            DispatchMetricFactory(routing_speed_seconds=5.0)
+        assert [s for s in seen if s.startswith("DELETE FROM daily_trends")]
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert sorted(kept_days()) == [date(2026, 6, 8)]
+    assert metrics.daily_trends(3, end=END)[1].assignments == 5

@@ -98,6 +98,7 @@ GET_EXPECTED: dict[str, dict[str, int] | None] = {
     "dashboards.technicians": MANAGERS,
     "dashboards.tiles": MANAGERS,
     "dashboards.trends": MANAGERS,
+    "dashboards.trends_csv": MANAGERS,
     "dashboards.assignments": MANAGERS,
     "dashboards.assignments_csv": MANAGERS,
 }

@@ -153,6 +153,21 @@ def test_one_technicians_figures_are_their_row_of_the_fleets(app, manager):
     assert metrics.technicians_now(NOW, technician_id=bo.id) == [fleet["Bo"]]
 
 
+def test_a_page_of_the_dashboard_has_the_fleets_figures_for_its_technicians_only(app, manager):
+    ada, bo = _week_of_work(manager)
+    fleet = by_name(metrics.technicians_now(NOW))
+    # One per page: each page's row has the figures the whole fleet's reading gives it
+    # (burnout from Ada's latest record, Bo's none), though only its technician was read.
+    for number in (1, 2):
+        page, _ = dashboards.technician_page(dashboards.TechnicianFilters(page=number), per_page=1, now=NOW)
+        (row,) = page.items
+        assert row == fleet[row.name]
+    page, _ = dashboards.technician_page(dashboards.TechnicianFilters(), now=NOW)
+    assert {t.name: t for t in page.items} == fleet
+    assert fleet["Ada"].burnout_alert is True and fleet["Ada"].utilisation_rate == 75.0
+    assert metrics.with_figures([], NOW) == []
+
+
 def test_the_figures_are_the_alert_checks_figures(app, manager):
     _week_of_work(manager)
     window = metrics.window_ending(NOW, hours=metrics.TECHNICIAN_WINDOW_HOURS)

@@ -180,5 +180,53 @@ def day_series(points: Sequence[tuple[str, float | None]], *, maximum: float = 1
                      x_ticks=x_ticks, left=left, right=right, top=top, bottom=bottom)
 
 
+@dataclass(frozen=True)
+class Line:
+    name: str
+    series: int  # colour class chart-series-N / chart-line-N
+    lines: tuple[str, ...]
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Several lines over the same days on one scale (``day_series`` for each, sharing its maximum)."""
+
+    width: int
+    height: int
+    series: tuple[str, ...]  # the legend
+    lines: tuple[Line, ...]
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    left: int
+    right: int
+    top: int
+    bottom: int
+
+    @property
+    def empty(self) -> bool:
+        return not any(line.points for line in self.lines)
+
+    @property
+    def view_box(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+
+def day_lines(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+              text: Callable[[float], str] = number_text, width: int = WIDTH, height: int = 170) -> LineChart:
+    """Lines over the days ``labels``: ``series`` is ``(name, one value or None per day)`` each.
+    All share the scale 0…the largest value, so a p95 line is never drawn under its p50."""
+    maximum = max((float(v) for _, values in series for v in values if v is not None), default=0.0)
+    drawn = [day_series(list(zip(labels, values, strict=True)), maximum=maximum, width=width, height=height,
+                        text=text) for _, values in series]
+    frame = drawn[0] if drawn else day_series([(label, None) for label in labels], maximum=maximum, width=width,
+                                              height=height, text=text)
+    return LineChart(width=frame.width, height=frame.height, series=tuple(name for name, _ in series),
+                     lines=tuple(Line(name, i, d.lines, d.points) for i, ((name, _), d) in
+                                 enumerate(zip(series, drawn, strict=True))),
+                     y_ticks=frame.y_ticks, x_ticks=frame.x_ticks, left=frame.left, right=frame.right,
+                     top=frame.top, bottom=frame.bottom)
+
+
 def money(value: float) -> str:
     return f"{value:,.0f}" if math.isfinite(value) else "–"

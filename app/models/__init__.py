@@ -5,6 +5,7 @@ from app.models.alerting import ALERT_STATES, Alert, AlertSetting, AlertSilence,
 from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
 from app.models.auth_event import AuthEvent, AuthEventKind
 from app.models.base import Base, UserCreatedBase, clock_at, utcnow
+from app.models.daily_trend import DailyTrend
 from app.models.dispatching import (
     AllDispatchDetail,
     AssetTypeDispatchDetailTableSet,
@@ -60,6 +61,7 @@ __all__ = [
     "AuthEventKind",
     "Base",
     "ChecklistDefect",
+    "DailyTrend",
     "Dispatch",
     "DispatchDetailVirtual",
     "DispatchMetric",

@@ -18,9 +18,10 @@ Rules every function follows:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from collections.abc import Collection
 from typing import Any
 
 from flask import current_app
@@ -28,6 +29,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, select
 
 from app.extensions import db
 from app.models import (
+    DailyTrend,
     Dispatch,
     DispatchMetric,
     DispatchStatus,
@@ -444,14 +446,16 @@ def min_shift_hours() -> float:
     return float(current_app.config["MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS"])
 
 
-def first_time_fix(window: MetricWindow, *, technician_id: int | None = None) -> FirstTimeFix:
+def first_time_fix(window: MetricWindow, *, technician_id: int | None = None,
+                   technician_ids: Collection[int] | None = None) -> FirstTimeFix:
     """Dispatches completed in the window that were fixed the first time ÷ completed in the window.
 
     Fixed the first time: completed by the only technician it was ever assigned to (one
     "Assigned" row in its status history), the rule the technicians' ``first_time_fix_count``
     follows. Per technician (the one who completed it), a rate is given from
     ``MOTORPOOL_FTF_MIN_SAMPLE`` completions on; below that the rate is None. One query;
-    ``technician_id`` reads that technician's completions only (My work).
+    ``technician_id`` reads that technician's completions only (My work), ``technician_ids``
+    those technicians' (one page of the dashboard).
     """
     d, h = Dispatch, DispatchStatusHistory
     # Counted per completed dispatch from ix_dispatch_status_history_dispatch_id_status_to alone
@@ -462,7 +466,7 @@ def first_time_fix(window: MetricWindow, *, technician_id: int | None = None) ->
         .where(h.dispatch_id == d.id, h.status_to == _STATUS.ASSIGNED.value)
         .correlate(d).scalar_subquery()
     )
-    mine = [d.assigned_user_id == technician_id] if technician_id is not None else []  # one technician's reading
+    mine = _only(d.assigned_user_id, technician_id, technician_ids)
     rows = db.session.execute(
         select(d.assigned_user_id, User.name, func.count(d.id), func.sum(case((assignments <= 1, 1), else_=0)))
         .join(User, User.id == d.assigned_user_id)
@@ -517,7 +521,17 @@ def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT) -> Burnout
     )
 
 
-def _latest_records(window: MetricWindow):
+def _only(column, technician_id: int | None, technician_ids: Collection[int] | None) -> list:
+    """The conditions keeping one technician (``technician_id``) or a few (``technician_ids``)."""
+    conditions = []
+    if technician_id is not None:
+        conditions.append(column == technician_id)
+    if technician_ids is not None:
+        conditions.append(column.in_(sorted(technician_ids)))
+    return conditions
+
+
+def _latest_records(window: MetricWindow, technician_ids: Collection[int] | None = None):
     """Each technician's latest ``dispatch_metrics`` record in the window (``rn == 1``), as a subquery."""
     m = DispatchMetric
     # One seek per user on ix_dispatch_metrics_technician_id_created_at, read backwards: a
@@ -527,7 +541,8 @@ def _latest_records(window: MetricWindow):
         .order_by(m.created_at.desc(), m.id.desc()).limit(1)
         .correlate(User).scalar_subquery()
     )
-    ids = select(latest_id.label("id")).select_from(User).where(User.role == Role.TECHNICIAN.value)
+    ids = (select(latest_id.label("id")).select_from(User)
+           .where(User.role == Role.TECHNICIAN.value, *_only(User.id, None, technician_ids)))
     return (
         select(m.technician_id, m.dispatch_id, m.burnout_alert, m.burnout_risk, literal(1).label("rn"))
         .where(m.id.in_(ids))
@@ -535,10 +550,12 @@ def _latest_records(window: MetricWindow):
     )
 
 
-def burnout_by_technician(window: MetricWindow) -> dict[int, tuple[bool, float | None]]:
+def burnout_by_technician(window: MetricWindow, *,
+                          technician_ids: Collection[int] | None = None) -> dict[int, tuple[bool, float | None]]:
     """``{technician id: (burnout alert, burnout risk)}`` of each technician's latest record in the
-    window, every technician assessed (``burnout`` lists only those at risk). One query."""
-    latest = _latest_records(window)
+    window, every technician assessed (``burnout`` lists only those at risk), or only
+    ``technician_ids``. One query."""
+    latest = _latest_records(window, technician_ids)
     rows = db.session.execute(
         select(latest.c.technician_id, latest.c.burnout_alert, latest.c.burnout_risk).where(latest.c.rn == 1)
     ).all()
@@ -548,7 +565,8 @@ def burnout_by_technician(window: MetricWindow) -> dict[int, tuple[bool, float |
 # --- 8. Utilisation -------------------------------------------------------------------------
 
 
-def utilisation(window: MetricWindow, *, technician_id: int | None = None) -> Utilisation:
+def utilisation(window: MetricWindow, *, technician_id: int | None = None,
+                technician_ids: Collection[int] | None = None) -> Utilisation:
     """Booked hours ÷ shift hours in the window, fleet-wide and per technician.
 
     Booked hours: ``estimated_duration_hours`` of the dispatches assigned in the window
@@ -557,21 +575,21 @@ def utilisation(window: MetricWindow, *, technician_id: int | None = None) -> Ut
     clock) inside the window. Active technicians with a profile; a technician the window
     held less than ``MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS`` of shift has no rate (None). Two queries; the shift arithmetic is done once
     per distinct shift pattern and zone, not per technician. ``technician_id`` keeps one
-    technician (their rate is the same; the fleet totals are then theirs).
+    technician (their rate is the same; the fleet totals are then theirs), ``technician_ids`` a few.
     """
     p, d = TechnicianProfile, Dispatch
     people = db.session.execute(
         select(p.user_id, User.name, p.shift_days, p.shift_start, p.shift_end, User.time_zone)
         .join(User, User.id == p.user_id)
         .where(User.role == Role.TECHNICIAN.value, User.is_active_user.is_(True), User.is_system.is_(False),
-               *([p.user_id == technician_id] if technician_id is not None else []))
+               *_only(p.user_id, technician_id, technician_ids))
         .order_by(User.name, p.user_id)
     ).all()
     booked = dict(db.session.execute(
         select(d.assigned_user_id, func.sum(d.estimated_duration_hours))
         .where(d.assigned_user_id.is_not(None), d.status != _STATUS.CANCELLED.value,
                _within(d.assigned_date, window),
-               *([d.assigned_user_id == technician_id] if technician_id is not None else []))
+               *_only(d.assigned_user_id, technician_id, technician_ids))
         .group_by(d.assigned_user_id)
     ).all())
     organisation = local_time.zone_label(local_time.organisation_zone())
@@ -778,7 +796,7 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
     engine's weekly hours (1 or 2): a constant number whatever the number of technicians.
     ``technician_id`` keeps one technician (My work); the queries stay the same.
     """
-    from app.services import candidate_pool, matching
+    from app.services import matching
 
     now = now or utcnow()
     rows, on_shift, by_status, by_priority, states = _states_now(now, technician_id)
@@ -788,14 +806,7 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
 
     extra: dict[str, dict] = {"hours": {}, "utilisation": {}, "ftf": {}, "burnout": {}}
     if figures:
-        window = window_ending(now, hours=TECHNICIAN_WINDOW_HOURS)
-        user_row = {user_id: i for i, user_id in enumerate(columns["user_id"])}
-        hours, _ = candidate_pool._recent_work(now, user_row)
-        extra["hours"] = {user_id: round(float(hours[i]), 2) for user_id, i in user_row.items()}
-        extra["utilisation"] = {t.technician_id: t for t in utilisation(window, technician_id=technician_id).technicians}
-        extra["ftf"] = {t.technician_id: t for t in first_time_fix(window, technician_id=technician_id).technicians}
-        extra["burnout"] = burnout_by_technician(window)
-
+        extra = _figures(now, {user_id: i for i, user_id in enumerate(columns["user_id"])}, technician_id=technician_id)
     result = []
     for i, row in enumerate(rows):
         info = matching.TechnicianInfo(row.user_id, row.name, row.email, row.shift_days, row.shift_start,
@@ -817,6 +828,40 @@ def technicians_now(now: datetime | None = None, *, figures: bool = True,
             burnout_alert=flagged, burnout_risk=risk,
         ))
     return result
+
+
+def _figures(now: datetime, user_row: dict[int, int], *, technician_id: int | None = None,
+             technician_ids: Collection[int] | None = None) -> dict[str, dict]:
+    """The figures ``technicians_now`` adds, for ``user_row``'s technicians (``{id: row}``):
+    hours this week, utilisation, first-time fix and burnout over the last seven days."""
+    from app.services import candidate_pool
+
+    window = window_ending(now, hours=TECHNICIAN_WINDOW_HOURS)
+    hours, _ = candidate_pool._recent_work(now, user_row)
+    return {
+        "hours": {user_id: round(float(hours[i]), 2) for user_id, i in user_row.items()},
+        "utilisation": {t.technician_id: t for t in utilisation(
+            window, technician_id=technician_id, technician_ids=technician_ids).technicians},
+        "ftf": {t.technician_id: t for t in first_time_fix(
+            window, technician_id=technician_id, technician_ids=technician_ids).technicians},
+        "burnout": burnout_by_technician(window, technician_ids=technician_ids),
+    }
+
+
+def with_figures(technicians: list[TechnicianNow], now: datetime | None = None) -> list[TechnicianNow]:
+    """``technicians`` (read with ``figures=False``) with their figures, the queries kept to
+    them: the dashboard states and sorts the whole fleet, then fills in one page. The same
+    number of queries as ``technicians_now`` adds for its figures."""
+    if not technicians:
+        return []
+    ids = [t.technician_id for t in technicians]
+    extra = _figures(now or utcnow(), {user_id: i for i, user_id in enumerate(ids)}, technician_ids=ids)
+    return [replace(t, hours_this_week=extra["hours"].get(t.technician_id),
+                    utilisation=extra["utilisation"].get(t.technician_id),
+                    first_time_fix=extra["ftf"].get(t.technician_id),
+                    burnout_alert=extra["burnout"].get(t.technician_id, (None, None))[0],
+                    burnout_risk=extra["burnout"].get(t.technician_id, (None, None))[1])
+            for t in technicians]
 
 
 def state_counts(technicians: list[TechnicianNow]) -> dict[str, int]:
@@ -852,10 +897,13 @@ def daily_trends(days: int = 30, *, end: datetime | None = None) -> list[DayTren
     (up to ``end``): routing speed p50/p95 and estimated completion p50/p95 per day.
 
     Days are the organisation's (``MOTORPOOL_TIMEZONE``): each runs from local midnight to
-    the next, in UTC 23, 24 or 25 hours. The records are put in their day by comparing
-    ``created_at`` with those midnights (a CASE over the ``days`` bounds, the same on both
-    databases), and each day's percentiles come from the helper ``routing_speed`` uses.
-    Two queries.
+    the next, in UTC 23, 24 or 25 hours. A day that has ended (before both ``end`` and now)
+    is read from its ``daily_trends`` row; the days without one are computed from their
+    records in one pass and their rows written, so the next read needs none of them. The
+    rest — today, up to ``end`` — is computed each time. The records are put in their day by
+    comparing ``created_at`` with the local midnights (a CASE over the bounds, the same on
+    both databases), and each day's percentiles come from the helper ``routing_speed`` uses.
+    One query when every finished day is kept, three more for those that are not, two for today.
     """
     if days < 1:
         raise ValueError(f"daily_trends needs at least one day, not {days!r}")
@@ -864,18 +912,72 @@ def daily_trends(days: int = 30, *, end: datetime | None = None) -> list[DayTren
         raise ValueError("daily_trends needs a timezone-aware end")
     zone = local_time.organisation_zone()
     today = end.astimezone(zone).date()
-    dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    starts = [datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in dates]
-    m = DispatchMetric
-    bucket = case(*((m.created_at < bound, i) for i, bound in enumerate(starts[1:])), else_=days - 1)
-    window = MetricWindow(start=starts[0], end=end)
-    routing = _percentiles_by(m.routing_speed_seconds, bucket, _within(m.created_at, window))
-    estimates = _percentiles_by(m.estimated_completion_hours, bucket, _within(m.created_at, window))
+    dates = [today - timedelta(days=days - 1 - i) for i in range(days + 1)]
+    bounds = [datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in dates]
+    dates.pop()  # the last bound is the end of ``today``
+    finished_before = min(end, utcnow())
+    finished = [i for i in range(days) if bounds[i + 1] <= finished_before]
+    kept = {row.day: row for row in db.session.scalars(
+        select(DailyTrend).where(DailyTrend.zone == zone.key, DailyTrend.day.in_([dates[i] for i in finished])))
+    } if finished else {}
+    missing = [i for i in finished if dates[i] not in kept]
+    computed = _trend_days([(dates[i], bounds[i], bounds[i + 1]) for i in missing])
+    if missing:
+        _keep_trend_days(zone.key, [(dates[i], bounds[i], bounds[i + 1]) for i in missing], computed)
+    live = [i for i in range(days) if i not in finished]
+    computed.update(_trend_days([(dates[i], bounds[i], min(bounds[i + 1], end)) for i in live]))
     result = []
-    for i, day in enumerate(dates):
+    for day in dates:
+        row = kept.get(day)
+        result.append(DayTrend(day, row.assignments, row.routing_p50_seconds, row.routing_p95_seconds, row.estimates,
+                               row.completion_p50_hours, row.completion_p95_hours) if row else computed[day])
+    return result
+
+
+def _trend_days(spans: list[tuple[date, datetime, datetime]]) -> dict[date, DayTrend]:
+    """Each ``(day, start, end)``'s figures from its records: two queries over the spans, none without."""
+    if not spans:
+        return {}
+    m = DispatchMetric
+    bucket = case(*((and_(m.created_at >= start, m.created_at < stop), i)
+                    for i, (_, start, stop) in enumerate(spans)), else_=None)
+    inside = _within(m.created_at, MetricWindow(start=min(s for _, s, _ in spans), end=max(e for _, _, e in spans)))
+    routing = _percentiles_by(m.routing_speed_seconds, bucket, inside, bucket.is_not(None))
+    estimates = _percentiles_by(m.estimated_completion_hours, bucket, inside, bucket.is_not(None))
+    result = {}
+    for i, (day, _, _) in enumerate(spans):
         r_count, r50, r95, _ = routing.get(i, (0, None, None, None))
         e_count, e50, e95, _ = estimates.get(i, (0, None, None, None))
-        result.append(DayTrend(day=day, assignments=r_count, routing_p50_seconds=_float(r50),
+        result[day] = DayTrend(day=day, assignments=r_count, routing_p50_seconds=_float(r50),
                                routing_p95_seconds=_float(r95), estimates=e_count,
-                               completion_p50_hours=_float(e50), completion_p95_hours=_float(e95)))
+                               completion_p50_hours=_float(e50), completion_p95_hours=_float(e95))
     return result
+
+
+def _keep_trend_days(zone: str, spans: list[tuple[date, datetime, datetime]], figures: dict[date, DayTrend]) -> None:
+    """Write the finished days' rows in their own transaction (joining the caller's, if any).
+
+    Two readers may compute the same day at once: the second insert of a day is ignored
+    (ON CONFLICT DO NOTHING on both databases), its figures being the same.
+    """
+    from app.services.transaction import transaction
+
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    rows = [{"zone": zone, "day": day, "starts_at": start, "ends_at": stop, "computed_at": now,
+             **{k: v for k, v in asdict(figures[day]).items() if k != "day"}} for day, start, stop in spans]
+    with transaction():
+        db.session.execute(insert(DailyTrend).values(rows).on_conflict_do_nothing())
+
+
+def forget_trend_days(session, instants: list[datetime]) -> None:
+    """Delete the kept days (of any zone) between the first and the last of ``instants``, in
+    ``session``'s transaction: called by the session hooks when assignment records of those
+    times are added, changed or removed. One statement; a day between two far-apart
+    instants is forgotten too and merely computed again."""
+    t = DailyTrend.__table__
+    session.connection().execute(t.delete().where(t.c.starts_at <= max(instants), t.c.ends_at > min(instants)))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from app.models import Dispatch, DispatchDetailVirtual, UserCreatedBase
-from app.services import actors, candidate_pool
+from app.models import DailyTrend, Dispatch, DispatchDetailVirtual, DispatchMetric, UserCreatedBase, utcnow
+from app.models.base import _CLOCK
+from app.services import actors, candidate_pool, metrics
 from app.services.detail_sets import validate_table_set_rows
 from app.services.dispatch_creation import complete_new_dispatches
 from app.services.dispatches import validate_status_changes
@@ -78,6 +80,44 @@ def _bump_pool_version(session: Session) -> None:
         candidate_pool.bump_version(session)
 
 
+#: The columns of an assignment record the kept trends are computed from.
+_TREND_COLUMNS = ("created_at", "routing_speed_seconds", "estimated_completion_hours")
+
+
+def _trend_instants(session: Session) -> list[datetime]:
+    """When the assignment records this flush adds, deletes or changes were (and are) made."""
+    instants: list[datetime] = []
+    for obj in session.new:
+        if isinstance(obj, DispatchMetric):
+            # Stamped now by the column default: no kept day contains the real now, since a day
+            # is kept only once it has ended. Under ``clock_at`` (the demo's history) "now" may
+            # be in the past, so a record there counts like any other.
+            if obj.created_at is None:
+                if _CLOCK.get() is not None:
+                    instants.append(utcnow())
+            else:
+                instants.append(obj.created_at)
+    for obj in session.deleted:
+        if isinstance(obj, DispatchMetric) and obj.created_at is not None:
+            instants.append(obj.created_at)
+    for obj in session.dirty:
+        if not isinstance(obj, DispatchMetric):
+            continue
+        state = inspect(obj)
+        if any(state.attrs[name].history.has_changes() for name in _TREND_COLUMNS):
+            history = state.attrs["created_at"].history
+            instants.extend(v for v in (*history.deleted, *history.unchanged, *history.added) if v is not None)
+    return instants
+
+
+def _forget_changed_trend_days(session: Session) -> None:
+    """Delete the kept trends of the finished days whose assignment records change, in the
+    same transaction as the change, so the next read computes them again from the records."""
+    instants = _trend_instants(session)
+    if instants:
+        metrics.forget_trend_days(session, instants)
+
+
 def do_orm_execute(state: ORMExecuteState) -> None:
     """ORM bulk statements (``session.execute(update(TechnicianProfile)...)``) bypass the flush:
     raise the pool's version for an INSERT, UPDATE or DELETE on a watched model.
@@ -90,6 +130,9 @@ def do_orm_execute(state: ORMExecuteState) -> None:
     entity = state.statement.entity_description.get("entity") if state.is_orm_statement else None
     if entity in candidate_pool.STATIC_COLUMNS:
         candidate_pool.bump_version(state.session)
+    if entity is DispatchMetric:
+        # Which records a bulk statement touches is not known here: forget every kept day.
+        state.session.connection().execute(DailyTrend.__table__.delete())
 
 
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -102,6 +145,7 @@ def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     _mirror_sign_offs(session)
     _stamp_audit_columns(session)
     _bump_pool_version(session)
+    _forget_changed_trend_days(session)
 
 
 def install() -> None:

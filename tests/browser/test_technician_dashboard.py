@@ -74,3 +74,32 @@ def test_the_tiles_poll_by_themselves_and_wait_while_the_tab_is_hidden(desktop, 
     assert requests == [], "the tiles polled while the tab was hidden"
     with desktop.expect_response(re.compile(r"/dashboard/technicians/tiles$")):
         desktop.evaluate("() => { window.__visibility = 'visible'; document.dispatchEvent(new Event('visibilitychange')); }")
+
+
+def test_the_trends_chart_loads_after_the_page_and_fits_a_phone(phone, desktop, live_server, live_data, shot):
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from tests.factories import DispatchMetricFactory
+
+    manager = live_data.manager(name="Morgan Manager")
+    with live_server.database():
+        for days_ago, routing, hours in ((1, 40.0, 2.0), (1, 90.0, 3.5), (3, 20.0, 1.0), (6, 150.0, 5.0)):
+            DispatchMetricFactory(created_at=utcnow() - timedelta(days=days_ago), routing_speed_seconds=routing,
+                                  estimated_completion_hours=hours)
+    for page, size in ((phone, "360"), (desktop, "1280")):
+        sign_in(page, manager)
+        with page.expect_response(re.compile(r"/dashboard/technicians/trends$")):
+            page.goto(live_server.absolute("/dashboard/technicians"))
+        trends = page.get_by_role("region", name=re.compile("^Trends"))
+        routing = trends.get_by_role("img", name="Routing speed per day, p50 and p95")
+        expect(routing).to_be_visible()
+        expect(trends.get_by_role("img", name="Estimated completion per day, p50 and p95")).to_be_visible()
+        expect(routing.locator("polyline")).to_have_count(6)  # p50 and p95 of three days apart: no line joins them
+        expect(trends.get_by_role("link", name="Download these figures (CSV)")).to_be_visible()
+        expect(trends.get_by_role("table")).to_contain_text("90 s")
+        trends.scroll_into_view_if_needed()
+        assert horizontal_overflow(page) == 0, f"the trends scroll sideways at {size} px"
+        box = routing.bounding_box()
+        assert box and box["width"] <= page.viewport_size["width"]
+        shot(page, f"technician-trends-{size}")

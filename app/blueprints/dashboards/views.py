@@ -36,14 +36,39 @@ def tiles():
 @bp.get("/technicians/trends")
 @roles_required("manager", "admin")
 def trends():
-    """Routing speed and estimated completion per day. The page loads it after itself (htmx
-    ``load``): a month of assignment records is more than the page's own time budget."""
-    context = {"trends": metrics.daily_trends(dashboards.TREND_DAYS), "duration_text": metrics.duration_text,
-               "trend_zone": local_time.zone_label(local_time.organisation_zone())}
+    """Routing speed and estimated completion per day, as charts and their data table. The page
+    loads it after itself (htmx ``load``) so its own time budget never depends on it."""
+    days = metrics.daily_trends(dashboards.TREND_DAYS)
+    labels = [day.day.strftime("%d %b") for day in days]
+    context = {
+        "trends": days, "duration_text": metrics.duration_text,
+        "trend_zone": local_time.zone_label(local_time.organisation_zone()),
+        "routing_chart": charts.day_lines(labels, [
+            ("p50", [d.routing_p50_seconds for d in days]), ("p95", [d.routing_p95_seconds for d in days])],
+            text=lambda v: metrics.duration_text(v)),
+        "completion_chart": charts.day_lines(labels, [
+            ("p50", [d.completion_p50_hours for d in days]), ("p95", [d.completion_p95_hours for d in days])],
+            text=lambda v: f"{v:.1f} h"),
+        "has_data": any(d.assignments or d.estimates for d in days),
+    }
     template = "dashboards/_trends.html" if is_htmx() else "dashboards/trends.html"
     response = current_app.make_response(render_template(template, **context))
     response.vary.add("HX-Request")
     return response
+
+
+TREND_CSV_HEADER = ("day", "assignments", "routing_p50_seconds", "routing_p95_seconds", "estimates",
+                    "completion_p50_hours", "completion_p95_hours")
+
+
+@bp.get("/technicians/trends.csv")
+@roles_required("manager", "admin")
+def trends_csv():
+    """The trends table as CSV, oldest day first; an empty figure is an empty cell."""
+    days = metrics.daily_trends(dashboards.TREND_DAYS)
+    rows = ((d.day.isoformat(), d.assignments, d.routing_p50_seconds, d.routing_p95_seconds, d.estimates,
+             d.completion_p50_hours, d.completion_p95_hours) for d in days)
+    return csv_response(f"trends-{days[0].day.isoformat()}-{days[-1].day.isoformat()}.csv", TREND_CSV_HEADER, rows)
 
 
 # --- Assignment analytics -------------------------------------------------------------------
