@@ -309,6 +309,8 @@ API_CREATE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 422, 422), strict=True))
 # 404: test_api_dispatches.test_technician_moves_own_work_forward_only).
 API_TRANSITION = dict(zip(ROLES, (401, 422, 422, 422, 422), strict=True))
 API_DECLINE = dict(zip(ROLES, (401, 428, 404, 403, 403), strict=True))
+# The dispatch is looked up first (the other technician: 404), then If-Match is asked for.
+API_OWN_CHANGE = dict(zip(ROLES, (401, 428, 404, 428, 428), strict=True))
 
 #: (endpoint, method) -> the answer per role.
 API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
@@ -325,6 +327,13 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_dispatches.decline", "POST"): API_DECLINE,
     ("api_dispatches.get_candidates", "GET"): API_MANAGERS,
     ("api_assignments.list_assignments", "GET"): API_MANAGERS,
+    ("api_detail_rows.list_detail_rows", "GET"): API_OWN,
+    ("api_detail_rows.get_detail_row", "GET"): API_OWN,
+    ("api_detail_rows.answer_items", "PATCH"): API_TRANSITION,
+    ("api_detail_rows.sign_off", "POST"): API_OWN_CHANGE,
+    ("api_detail_rows.list_defects", "GET"): API_OWN,
+    ("api_detail_rows.report_defect", "POST"): API_TRANSITION,
+    ("api_detail_types.list_detail_types", "GET"): API_SIGNED_IN,
 }
 
 
