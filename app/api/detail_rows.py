@@ -287,7 +287,10 @@ def _save_answers(checklist: checklists.Checklist, answers: list[dict]) -> None:
     raws = {}
     for answer in answers:
         try:
-            raws[answer["name"]] = _raw(checklist.items[answer["name"]], answer["value"])
+            item = checklist.items[answer["name"]]
+            raws[answer["name"]] = _raw(item, answer["value"])
+            if item.field.kind != FieldKind.INSPECTION:
+                item.field.parse(raws[answer["name"]])  # its range and format, so every refusal is named at once
         except ValidationError as error:
             refused.append(error)
         if answer.get("description") is not None and checklist.items[answer["name"]].field.kind != FieldKind.INSPECTION:
