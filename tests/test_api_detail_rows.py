@@ -230,25 +230,14 @@ def test_detail_types_list_every_registered_type_with_its_fields(app, tokens):
     assert_problem(client.get("/api/v1/detail-types"), 401)
 
 
-def test_a_type_registered_by_a_plugin_is_listed_with_no_code_of_its_own(app, tokens):
-    from sqlalchemy import Integer, String
-    from sqlalchemy.orm import Mapped, mapped_column
+def test_a_plugin_type_is_listed_with_no_code_of_its_own(app, tokens):
+    """The example trailers plugin (installed by ``make install-test``) adds its type by its hook only."""
+    from app.checklists.fields import checklist_fields
 
-    from app.models import DispatchDetailVirtual
-
-    existing = next((t for t in detail_types() if t.plugin not in ("motorpool", "builtin")), None)
-    if existing is None:
-        class CraneLog(DispatchDetailVirtual):
-            __tablename__ = "test_api_crane_logs"
-            detail_type = "test_api_crane_log"
-            label = "Crane log (API test)"
-            lifts: Mapped[int] = mapped_column(Integer)
-            operator: Mapped[str | None] = mapped_column(String(80))
-
-        detail_types().register(CraneLog, "test-plugin")
-        existing = detail_types().get("test_api_crane_log")
+    trailer = detail_types().get("trailer_inspection")
+    assert trailer is not None and trailer.plugin == "trailers"
     body = app.test_client().get("/api/v1/detail-types", headers=bearer(tokens["manager"])).get_json()
     listed = {t["key"]: t for t in body["items"]}
-    assert listed[existing.key]["plugin"] == existing.plugin
-    from app.checklists.fields import checklist_fields
-    assert [f["name"] for f in listed[existing.key]["fields"]] == [f.name for f in checklist_fields(existing.model)]
+    assert listed["trailer_inspection"]["plugin"] == "trailers"
+    assert [f["name"] for f in listed["trailer_inspection"]["fields"]] == \
+        [f.name for f in checklist_fields(trailer.model)]

@@ -67,4 +67,5 @@ def test_every_example_runs_against_a_live_server(live):
     assert '"ok":false' in blocks[5] and "no dispatch D-2000-000001" in blocks[5]
     assert '"candidates"' in blocks[6] and '"mode":"auto"' in blocks[6] and '"total":1' in blocks[6]
     assert '"status":"En Route"' in blocks[7]
+    assert '"answered":2' in blocks[8] and '"key":"truck_checklist"' in blocks[8]
     assert "Internal Server Error" not in output and '"status":500' not in output
