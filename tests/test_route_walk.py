@@ -334,6 +334,7 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_detail_rows.list_defects", "GET"): API_OWN,
     ("api_detail_rows.report_defect", "POST"): API_TRANSITION,
     ("api_detail_types.list_detail_types", "GET"): API_SIGNED_IN,
+    ("api_events.list_events", "GET"): API_SIGNED_IN,
     ("api_technicians.report_position", "PUT"): dict(zip(ROLES, (401, 422, 422, 403, 403), strict=True)),
 }
 
