@@ -301,6 +301,8 @@ API_ANYONE = dict(zip(ROLES, (200, 200, 200, 200, 200), strict=True))
 API_SIGNED_IN = dict(zip(ROLES, (401, 200, 200, 200, 200), strict=True))
 API_OWN = dict(zip(ROLES, (401, 200, 404, 200, 200), strict=True))
 API_MANAGERS = dict(zip(ROLES, (401, 403, 403, 200, 200), strict=True))
+API_ADMIN = dict(zip(ROLES, (401, 403, 403, 403, 200), strict=True))
+API_ADMIN_CHANGE = dict(zip(ROLES, (401, 403, 403, 403, 422), strict=True))
 # Unsafe methods are sent with an empty JSON object: who may act gets past the role check to
 # the body's validation (422) or the If-Match check (428); who may not is refused first.
 API_CHANGE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 428, 428), strict=True))
@@ -335,6 +337,12 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_detail_rows.report_defect", "POST"): API_TRANSITION,
     ("api_detail_types.list_detail_types", "GET"): API_SIGNED_IN,
     ("api_events.list_events", "GET"): API_SIGNED_IN,
+    ("api_webhook_subscriptions.list_subscriptions", "GET"): API_ADMIN,
+    ("api_webhook_subscriptions.create_subscription", "POST"): API_ADMIN_CHANGE,
+    ("api_webhook_subscriptions.get_subscription", "GET"): API_ADMIN,
+    ("api_webhook_subscriptions.update_subscription", "PATCH"): API_ADMIN_CHANGE,
+    ("api_webhook_subscriptions.delete_subscription", "DELETE"): dict(zip(ROLES, (401, 403, 403, 403, 428), strict=True)),
+    ("api_webhook_subscriptions.list_deliveries", "GET"): API_ADMIN,
     ("api_technicians.report_position", "PUT"): dict(zip(ROLES, (401, 422, 422, 403, 403), strict=True)),
 }
 
