@@ -338,6 +338,7 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_detail_types.list_detail_types", "GET"): API_SIGNED_IN,
     ("api_events.list_events", "GET"): API_SIGNED_IN,
     ("api_webhook_subscriptions.list_subscriptions", "GET"): API_ADMIN,
+    ("api_health.get_health", "GET"): API_ADMIN,
     ("api_webhook_subscriptions.create_subscription", "POST"): API_ADMIN_CHANGE,
     ("api_webhook_subscriptions.get_subscription", "GET"): API_ADMIN,
     ("api_webhook_subscriptions.update_subscription", "PATCH"): API_ADMIN_CHANGE,
