@@ -98,6 +98,8 @@ def test_technicians_reach_only_their_own_dispatches_checklists(app, truck_job, 
     other = DispatchFactory(asset=AssetFactory(asset_type=dispatch.asset.asset_type))
     assert_problem(client.get(f"/api/v1/dispatches/{other.dispatch_number}/detail-rows/{row.detail_id}",
                               headers=bearer(tokens["manager"])), 404, "has no checklist")
+    assert_problem(client.get(f"/api/v1/dispatches/{dispatch.dispatch_number}/detail-rows/100000000000000000000",
+                              headers=bearer(tokens["manager"])), 404)
 
 
 def test_answers_are_saved_with_if_match_and_change_the_etag(app, truck_job, tokens):
