@@ -22,7 +22,7 @@ from marshmallow import ValidationError as SchemaError
 from app.api.auth import require
 from app.api.dispatches import Precondition, find, guarded
 from app.api.problems import problem, refusals
-from app.api.schemas import Id, PersonSchema
+from app.api.schemas import PersonSchema
 from app.api.serialise import _plain, person
 from app.checklists.fields import INSPECTION_DEFECT, INSPECTION_OK, FieldKind
 from app.extensions import db
