@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from app.extensions import db
 from app.services import api_tokens
 from tests import matching_support as ms
-from tests.factories import AssetFactory, ManagerFactory, configured_truck_type
+from tests.factories import AdminFactory, AssetFactory, ManagerFactory, configured_truck_type
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 
@@ -38,6 +38,7 @@ def live(make_app):
             values = {
                 "TOKEN": api_tokens.create_token(ManagerFactory(), "docs").secret,
                 "TECH_TOKEN": api_tokens.create_token(technician, "docs").secret,
+                "ADMIN_TOKEN": api_tokens.create_token(AdminFactory(), "docs").secret,
                 "ASSET": str(AssetFactory(asset_type=configured_truck_type(), major_location=ms.location()).id),
                 "TECHNICIAN": str(technician.id),
             }
@@ -67,4 +68,9 @@ def test_every_example_runs_against_a_live_server(live):
     assert '"ok":false' in blocks[5] and "no dispatch D-2000-000001" in blocks[5]
     assert '"candidates"' in blocks[6] and '"mode":"auto"' in blocks[6] and '"total":1' in blocks[6]
     assert '"status":"En Route"' in blocks[7]
+    assert '"answered":2' in blocks[8] and '"key":"truck_checklist"' in blocks[8]
+    assert '"latitude":52.37' in blocks[9] and '"received_at"' in blocks[9]
+    assert 'rel="next"' in blocks[10] and '"has_more"' in blocks[10]
+    assert '"secret":"whsec_' in blocks[11]
+    assert '"database"' in blocks[12] and '"migrations"' in blocks[12]
     assert "Internal Server Error" not in output and '"status":500' not in output

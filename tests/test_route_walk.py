@@ -302,6 +302,8 @@ API_ANYONE = dict(zip(ROLES, (200, 200, 200, 200, 200), strict=True))
 API_SIGNED_IN = dict(zip(ROLES, (401, 200, 200, 200, 200), strict=True))
 API_OWN = dict(zip(ROLES, (401, 200, 404, 200, 200), strict=True))
 API_MANAGERS = dict(zip(ROLES, (401, 403, 403, 200, 200), strict=True))
+API_ADMIN = dict(zip(ROLES, (401, 403, 403, 403, 200), strict=True))
+API_ADMIN_CHANGE = dict(zip(ROLES, (401, 403, 403, 403, 422), strict=True))
 # Unsafe methods are sent with an empty JSON object: who may act gets past the role check to
 # the body's validation (422) or the If-Match check (428); who may not is refused first.
 API_CHANGE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 428, 428), strict=True))
@@ -310,6 +312,8 @@ API_CREATE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 422, 422), strict=True))
 # 404: test_api_dispatches.test_technician_moves_own_work_forward_only).
 API_TRANSITION = dict(zip(ROLES, (401, 422, 422, 422, 422), strict=True))
 API_DECLINE = dict(zip(ROLES, (401, 428, 404, 403, 403), strict=True))
+# The dispatch is looked up first (the other technician: 404), then If-Match is asked for.
+API_OWN_CHANGE = dict(zip(ROLES, (401, 428, 404, 428, 428), strict=True))
 
 #: (endpoint, method) -> the answer per role.
 API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
@@ -326,6 +330,22 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_dispatches.decline", "POST"): API_DECLINE,
     ("api_dispatches.get_candidates", "GET"): API_MANAGERS,
     ("api_assignments.list_assignments", "GET"): API_MANAGERS,
+    ("api_detail_rows.list_detail_rows", "GET"): API_OWN,
+    ("api_detail_rows.get_detail_row", "GET"): API_OWN,
+    ("api_detail_rows.answer_items", "PATCH"): API_TRANSITION,
+    ("api_detail_rows.sign_off", "POST"): API_OWN_CHANGE,
+    ("api_detail_rows.list_defects", "GET"): API_OWN,
+    ("api_detail_rows.report_defect", "POST"): API_TRANSITION,
+    ("api_detail_types.list_detail_types", "GET"): API_SIGNED_IN,
+    ("api_events.list_events", "GET"): API_SIGNED_IN,
+    ("api_webhook_subscriptions.list_subscriptions", "GET"): API_ADMIN,
+    ("api_health.get_health", "GET"): API_ADMIN,
+    ("api_webhook_subscriptions.create_subscription", "POST"): API_ADMIN_CHANGE,
+    ("api_webhook_subscriptions.get_subscription", "GET"): API_ADMIN,
+    ("api_webhook_subscriptions.update_subscription", "PATCH"): API_ADMIN_CHANGE,
+    ("api_webhook_subscriptions.delete_subscription", "DELETE"): dict(zip(ROLES, (401, 403, 403, 403, 428), strict=True)),
+    ("api_webhook_subscriptions.list_deliveries", "GET"): API_ADMIN,
+    ("api_technicians.report_position", "PUT"): dict(zip(ROLES, (401, 422, 422, 403, 403), strict=True)),
 }
 
 

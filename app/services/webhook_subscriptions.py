@@ -158,6 +158,30 @@ def set_active(subscription_id: int, active: bool) -> WebhookSubscription:
     return subscription
 
 
+def update_subscription(subscription_id: int, *, url: str | None = None, event_types: list[str] | None = None,
+                        description: str | None = None, active: bool | None = None) -> WebhookSubscription:
+    """Change what was given (URL, types, description, paused or active) by the rules of creation;
+    every refusal is named at once and nothing changes."""
+    problems = Problems()
+    checked_url = None if url is None else _check_url(url, problems)
+    types = None if event_types is None else _check_types(event_types, problems)
+    checked_description = None if description is None else _check_description(description, problems)
+    problems.raise_any()
+    with transaction():
+        subscription = get_subscription(subscription_id)
+        if checked_url is not None:
+            subscription.url = checked_url
+        if types is not None:
+            subscription.event_types = types
+        if checked_description is not None:
+            subscription.description = checked_description
+        if active is not None:
+            subscription.active = active
+        db.session.flush()
+        _forget_cache()
+    return subscription
+
+
 def rotate_secret(subscription_id: int) -> tuple[WebhookSubscription, str]:
     """A new secret at once (the old one stops verifying); returned to be shown this once."""
     secret = new_secret()
