@@ -325,6 +325,8 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_dispatches.decline", "POST"): API_DECLINE,
     ("api_dispatches.get_candidates", "GET"): API_MANAGERS,
     ("api_assignments.list_assignments", "GET"): API_MANAGERS,
+    ("api_reports.analytics_report", "GET"): API_MANAGERS,
+    ("api_reports.metrics_report", "GET"): API_MANAGERS,
 }
 
 
