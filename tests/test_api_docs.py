@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from app.extensions import db
 from app.services import api_tokens
 from tests import matching_support as ms
-from tests.factories import AssetFactory, ManagerFactory, configured_truck_type
+from tests.factories import AdminFactory, AssetFactory, ManagerFactory, configured_truck_type
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 
@@ -40,6 +40,7 @@ def live(make_app):
                 "TECH_TOKEN": api_tokens.create_token(technician, "docs").secret,
                 "ASSET": str(AssetFactory(asset_type=configured_truck_type(), major_location=ms.location()).id),
                 "TECHNICIAN": str(technician.id),
+                "ADMIN_TOKEN": api_tokens.create_token(AdminFactory(), "docs").secret,
             }
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -67,4 +68,6 @@ def test_every_example_runs_against_a_live_server(live):
     assert '"ok":false' in blocks[5] and "no dispatch D-2000-000001" in blocks[5]
     assert '"candidates"' in blocks[6] and '"mode":"auto"' in blocks[6] and '"total":1' in blocks[6]
     assert '"status":"En Route"' in blocks[7]
+    assert '"skills"' in blocks[8] and '"routing_speed"' in blocks[8] and '"status":4' not in blocks[8]
+    assert '"items"' in blocks[9] and '"name":"East depot"' in blocks[9] and '"status":4' not in blocks[9]
     assert "Internal Server Error" not in output and '"status":500' not in output

@@ -22,7 +22,8 @@ from app.api.schemas import ProblemSchema
 
 PREFIX = "/api/v1"
 #: Resource modules, in the order the OpenAPI document lists them.
-RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.api.reports")
+RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.api.reports",
+             "app.api.asset_types", "app.api.locations")
 #: A JSON body nested deeper than this is refused before anything parses it.
 MAX_JSON_DEPTH = 32
 
