@@ -102,3 +102,38 @@ def test_location_names_unique_and_in_use_locations_stay_active(app, admin):
                    "active asset")
     db.session.expire_all()
     assert db.session.get(MajorLocation, north.id).is_active is True
+
+
+def test_an_admin_creates_and_changes_a_make_model(app, admin):
+    truck, van = AssetTypeFactory(name="Truck"), AssetTypeFactory(name="Van")
+    created = _send(app, "POST", "/api/v1/make-models", admin, {"make": "Volvo", "model": "FH", "asset_type_id": truck.id})
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["asset_type"] == {"id": truck.id, "name": "Truck"} and body["active"] is True
+    changed = _send(app, "PATCH", f"/api/v1/make-models/{body['id']}", admin, {"asset_type_id": van.id})
+    assert changed.status_code == 200 and changed.get_json()["asset_type"]["name"] == "Van"
+    assert changed.get_json()["make"] == "Volvo"
+
+
+def test_make_model_refusals_change_nothing(app, admin):
+    from app.models import MakeModel
+    from tests.factories import MakeModelFactory
+
+    truck, van = AssetTypeFactory(name="Truck"), AssetTypeFactory(name="Van")
+    used = MakeModelFactory(make="Scania", model="R", asset_type=truck)
+    AssetFactory(asset_type=truck, make_model=used)
+    assert_problem(_send(app, "POST", "/api/v1/make-models", admin,
+                         {"make": "scania", "model": "r", "asset_type_id": truck.id}), 422)
+    body = assert_problem(_send(app, "POST", "/api/v1/make-models", admin,
+                                {"make": "MAN", "model": "TGX", "asset_type_id": 999999}), 422, "#999999")
+    assert "asset_type_id" in body["errors"]
+    body = assert_problem(_send(app, "PATCH", f"/api/v1/make-models/{used.id}", admin, {"asset_type_id": van.id}),
+                          422, "cannot change")
+    assert "asset_type_id" in body["errors"]
+    assert_problem(_send(app, "PATCH", f"/api/v1/make-models/{used.id}", admin, {"active": False}), 422,
+                   "active asset")
+    assert_problem(_send(app, "GET", "/api/v1/make-models/999999", admin), 404, "#999999")
+    db.session.expire_all()
+    again = db.session.get(MakeModel, used.id)
+    assert (again.asset_type_id, again.is_active) == (truck.id, True)
+    assert db.session.scalar(select(func.count(MakeModel.id))) == 1

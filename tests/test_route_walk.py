@@ -333,6 +333,10 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_asset_types.create_asset_type", "POST"): API_CREATE_ADMINS,
     ("api_asset_types.get_asset_type", "GET"): API_ADMINS,
     ("api_asset_types.update_asset_type", "PATCH"): API_ADMINS,  # an empty change changes nothing
+    ("api_make_models.list_make_models", "GET"): API_ADMINS,
+    ("api_make_models.create_make_model", "POST"): API_CREATE_ADMINS,
+    ("api_make_models.get_make_model", "GET"): API_ADMINS,
+    ("api_make_models.update_make_model", "PATCH"): API_ADMINS,
     ("api_locations.list_locations", "GET"): API_ADMINS,
     ("api_locations.create_location", "POST"): API_CREATE_ADMINS,
     ("api_locations.get_location", "GET"): API_ADMINS,

@@ -23,7 +23,7 @@ from app.api.schemas import ProblemSchema
 PREFIX = "/api/v1"
 #: Resource modules, in the order the OpenAPI document lists them.
 RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.api.reports",
-             "app.api.asset_types", "app.api.locations")
+             "app.api.asset_types", "app.api.make_models", "app.api.locations")
 #: A JSON body nested deeper than this is refused before anything parses it.
 MAX_JSON_DEPTH = 32
 
