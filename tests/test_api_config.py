@@ -17,8 +17,12 @@ def admin(app):
     return token_for(AdminFactory())
 
 
-def _send(app, method, path, secret, body=None):
-    return app.test_client().open(path, method=method, headers=bearer(secret), json=body)
+def _send(app, method, path, secret, body=None, **headers):
+    client = app.test_client()
+    if method == "PATCH" and "If_Match" not in headers:  # read it first, as a client does
+        headers["If_Match"] = client.get(path, headers=bearer(secret)).headers.get("ETag", "")
+    return client.open(path, method=method, headers=bearer(secret, **{k.replace("_", "-"): v for k, v in headers.items()}),
+                       json=body)
 
 
 def test_an_admin_creates_reads_lists_and_changes_an_asset_type(app, admin):
@@ -27,13 +31,31 @@ def test_an_admin_creates_reads_lists_and_changes_an_asset_type(app, admin):
     body = created.get_json()
     assert body["name"] == "Forklift" and body["active"] is True
     assert created.headers["Location"].endswith(f"/api/v1/asset-types/{body['id']}")
-    assert _send(app, "GET", f"/api/v1/asset-types/{body['id']}", admin).get_json() == body
+    read = _send(app, "GET", f"/api/v1/asset-types/{body['id']}", admin)
+    assert read.get_json() == body and read.headers["ETag"]
     listed = _send(app, "GET", "/api/v1/asset-types?per_page=100", admin)
     assert "Forklift" in [t["name"] for t in listed.get_json()["items"]]
     assert listed.headers["X-Total-Count"] == str(db.session.scalar(select(func.count(AssetType.id))))
-    changed = _send(app, "PATCH", f"/api/v1/asset-types/{body['id']}", admin, {"name": "Fork lift", "active": False})
+    changed = _send(app, "PATCH", f"/api/v1/asset-types/{body['id']}", admin, {"name": "Fork lift"})
     assert changed.status_code == 200 and changed.get_json()["name"] == "Fork lift"
-    assert changed.get_json()["active"] is False and changed.get_json()["description"] == "Yard"
+    assert changed.headers["ETag"] != read.headers["ETag"]
+    off = _send(app, "PATCH", f"/api/v1/asset-types/{body['id']}", admin, {"active": False})
+    assert off.get_json()["active"] is False and off.get_json()["description"] == "Yard"
+
+
+def test_a_change_needs_the_current_etag_and_active_goes_alone(app, admin):
+    truck = AssetTypeFactory(name="Truck")
+    path = f"/api/v1/asset-types/{truck.id}"
+    read = _send(app, "GET", path, admin)
+    assert_problem(_send(app, "PATCH", path, admin, {"name": "Lorry"}, If_Match=""), 428, "If-Match")
+    assert _send(app, "PATCH", path, admin, {"description": "Big"}).status_code == 200  # someone else
+    stale = assert_problem(_send(app, "PATCH", path, admin, {"name": "Lorry"}, If_Match=read.headers["ETag"]), 412,
+                           "changed since")
+    assert stale["status"] == 412
+    body = assert_problem(_send(app, "PATCH", path, admin, {"name": "Lorry", "active": False}), 422, "on its own")
+    assert "active" in body["errors"]
+    db.session.expire_all()
+    assert (db.session.get(AssetType, truck.id).name, db.session.get(AssetType, truck.id).is_active) == ("Truck", True)
 
 
 def test_asset_type_names_are_unique_whatever_the_case(app, admin):

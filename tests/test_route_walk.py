@@ -309,6 +309,7 @@ API_CREATE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 422, 422), strict=True))
 # 404: test_api_dispatches.test_technician_moves_own_work_forward_only).
 API_TRANSITION = dict(zip(ROLES, (401, 422, 422, 422, 422), strict=True))
 API_ADMINS = dict(zip(ROLES, (401, 403, 403, 403, 200), strict=True))
+API_CHANGE_ADMINS = dict(zip(ROLES, (401, 403, 403, 403, 428), strict=True))
 API_CREATE_ADMINS = dict(zip(ROLES, (401, 403, 403, 403, 422), strict=True))
 API_DECLINE = dict(zip(ROLES, (401, 428, 404, 403, 403), strict=True))
 
@@ -332,15 +333,15 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_asset_types.list_asset_types", "GET"): API_ADMINS,
     ("api_asset_types.create_asset_type", "POST"): API_CREATE_ADMINS,
     ("api_asset_types.get_asset_type", "GET"): API_ADMINS,
-    ("api_asset_types.update_asset_type", "PATCH"): API_ADMINS,  # an empty change changes nothing
+    ("api_asset_types.update_asset_type", "PATCH"): API_CHANGE_ADMINS,
     ("api_make_models.list_make_models", "GET"): API_ADMINS,
     ("api_make_models.create_make_model", "POST"): API_CREATE_ADMINS,
     ("api_make_models.get_make_model", "GET"): API_ADMINS,
-    ("api_make_models.update_make_model", "PATCH"): API_ADMINS,
+    ("api_make_models.update_make_model", "PATCH"): API_CHANGE_ADMINS,
     ("api_locations.list_locations", "GET"): API_ADMINS,
     ("api_locations.create_location", "POST"): API_CREATE_ADMINS,
     ("api_locations.get_location", "GET"): API_ADMINS,
-    ("api_locations.update_location", "PATCH"): API_ADMINS,
+    ("api_locations.update_location", "PATCH"): API_CHANGE_ADMINS,
 }
 
 

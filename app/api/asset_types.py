@@ -11,14 +11,16 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from app.api import versions
 from app.api.auth import require
+from app.api.dispatches import guarded
 from app.api.paging import paged
 from app.api.problems import refusals
 from app.api.schemas import PageQuerySchema, page_body, page_schema
 from app.extensions import db
 from app.models import AssetType, Role
 from app.services import assets as asset_service
-from app.services.errors import NotFound
+from app.services.errors import NotFound, ValidationError
 from app.services.queries import Page
 
 blp = Blueprint("api_asset_types", __name__, description="Asset types (admins).")
@@ -88,20 +90,28 @@ def create_asset_type(args):
 
 @blp.route("/<int:asset_type_id>", methods=["GET"])
 @require(ADMIN)
-@blp.response(200, AssetTypeSchema)
+@blp.response(200, AssetTypeSchema, headers=versions.ETAG_HEADER)
 @refusals(blp, 401, 403, 404, 429)
 def get_asset_type(asset_type_id):
-    return dump(find(asset_type_id))
+    body = dump(find(asset_type_id))
+    return body, 200, {"ETag": versions.etag(body)}
 
 
 @blp.route("/<int:asset_type_id>", methods=["PATCH"])
 @require(ADMIN)
 @blp.arguments(AssetTypeUpdateSchema)
-@blp.response(200, AssetTypeSchema)
-@refusals(blp, 400, 401, 403, 404, 415, 422, 429)
+@blp.response(200, AssetTypeSchema, headers=versions.ETAG_HEADER)
+@blp.doc(parameters=[versions.IF_MATCH])
+@refusals(blp, 400, 401, 403, 404, 412, 415, 422, 428, 429)
+@guarded
 def update_asset_type(args, asset_type_id):
     """Change the name, description, default skill, or ``active``; fields left out keep their value."""
     asset_type = find(asset_type_id)
+    if "active" in args and args.keys() - {"active"}:
+        # Two services, two transactions: together, a refused second step would leave the first done.
+        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
+                              "another.", field="active")
+    versions.require_if_match(dump(asset_type), f"asset type #{asset_type.id}")
     if args.keys() - {"active"}:
         asset_service.update_asset_type(
             asset_type, name=args.get("name", asset_type.name),
@@ -109,4 +119,5 @@ def update_asset_type(args, asset_type_id):
             default_skill=args.get("default_skill", asset_type.default_skill))
     if "active" in args and args["active"] != asset_type.is_active:
         asset_service.set_asset_type_active(asset_type, args["active"])
-    return dump(asset_type)
+    body = dump(asset_type)
+    return body, 200, {"ETag": versions.etag(body)}

@@ -11,14 +11,16 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from app.api import versions
 from app.api.auth import require
+from app.api.dispatches import guarded
 from app.api.paging import paged
 from app.api.problems import refusals
 from app.api.schemas import PageQuerySchema, page_body, page_schema
 from app.extensions import db
 from app.models import MajorLocation, Role
 from app.services import assets as asset_service
-from app.services.errors import NotFound
+from app.services.errors import NotFound, ValidationError
 from app.services.queries import Page
 
 blp = Blueprint("api_locations", __name__, description="Locations (admins).")
@@ -90,24 +92,33 @@ def create_location(args):
 
 @blp.route("/<int:location_id>", methods=["GET"])
 @require(ADMIN)
-@blp.response(200, MajorLocationSchema)
+@blp.response(200, MajorLocationSchema, headers=versions.ETAG_HEADER)
 @refusals(blp, 401, 403, 404, 429)
 def get_location(location_id):
-    return dump(find(location_id))
+    body = dump(find(location_id))
+    return body, 200, {"ETag": versions.etag(body)}
 
 
 @blp.route("/<int:location_id>", methods=["PATCH"])
 @require(ADMIN)
 @blp.arguments(MajorLocationUpdateSchema)
-@blp.response(200, MajorLocationSchema)
-@refusals(blp, 400, 401, 403, 404, 415, 422, 429)
+@blp.response(200, MajorLocationSchema, headers=versions.ETAG_HEADER)
+@blp.doc(parameters=[versions.IF_MATCH])
+@refusals(blp, 400, 401, 403, 404, 412, 415, 422, 428, 429)
+@guarded
 def update_location(args, location_id):
     """Change the name, address, coordinates, or ``active``; fields left out keep their value."""
     location = find(location_id)
+    if "active" in args and args.keys() - {"active"}:
+        # Two services, two transactions: together, a refused second step would leave the first done.
+        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
+                              "another.", field="active")
+    versions.require_if_match(dump(location), f"location #{location.id}")
     if args.keys() - {"active"}:
         asset_service.update_location(
             location, name=args.get("name", location.name), address=args.get("address", location.address),
             latitude=args.get("latitude", location.latitude), longitude=args.get("longitude", location.longitude))
     if "active" in args and args["active"] != location.is_active:
         asset_service.set_location_active(location, args["active"])
-    return dump(location)
+    body = dump(location)
+    return body, 200, {"ETag": versions.etag(body)}

@@ -11,7 +11,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app.api import versions
 from app.api.auth import require
+from app.api.dispatches import guarded
 from app.api.paging import paged
 from app.api.problems import refusals
 from app.api.schemas import Id, PageQuerySchema, page_body, page_schema
@@ -108,24 +110,33 @@ def create_make_model(args):
 
 @blp.route("/<int:make_model_id>", methods=["GET"])
 @require(ADMIN)
-@blp.response(200, MakeModelSchema)
+@blp.response(200, MakeModelSchema, headers=versions.ETAG_HEADER)
 @refusals(blp, 401, 403, 404, 429)
 def get_make_model(make_model_id):
-    return dump(find(make_model_id))
+    body = dump(find(make_model_id))
+    return body, 200, {"ETag": versions.etag(body)}
 
 
 @blp.route("/<int:make_model_id>", methods=["PATCH"])
 @require(ADMIN)
 @blp.arguments(MakeModelUpdateSchema)
-@blp.response(200, MakeModelSchema)
-@refusals(blp, 400, 401, 403, 404, 415, 422, 429)
+@blp.response(200, MakeModelSchema, headers=versions.ETAG_HEADER)
+@blp.doc(parameters=[versions.IF_MATCH])
+@refusals(blp, 400, 401, 403, 404, 412, 415, 422, 428, 429)
+@guarded
 def update_make_model(args, make_model_id):
     """Change the make, model, asset type (not once assets use it) or ``active``."""
     make_model = find(make_model_id)
+    if "active" in args and args.keys() - {"active"}:
+        # Two services, two transactions: together, a refused second step would leave the first done.
+        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
+                              "another.", field="active")
+    versions.require_if_match(dump(make_model), f"make/model #{make_model.id}")
     if args.keys() - {"active"}:
         asset_type = _asset_type(args["asset_type_id"]) if "asset_type_id" in args else make_model.asset_type
         asset_service.update_make_model(make_model, make=args.get("make", make_model.make),
                                         model=args.get("model", make_model.model), asset_type=asset_type)
     if "active" in args and args["active"] != make_model.is_active:
         asset_service.set_make_model_active(make_model, args["active"])
-    return dump(make_model)
+    body = dump(make_model)
+    return body, 200, {"ETag": versions.etag(body)}
