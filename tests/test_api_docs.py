@@ -73,4 +73,6 @@ def test_every_example_runs_against_a_live_server(live):
     assert 'rel="next"' in blocks[10] and '"has_more"' in blocks[10]
     assert '"secret":"whsec_' in blocks[11]
     assert '"database"' in blocks[12] and '"migrations"' in blocks[12]
+    assert '"skills"' in blocks[13] and '"routing_speed"' in blocks[13] and '"status":4' not in blocks[13]
+    assert '"items"' in blocks[14] and '"name":"East depot"' in blocks[14] and '"status":4' not in blocks[14]
     assert "Internal Server Error" not in output and '"status":500' not in output

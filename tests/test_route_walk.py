@@ -311,6 +311,7 @@ API_CREATE_MANAGERS = dict(zip(ROLES, (401, 403, 403, 422, 422), strict=True))
 # The body is checked before the dispatch is looked up (a valid one gets the other technician a
 # 404: test_api_dispatches.test_technician_moves_own_work_forward_only).
 API_TRANSITION = dict(zip(ROLES, (401, 422, 422, 422, 422), strict=True))
+API_ADMIN_IF_MATCH = dict(zip(ROLES, (401, 403, 403, 403, 428), strict=True))
 API_DECLINE = dict(zip(ROLES, (401, 428, 404, 403, 403), strict=True))
 # The dispatch is looked up first (the other technician: 404), then If-Match is asked for.
 API_OWN_CHANGE = dict(zip(ROLES, (401, 428, 404, 428, 428), strict=True))
@@ -343,9 +344,23 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_webhook_subscriptions.create_subscription", "POST"): API_ADMIN_CHANGE,
     ("api_webhook_subscriptions.get_subscription", "GET"): API_ADMIN,
     ("api_webhook_subscriptions.update_subscription", "PATCH"): API_ADMIN_CHANGE,
-    ("api_webhook_subscriptions.delete_subscription", "DELETE"): dict(zip(ROLES, (401, 403, 403, 403, 428), strict=True)),
+    ("api_webhook_subscriptions.delete_subscription", "DELETE"): API_ADMIN_IF_MATCH,
     ("api_webhook_subscriptions.list_deliveries", "GET"): API_ADMIN,
     ("api_technicians.report_position", "PUT"): dict(zip(ROLES, (401, 422, 422, 403, 403), strict=True)),
+    ("api_reports.analytics_report", "GET"): API_MANAGERS,
+    ("api_reports.metrics_report", "GET"): API_MANAGERS,
+    ("api_asset_types.list_asset_types", "GET"): API_ADMIN,
+    ("api_asset_types.create_asset_type", "POST"): API_ADMIN_CHANGE,
+    ("api_asset_types.get_asset_type", "GET"): API_ADMIN,
+    ("api_asset_types.update_asset_type", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_make_models.list_make_models", "GET"): API_ADMIN,
+    ("api_make_models.create_make_model", "POST"): API_ADMIN_CHANGE,
+    ("api_make_models.get_make_model", "GET"): API_ADMIN,
+    ("api_make_models.update_make_model", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_locations.list_locations", "GET"): API_ADMIN,
+    ("api_locations.create_location", "POST"): API_ADMIN_CHANGE,
+    ("api_locations.get_location", "GET"): API_ADMIN,
+    ("api_locations.update_location", "PATCH"): API_ADMIN_IF_MATCH,
 }
 
 

@@ -23,9 +23,9 @@ from app.api.schemas import ProblemSchema
 PREFIX = "/api/v1"
 #: Resource modules, in the order the OpenAPI document lists them.
 RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.api.detail_rows",
-             "app.api.detail_types", "app.api.technicians",
-             "app.api.events", "app.api.webhook_subscriptions",
-             "app.api.health")
+             "app.api.detail_types", "app.api.technicians", "app.api.events",
+             "app.api.webhook_subscriptions", "app.api.health", "app.api.reports",
+             "app.api.asset_types", "app.api.make_models", "app.api.locations")
 #: A JSON body nested deeper than this is refused before anything parses it.
 MAX_JSON_DEPTH = 32
 

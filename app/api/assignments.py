@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from app.api.auth import MANAGERS, require
 from app.api.dispatch_schemas import AssignmentPageSchema
-from app.api.paging import paged
+from app.api.paging import PAGE_HEADERS, paged
 from app.api.problems import refusals
 from app.api.schemas import PageQuerySchema, page_body
 from app.api.serialise import assignment
@@ -23,9 +23,7 @@ URL_PREFIX = "/assignments"
 @blp.route("", methods=["GET"])
 @require(*MANAGERS)
 @blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, AssignmentPageSchema, headers={
-    "X-Total-Count": {"description": "How many items match.", "schema": {"type": "integer"}},
-    "Link": {"description": "RFC 8288 links: first, last, prev, next.", "schema": {"type": "string"}}})
+@blp.response(200, AssignmentPageSchema, headers=PAGE_HEADERS)
 @refusals(blp, 401, 403, 422, 429)
 def list_assignments(args):
     """Assignments from dispatch_metrics, newest first: a count and one page query."""

@@ -9,19 +9,18 @@ are saved together or not at all. Technicians reach only their own dispatches' c
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date, datetime
 
-from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
+from app.api import versions
 from app.api.auth import require
-from app.api.dispatches import Precondition, find, guarded
-from app.api.problems import problem, refusals
+from app.api.dispatches import CHANGE_ERRORS, find, guarded
+from app.api.problems import refusals
 from app.api.schemas import PersonSchema
 from app.api.serialise import _plain, person
 from app.checklists.fields import INSPECTION_DEFECT, INSPECTION_OK, FieldKind
@@ -36,11 +35,8 @@ blp = Blueprint("api_detail_rows", __name__,
                 description="Checklists (detail rows) of a dispatch: answers, defects, sign-off.")
 URL_PREFIX = "/dispatches"
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag the checklist was read with (428 without it, 412 when it changed since)."}
-ETAG_HEADER = {"ETag": {"description": "The checklist's version; send it in If-Match to change it.",
-                        "schema": {"type": "string"}}}
-CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 415, 422, 428, 429)
+IF_MATCH = versions.if_match_parameter("the checklist")
+ETAG_HEADER = versions.etag_header("the checklist")
 MAX_ITEMS = 200  # more answers than any checklist has questions
 DESCRIPTION_MAX = checklists.DESCRIPTION_MAX
 
@@ -179,9 +175,7 @@ def serialise(checklist, dispatch: Dispatch) -> dict:
 
 def _digest(body: dict) -> str:
     """What the checklist holds, hashed: any answer, defect or sign-off changes it."""
-    state = {key: body[key] for key in ("items", "defects", "signed_off_at", "loaded")}
-    text = json.dumps(state, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return versions.digest({key: body[key] for key in ("items", "defects", "signed_off_at", "loaded")}).strip('"')
 
 
 def etag(body: dict) -> str:
@@ -215,18 +209,14 @@ def _editable(number: str, detail_id: int):
 
 
 def require_if_match(body: dict, dispatch: Dispatch) -> None:
-    header = request.headers.get("If-Match")
-    if header is None or not header.strip():
-        raise Precondition(problem(428, f"Send If-Match with the ETag of this {body['label'].lower()} (read it with "
-                                        "GET first), so that an answer given meanwhile is not overwritten.",
-                                   kind="precondition-required"))
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if "*" not in tags and etag(body) not in tags:
-        raise Precondition(problem(
-            412, f"The {body['label'].lower()} of {dispatch.dispatch_number} changed since you read it "
-                 f"({body['answered']} of {body['total']} answered"
-                 + (", signed off" if body["signed_off_at"] else "") + f"; ETag {etag(body)}). Read it again "
-                 "and answer on what it holds now.", kind="precondition-failed", headers={"ETag": etag(body)}))
+    what = f"the {body['label'].lower()} of {dispatch.dispatch_number}"
+
+    def stale() -> str:
+        signed = ", signed off" if body["signed_off_at"] else ""
+        return f"The {body['label'].lower()} of {dispatch.dispatch_number} changed since you read it: " \
+               f"{body['answered']} of {body['total']} answered{signed}"
+
+    versions.check_if_match(etag(body), what=what, stale=stale)
 
 
 def _response(number: str, detail_id: int, status: int = 200, **extra):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.api import idempotency
+from app.api import idempotency, versions
+from app.api.versions import Precondition
 from app.api.auth import MANAGERS, require
 from app.api.dispatch_schemas import (
     NUMBER_PATTERN, AssignSchema, AssignmentSchema, BulkResultsSchema, BulkTransitionSchema, CandidatesSchema,
@@ -23,7 +24,7 @@ from app.api.dispatch_schemas import (
     DispatchListQuerySchema, DispatchPageSchema, DispatchUpdateSchema, TransitionSchema,
     UnassignQuerySchema,
 )
-from app.api.paging import paged
+from app.api.paging import PAGE_HEADERS, paged
 from app.api.problems import problem, refusals
 from app.api.schemas import page_body
 from app.api.serialise import assignment, candidates, dispatch_detail, dispatch_summary
@@ -39,14 +40,10 @@ blp = Blueprint("api_dispatches", __name__, description="Work orders: read, crea
 URL_PREFIX = "/dispatches"
 NUMBER = re.compile(NUMBER_PATTERN)
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag the dispatch was read with (428 without it, 412 when it changed since)."}
+IF_MATCH = versions.if_match_parameter("the dispatch")
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
                    "description": "The same key and body within 24 h get the first answer again."}
-ETAG_HEADER = {"ETag": {"description": "The dispatch's version; send it in If-Match to change it.",
-                        "schema": {"type": "string"}}}
-PAGE_HEADERS = {"X-Total-Count": {"description": "How many items match.", "schema": {"type": "integer"}},
-                "Link": {"description": "RFC 8288 links: first, last, prev, next.", "schema": {"type": "string"}}}
+ETAG_HEADER = versions.etag_header("the dispatch")
 CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 415, 422, 428, 429)
 
 
@@ -70,26 +67,13 @@ def find(number: str) -> Dispatch:
     return dispatch
 
 
-class Precondition(Exception):
-    def __init__(self, response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
 def require_if_match(dispatch: Dispatch) -> None:
     """``If-Match`` names the dispatch's current ETag (or ``*``); 428 when missing, 412 when stale."""
-    header = request.headers.get("If-Match")
-    if header is None or not header.strip():
-        raise Precondition(problem(428, f"Send If-Match with the ETag of {dispatch.dispatch_number} (read it with "
-                                        "GET first), so that a change made meanwhile is not overwritten.",
-                                   kind="precondition-required"))
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if "*" not in tags and etag(dispatch) not in tags:
+    def stale() -> str:
         who = dispatch.assigned_user.name if dispatch.assigned_user is not None else "nobody"
-        raise Precondition(problem(
-            412, f"{dispatch.dispatch_number} changed since you read it: it is now {dispatch.status}, assigned to "
-                 f"{who} (ETag {etag(dispatch)}). Read it again and retry.",
-            kind="precondition-failed", headers={"ETag": etag(dispatch)}))
+        return f"{dispatch.dispatch_number} changed since you read it: it is now {dispatch.status}, assigned to {who}"
+
+    versions.check_if_match(etag(dispatch), what=dispatch.dispatch_number, stale=stale)
 
 
 def _detail_response(dispatch: Dispatch, status: int = 200, headers: dict | None = None):

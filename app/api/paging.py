@@ -6,6 +6,10 @@ from urllib.parse import urlencode
 
 from flask import request
 
+#: The OpenAPI headers of a paged list's answer.
+PAGE_HEADERS = {"X-Total-Count": {"description": "How many items match.", "schema": {"type": "integer"}},
+                "Link": {"description": "RFC 8288 links: first, last, prev, next.", "schema": {"type": "string"}}}
+
 
 def link_header(page: int, pages: int, per_page: int) -> str:
     args = {key: value for key, value in request.args.items(multi=True) if key not in ("page", "per_page")}

@@ -7,18 +7,16 @@ never again. A subscription's ETag is a digest of its settings; PATCH and DELETE
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from flask import request, url_for
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
+from app.api import versions
 from app.api.auth import require
-from app.api.dispatches import Precondition, guarded
-from app.api.paging import paged
-from app.api.problems import problem, refusals
+from app.api.dispatches import guarded
+from app.api.paging import PAGE_HEADERS, paged
+from app.api.problems import refusals
 from app.api.schemas import PageQuerySchema, page_body, page_schema
 from app.models import Role
 from app.services import webhook_subscriptions as service
@@ -29,11 +27,8 @@ blp = Blueprint("api_webhook_subscriptions", __name__,
                 description="Webhook subscriptions (admins): where events are sent, and their deliveries.")
 URL_PREFIX = "/webhook-subscriptions"
 ADMIN = Role.ADMIN.value
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag the subscription was read with (428 without it, 412 when it changed since)."}
-ETAG_HEADER = {"ETag": {"description": "The subscription's version.", "schema": {"type": "string"}}}
-PAGE_HEADERS = {"X-Total-Count": {"description": "How many items match.", "schema": {"type": "integer"}},
-                "Link": {"description": "RFC 8288 links: first, last, prev, next.", "schema": {"type": "string"}}}
+IF_MATCH = versions.if_match_parameter("the subscription")
+ETAG_HEADER = versions.etag_header("the subscription")
 TYPES = list(EVENT_TYPES)
 
 
@@ -103,22 +98,12 @@ def _body(subscription) -> dict:
 
 
 def etag(subscription) -> str:
-    state = [subscription.url, subscription.description, list(subscription.event_types or []),
-             bool(subscription.active), str(subscription.secret_rotated_at)]
-    return '"' + hashlib.sha256(json.dumps(state).encode()).hexdigest()[:20] + '"'
+    return versions.digest([subscription.url, subscription.description, list(subscription.event_types or []),
+                            bool(subscription.active), str(subscription.secret_rotated_at)])
 
 
 def _require_if_match(subscription) -> None:
-    header = request.headers.get("If-Match")
-    if header is None or not header.strip():
-        raise Precondition(problem(428, f"Send If-Match with the ETag of subscription #{subscription.id} (read it "
-                                        "with GET first), so that a change made meanwhile is not overwritten.",
-                                   kind="precondition-required"))
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if "*" not in tags and etag(subscription) not in tags:
-        raise Precondition(problem(412, f"Subscription #{subscription.id} changed since you read it (ETag "
-                                        f"{etag(subscription)}); read it again and retry.",
-                                   kind="precondition-failed", headers={"ETag": etag(subscription)}))
+    versions.check_if_match(etag(subscription), what=f"subscription #{subscription.id}")
 
 
 @blp.route("", methods=["GET"])

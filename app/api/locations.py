@@ -1,0 +1,124 @@
+"""``/api/v1/locations``: the organisation's locations (yards, depots), for admins, through
+``app.services.assets``: names unique whatever the case, latitude and longitude in range and
+given together, and no deactivating a location where active assets are based. Locations are
+deactivated, never deleted, as on the admin page.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
+
+from app.api import versions
+from app.api.auth import require
+from app.api.dispatches import guarded
+from app.api.paging import paged
+from app.api.problems import refusals
+from app.api.schemas import PageQuerySchema, page_body, page_schema
+from app.extensions import db
+from app.models import MajorLocation, Role
+from app.services import assets as asset_service
+from app.services.errors import NotFound, ValidationError
+from app.services.queries import Page
+
+blp = Blueprint("api_locations", __name__, description="Locations (admins).")
+URL_PREFIX = "/locations"
+ADMIN = Role.ADMIN.value
+
+
+class MajorLocationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    address = fields.String(allow_none=True, required=True)
+    latitude = fields.Float(allow_none=True, required=True)
+    longitude = fields.Float(allow_none=True, required=True)
+    active = fields.Boolean(required=True)
+
+
+class MajorLocationCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.String(allow_none=True, validate=validate.Length(max=500))
+    latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
+
+
+class MajorLocationUpdateSchema(MajorLocationCreateSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    active = fields.Boolean(metadata={"description": "false deactivates (refused while active assets are based there)."})
+
+
+MajorLocationPageSchema = page_schema(MajorLocationSchema, "MajorLocationPage")
+
+
+def dump(location: MajorLocation) -> dict:
+    return {"id": location.id, "name": location.name, "address": location.address,
+            "latitude": location.latitude, "longitude": location.longitude, "active": bool(location.is_active)}
+
+
+def find(location_id: int) -> MajorLocation:
+    location = db.session.get(MajorLocation, location_id)
+    if location is None:
+        raise NotFound(f"There is no location #{location_id}.")
+    return location
+
+
+@blp.route("", methods=["GET"])
+@require(ADMIN)
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, MajorLocationPageSchema)
+@refusals(blp, 401, 403, 422, 429)
+def list_locations(args):
+    """Every location by name, active or not."""
+    total = db.session.scalar(select(func.count(MajorLocation.id))) or 0
+    rows = db.session.scalars(select(MajorLocation).order_by(func.lower(MajorLocation.name), MajorLocation.id)
+                              .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+    page = Page(items=list(rows), page=args["page"], per_page=args["per_page"], total=total)
+    return paged(page_body(page.items, page, [dump(r) for r in rows]), page)
+
+
+@blp.route("", methods=["POST"])
+@require(ADMIN)
+@blp.arguments(MajorLocationCreateSchema)
+@blp.response(201, MajorLocationSchema, headers={"Location": {"schema": {"type": "string"}}})
+@refusals(blp, 400, 401, 403, 415, 422, 429)
+def create_location(args):
+    """A new location (the name unique whatever the case)."""
+    location = asset_service.create_location(args["name"], (args.get("address") or "").strip() or None,
+                                             args.get("latitude"), args.get("longitude"))
+    return dump(location), 201, {"Location": url_for("api_locations.get_location", location_id=location.id)}
+
+
+@blp.route("/<int:location_id>", methods=["GET"])
+@require(ADMIN)
+@blp.response(200, MajorLocationSchema, headers=versions.ETAG_HEADER)
+@refusals(blp, 401, 403, 404, 429)
+def get_location(location_id):
+    body = dump(find(location_id))
+    return body, 200, {"ETag": versions.etag(body)}
+
+
+@blp.route("/<int:location_id>", methods=["PATCH"])
+@require(ADMIN)
+@blp.arguments(MajorLocationUpdateSchema)
+@blp.response(200, MajorLocationSchema, headers=versions.ETAG_HEADER)
+@blp.doc(parameters=[versions.IF_MATCH])
+@refusals(blp, 400, 401, 403, 404, 412, 415, 422, 428, 429)
+@guarded
+def update_location(args, location_id):
+    """Change the name, address, coordinates, or ``active``; fields left out keep their value."""
+    location = find(location_id)
+    if "active" in args and args.keys() - {"active"}:
+        # Two services, two transactions: together, a refused second step would leave the first done.
+        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
+                              "another.", field="active")
+    versions.require_if_match(dump(location), f"location #{location.id}")
+    if args.keys() - {"active"}:
+        asset_service.update_location(
+            location, name=args.get("name", location.name), address=args.get("address", location.address),
+            latitude=args.get("latitude", location.latitude), longitude=args.get("longitude", location.longitude))
+    if "active" in args and args["active"] != location.is_active:
+        asset_service.set_location_active(location, args["active"])
+    body = dump(location)
+    return body, 200, {"ETag": versions.etag(body)}
