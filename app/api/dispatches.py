@@ -41,7 +41,8 @@ NUMBER = re.compile(NUMBER_PATTERN)
 
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": "The ETag the dispatch was read with (428 without it, 412 when it changed since)."}
-IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
                    "description": "The same key and body within 24 h get the first answer again."}
 ETAG_HEADER = {"ETag": {"description": "The dispatch's version; send it in If-Match to change it.",
                         "schema": {"type": "string"}}}
