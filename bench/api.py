@@ -13,6 +13,7 @@ technicians and records the assignment inside the request). Prints p50 / p95 / m
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import statistics
 import sys
@@ -78,6 +79,7 @@ def run(path: Path, requests: int) -> None:
         number = db.session.scalar(select(Dispatch.dispatch_number).order_by(Dispatch.id.desc()).limit(1))
         asset_id = db.session.scalar(select(Asset.id).order_by(Asset.id).limit(1))
         db.session.remove()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request among the figures
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
