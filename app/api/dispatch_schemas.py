@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from app.api.schemas import Id, PageQuerySchema, PersonSchema, page_schema
+from app.api.schemas import MULTILINE, ONE_LINE, Id, PageQuerySchema, PersonSchema, page_schema
 from app.models import DispatchPriority, DispatchStatus, WorkType
 from app.services import text as text_rules
 from app.models import Dispatch, DispatchStatusHistory
@@ -21,21 +21,23 @@ REASON_MAX = text_rules.column_limit(text_rules.column_of(DispatchStatusHistory,
 NUMBER_PATTERN = r"^D-[0-9]{4}-[0-9]{1,12}$"
 
 
-def _text(limit: int | None, **kwargs) -> fields.String:
+def _text(limit: int | None, *, multiline: bool = False, **kwargs) -> fields.String:
     checks = [validate.Length(max=limit)] if limit else []
-    return fields.String(validate=checks, **kwargs)
+    metadata = {"pattern": MULTILINE if multiline else ONE_LINE, **kwargs.pop("metadata", {})}
+    return fields.String(validate=checks, metadata=metadata, **kwargs)
 
 
 class DispatchListQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    asset = fields.String(validate=validate.Length(max=50), metadata={"description": "An asset tag, exact."})
+    asset = fields.String(validate=validate.Length(max=50),
+                          metadata={"description": "An asset tag, exact.", "pattern": ONE_LINE})
     asset_type = Id(strict=False, metadata={"description": "An asset type id."})
     technician = fields.String(validate=validate.Regexp(r"^(none|[1-9][0-9]{0,9})$"),
                                metadata={"description": "A technician's id, or `none` for unassigned."})
     due = fields.String(validate=validate.OneOf(sorted(DUE_FILTERS)))
     q = fields.String(validate=validate.Length(max=200),
-                      metadata={"description": "Free text over number, title, asset tag and name."})
+                      metadata={"description": "Free text over number, title, asset tag and name.", "pattern": ONE_LINE})
     sort = fields.String(load_default="-created", validate=validate.OneOf(SORTS))
 
 
@@ -132,7 +134,7 @@ class DispatchCreateSchema(Schema):
     title = _text(TITLE_MAX, required=True)
     asset_id = Id(required=True)
     priority = fields.String(validate=validate.OneOf(PRIORITIES), load_default=DispatchPriority.NORMAL.value)
-    description = _text(DESCRIPTION_MAX, allow_none=True)
+    description = _text(DESCRIPTION_MAX, multiline=True, allow_none=True)
     due_date = fields.AwareDateTime(allow_none=True, metadata={"description": "With a time zone, e.g. 2026-06-10T17:00:00Z."})
     major_location_id = Id(allow_none=True)
     required_skill = _text(100, allow_none=True)
@@ -144,7 +146,7 @@ class DispatchCreateSchema(Schema):
 
 class DispatchUpdateSchema(Schema):
     title = _text(TITLE_MAX)
-    description = _text(DESCRIPTION_MAX, allow_none=True)
+    description = _text(DESCRIPTION_MAX, multiline=True, allow_none=True)
     due_date = fields.AwareDateTime(allow_none=True)
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     priority_reason = _text(REASON_MAX, metadata={"description": "Required with a priority change."})

@@ -41,7 +41,8 @@ URL_PREFIX = "/dispatches"
 NUMBER = re.compile(NUMBER_PATTERN)
 
 IF_MATCH = versions.if_match_parameter("the dispatch")
-IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
                    "description": "The same key and body within 24 h get the first answer again."}
 ETAG_HEADER = versions.etag_header("the dispatch")
 CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 415, 422, 428, 429)

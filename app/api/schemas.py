@@ -6,6 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from app.services.numbers import DB_INT_MAX
 
+#: Documented (OpenAPI ``pattern``) on text the app refuses control characters in, so a client knows;
+#: the refusal itself stays the services' (app.services.text), whose message names the character.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
 

@@ -371,11 +371,15 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
         available[rows] = fast[:, 1] == 1
         active[rows], completed[rows], on_time[rows], first_time[rows] = fast[:, 2], fast[:, 3], fast[:, 4], fast[:, 5]
 
+    # Grouped by an expression, not the bare column: with the column SQLite walks the whole
+    # assigned_user_id index for its order (~0.5 s at 100,000 dispatches) instead of reading
+    # the few open urgent rows through ix_dispatches_status_priority (~1 ms).
     urgent = np.zeros(n, dtype=np.int32)
+    assignee = (Dispatch.assigned_user_id + 0).label("assignee")
     for user_id, count in session.execute(
-        select(Dispatch.assigned_user_id, func.count())
+        select(assignee, func.count())
         .where(Dispatch.status.in_(OPEN), Dispatch.priority.in_(URGENT), Dispatch.assigned_user_id.is_not(None))
-        .group_by(Dispatch.assigned_user_id)
+        .group_by(assignee)
     ):
         if user_id in user_row:
             urgent[user_row[user_id]] = count
@@ -383,10 +387,11 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
     hours, streak = _recent_work(now, user_row)
 
     demand = np.zeros(k, dtype=np.float32)
-    for name, count in session.execute(
-        select(Dispatch.required_skill, func.count())
+    skill = (Dispatch.required_skill + "").label("skill")
+    for name, count in session.execute(  # an expression for the same reason: ix_dispatches_status
+        select(skill, func.count())
         .where(Dispatch.status == DispatchStatus.CREATED.value, Dispatch.required_skill.is_not(None))
-        .group_by(Dispatch.required_skill)
+        .group_by(skill)
     ):
         if name in static.skill_by_name:
             demand[static.skill_by_name[name]] = count
