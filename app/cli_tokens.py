@@ -9,9 +9,10 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.cli import as_system
+from app.services.text import same_text
 
 tokens_cli = AppGroup("tokens", help="Create, list and revoke personal API tokens.")
 
@@ -28,7 +29,7 @@ def create(email: str, name: str, expires_days: int | None) -> None:
     from app.services import api_tokens
     from app.services.errors import NotFound
 
-    owner = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    owner = db.session.scalar(select(User).where(same_text(User.email, email.strip())))
     if owner is None:
         raise NotFound(f"There is no user with the email {email!r}.")
     new = api_tokens.create_token(owner, name, expires_in_days=expires_days)

@@ -54,6 +54,26 @@ def test_asset_type_and_location_names_are_unique_whatever_the_case(system_actor
     assert count(model) == before
 
 
+@pytest.mark.parametrize(
+    ("create", "message", "model"),
+    [
+        (lambda: assets.create_asset_type("Kühlwagen È"), "An asset type named 'Kühlwagen È' already exists.", AssetType),
+        (lambda: assets.create_location("Île-de-France"), "A location named 'Île-de-France' already exists.", MajorLocation),
+        (lambda: technicians.add_skill("Kältetechnik", "Klima"), "A skill named 'Kältetechnik' already exists", Skill),
+    ],
+)
+def test_a_name_with_letters_beyond_ascii_given_twice_is_refused_not_an_error(system_actor, create, message, model):
+    # The check and the lower() index must agree on every backend: SQLite's lower() folds
+    # ASCII only, so a check that lower-cased in Python let the second one through to the index.
+    create()
+    before = count(model)
+    with pytest.raises(ValidationError) as refused:
+        create()
+    assert message in refused.value.message
+    db.session.rollback()
+    assert count(model) == before
+
+
 def test_make_model_and_asset_tag_are_unique_whatever_the_case(system_actor):
     asset_type = AssetTypeFactory()
     assets.create_make_model("Volvo", "FH16", asset_type)

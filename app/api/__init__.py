@@ -18,7 +18,7 @@ from flask_smorest.utils import prepare_response
 
 from app.api import auth, limits
 from app.api.problems import API_PREFIX, PROBLEM_JSON, is_api_request, problem
-from app.api.schemas import ProblemSchema
+from app.api.schemas import ProblemSchema, QueryTextRule
 
 PREFIX = "/api/v1"
 #: Resource modules, in the order the OpenAPI document lists them.
@@ -78,7 +78,7 @@ def init_api(app: Flask) -> Api:
 
     settings(app)
     limits.check_settings(app)
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [QueryTextRule()]})
     for name in RESOURCES:
         module = importlib.import_module(name)
         csrf.exempt(module.blp)  # unsafe methods of a browser session are checked in auth.authenticate

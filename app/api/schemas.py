@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apispec import BasePlugin
 from marshmallow import Schema, fields, validate
 
 from app.services.numbers import DB_INT_MAX
@@ -10,6 +11,29 @@ from app.services.numbers import DB_INT_MAX
 #: the refusal itself stays the services' (app.services.text), whose message names the character.
 ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+
+
+class QueryTextRule(BasePlugin):
+    """The OpenAPI document states that no query parameter may hold a control character.
+
+    Every request is refused with a 400 for one (``inputs.refuse_control_characters``), so each
+    text query parameter a resource declares gets the ``ONE_LINE`` pattern here, once for all,
+    rather than in each schema (where a new resource would forget it).
+    """
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for operation in (operations or {}).values():
+            for parameter in operation.get("parameters", ()):
+                if isinstance(parameter, dict) and parameter.get("in") == "query":
+                    schema = parameter.get("schema") or {}
+                    _one_line(schema.get("items") if schema.get("type") == "array" else schema)
+
+
+def _one_line(schema: dict | None) -> None:
+    if schema and schema.get("type") == "string" and not {"pattern", "enum", "format"} & schema.keys():
+        schema["pattern"] = ONE_LINE
+
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25

@@ -11,6 +11,7 @@ from app.models import Asset, AssetStatus, AssetType, MajorLocation, MakeModel, 
 from app.services.queries import Page
 from app.services.errors import NotFound, Problems, ValidationError
 from app.services.transaction import transaction
+from app.services.text import same_text
 
 
 def _required(value: str | None, field: str, what: str) -> str:
@@ -25,7 +26,7 @@ def _known_skill(name: str | None) -> str | None:
     name = (name or "").strip() or None
     if name is None:
         return None
-    stored = db.session.scalar(select(Skill.name).where(func.lower(Skill.name) == name.lower()))
+    stored = db.session.scalar(select(Skill.name).where(same_text(Skill.name, name)))
     if stored is None:
         raise ValidationError(f"There is no skill {name!r}; add it first or leave this empty.", field="default_skill")
     return stored
@@ -139,7 +140,7 @@ def _unique_except(model: type, column, value, own_id: int | None, field: str, m
 
     Names are unique whatever their case (a unique index on lower() holds it in the database).
     """
-    query = select(column).where(func.lower(column) == value.lower()).limit(1)
+    query = select(column).where(same_text(column, value)).limit(1)
     if own_id is not None:
         query = query.where(model.id != own_id)
     existing = db.session.scalar(query)
@@ -148,8 +149,8 @@ def _unique_except(model: type, column, value, own_id: int | None, field: str, m
 
 
 def _unique_make_model(make: str, model: str, own_id: int | None) -> None:
-    query = select(MakeModel).where(func.lower(MakeModel.make) == make.lower(),
-                                    func.lower(MakeModel.model) == model.lower()).limit(1)
+    query = select(MakeModel).where(same_text(MakeModel.make, make),
+                                    same_text(MakeModel.model, model)).limit(1)
     if own_id is not None:
         query = query.where(MakeModel.id != own_id)
     existing = db.session.scalar(query)
@@ -374,7 +375,7 @@ def _hint(column, what: str) -> str:
 
 def asset_type_named(name: str) -> AssetType:
     name = (name or "").strip()
-    found = db.session.scalar(select(AssetType).where(func.lower(AssetType.name) == name.lower()))
+    found = db.session.scalar(select(AssetType).where(same_text(AssetType.name, name)))
     if found is None:
         raise NotFound(f"There is no asset type {name!r}.{_hint(AssetType.name, 'asset types')}", field="asset_type")
     return found
@@ -382,8 +383,8 @@ def asset_type_named(name: str) -> AssetType:
 
 def make_model_named(make: str, model: str) -> MakeModel:
     make, model = (make or "").strip(), (model or "").strip()
-    found = db.session.scalar(select(MakeModel).where(func.lower(MakeModel.make) == make.lower(),
-                                                      func.lower(MakeModel.model) == model.lower()))
+    found = db.session.scalar(select(MakeModel).where(same_text(MakeModel.make, make),
+                                                      same_text(MakeModel.model, model)))
     if found is None:
         raise NotFound(f"There is no make/model {make} {model!r}; add it first (make-models add).", field="model")
     return found
@@ -391,7 +392,7 @@ def make_model_named(make: str, model: str) -> MakeModel:
 
 def location_named(name: str) -> MajorLocation:
     name = (name or "").strip()
-    found = db.session.scalar(select(MajorLocation).where(func.lower(MajorLocation.name) == name.lower()))
+    found = db.session.scalar(select(MajorLocation).where(same_text(MajorLocation.name, name)))
     if found is None:
         raise NotFound(f"There is no location {name!r}.{_hint(MajorLocation.name, 'locations')}", field="location")
     return found
@@ -399,7 +400,7 @@ def location_named(name: str) -> MajorLocation:
 
 def asset_tagged(tag: str) -> Asset:
     tag = (tag or "").strip()
-    found = db.session.scalar(select(Asset).where(func.lower(Asset.asset_tag) == tag.lower()))
+    found = db.session.scalar(select(Asset).where(same_text(Asset.asset_tag, tag)))
     if found is None:
         raise NotFound(f"There is no asset tagged {tag!r}.{_hint(Asset.asset_tag, 'asset tags')}", field="asset_tag")
     return found

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
@@ -49,6 +49,7 @@ from app.services.dispatch_numbers import format_dispatch_number, reserve_dispat
 from app.services.local_time import format_local
 from app.services import text as text_rules
 from app.services.errors import ValidationError
+from app.services.text import any_same_text
 
 PRIORITIES = [p.value for p in DispatchPriority]
 WORK_TYPES = [w.value for w in WorkType]
@@ -214,7 +215,7 @@ def apply_matching_defaults(session: Session, dispatches: list[Dispatch] | list[
     if wanted:
         # Skill names are unique whatever their case; the dispatch takes the skill's own spelling.
         known = {name.lower(): name for name in session.scalars(
-            select(Skill.name).where(func.lower(Skill.name).in_({w.lower() for w in wanted})))}
+            select(Skill.name).where(any_same_text(Skill.name, sorted(set(wanted)))))}
         for name in sorted(w for w in wanted if w.lower() not in known):
             raise ValidationError(
                 f"There is no skill {name!r}. Choose an existing skill, or ask an admin to add it.",

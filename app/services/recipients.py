@@ -10,11 +10,12 @@ reports that nobody routed anywhere still reach the people who run Motorpool.
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import User
 from app.plugins.contracts import Notification
+from app.services.text import any_same_text
 
 #: Who gets a notification that names no role and no address.
 OPERATOR_ROLES = ("admin",)
@@ -46,7 +47,7 @@ def _matching(notification: Notification) -> tuple[list[User], list[str]]:
     if roles:
         conditions.append(active & User.role.in_(roles))
     if lowered:
-        conditions.append(func.lower(User.email).in_(lowered))
+        conditions.append(any_same_text(User.email, lowered))
     if not conditions:
         return [], typed
     return list(db.session.scalars(select(User).where(or_(*conditions)).order_by(User.id))), typed

@@ -6,13 +6,14 @@ import math
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import MajorLocation, Role, Skill, TechnicianPosition, TechnicianProfile, TechnicianSkill, User, utcnow
 from app.services import actors, capacity
 from app.services.errors import NotFound, PermissionDenied, Problems, ValidationError
 from app.services.transaction import transaction
+from app.services.text import same_text
 
 PROFILE_FIELDS = {
     "home_latitude", "home_longitude", "current_latitude", "current_longitude", "hourly_rate",
@@ -167,7 +168,7 @@ def add_skill(name: str, category: str) -> Skill:
     name, category = (name or "").strip(), (category or "").strip()
     if not name or not category:
         raise ValidationError("A skill needs a name and a category (skills in one category count as related).")
-    existing = db.session.scalar(select(Skill.name).where(func.lower(Skill.name) == name.lower()))
+    existing = db.session.scalar(select(Skill.name).where(same_text(Skill.name, name)))
     if existing is not None:  # names are unique whatever their case (an index on lower(name) holds it too)
         raise ValidationError(f"A skill named {existing!r} already exists; use it rather than adding {name!r}.",
                               field="name")
@@ -180,7 +181,7 @@ def add_skill(name: str, category: str) -> Skill:
 def set_skill(technician: User, skill_name: str, level: int) -> TechnicianSkill:
     if not 1 <= int(level) <= 5:
         raise ValidationError(f"A skill level is 1 to 5, not {level}.", field="level")
-    skill = db.session.scalar(select(Skill).where(func.lower(Skill.name) == (skill_name or "").strip().lower()))
+    skill = db.session.scalar(select(Skill).where(same_text(Skill.name, (skill_name or "").strip())))
     if skill is None:
         raise ValidationError(f"There is no skill {skill_name!r}; add it first.", field="skill")
     profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import String, Text, inspect
+from sqlalchemy import String, Text, func, inspect
 from sqlalchemy.orm import Session
 
 from app.services.errors import ValidationError
@@ -105,3 +105,18 @@ def validate_session_text(session: Session) -> None:
             if not new and not state.attrs[key].history.has_changes():
                 continue
             check_column_value(column, state.dict[key], key)
+
+
+def same_text(column, value: str):
+    """``column`` equals ``value`` whatever their case, as the unique ``lower()`` indexes see it.
+
+    Both sides go through the database's own ``lower()``: SQLite's folds ASCII letters only,
+    PostgreSQL's every letter. Lower-casing ``value`` in Python instead would let a check pass
+    that the index then refuses on SQLite ("È" twice: an IntegrityError, not a message).
+    """
+    return func.lower(column) == func.lower(value)
+
+
+def any_same_text(column, values):
+    """``column`` equals one of ``values`` whatever the case (``same_text`` for several)."""
+    return func.lower(column).in_([func.lower(value) for value in values])
