@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
@@ -245,6 +246,7 @@ def _write(path: str, text: str) -> None:
 @click.option("--asset-type", metavar="NAME", help="Only dispatches for assets of this type.")
 @click.option("--skill", metavar="NAME", help="Only dispatches needing this skill.")
 @click.option("--technician", metavar="NAME", help="Only this technician's work (name or e-mail).")
+@with_appcontext
 def analyze(since: str | None, until: str | None, format_: str, output: str | None, location: str | None,
             asset_type: str | None, skill: str | None, technician: str | None) -> None:
     """Print the assignment analytics of a range of local days (the last 30 by default)."""
