@@ -113,6 +113,13 @@ def _sections(filters) -> list[Callable[[], list[Section]]]:
     fleet = "The whole fleet: the location, asset type, skill and technician filters do not apply." \
         if filters.narrowed else None
 
+    def costs() -> list[Section]:
+        breakdowns = analytics.cost_breakdowns(filters)  # the three tables from one query
+        return [Section(name, spec.title, spec.header, list(spec.rows(breakdowns[by])))
+                for name, by in (("cost-asset-type", "asset_type"), ("cost-location", "location"),
+                                 ("cost-priority", "priority"))
+                for spec in (analytics.TABLES[name],)]
+
     def routing() -> list[Section]:
         r = metrics.routing_speed(window)
         return [Section("routing", "Routing speed (creation to assignment)",
@@ -140,7 +147,7 @@ def _sections(filters) -> list[Callable[[], list[Section]]]:
         ]
 
     return [table("priority"), skills, table("status"), table("workload"), routing,
-            table("cost-asset-type"), table("cost-location"), table("cost-priority"), cost,
+            costs, cost,
             table("sla-day"), table("sla-priority"), sla, burnout, table("recent")]
 
 
