@@ -172,6 +172,9 @@ def register(app: Flask) -> None:
     from app import cli_tokens
 
     cli_tokens.register(app)
+    from app import cli_analyze
+
+    cli_analyze.register(app)
 
 
 plugins_cli = AppGroup("plugins", help="List, enable and disable plugins.")

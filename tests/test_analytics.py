@@ -250,7 +250,7 @@ def test_the_figures_take_a_constant_number_of_queries(app, world):
         assign(work, technician, t(10, hour, 10))
     with counting_queries() as many:
         analytics.assignments_page(f)
-    assert len(few) == len(many) == 11, "\n".join(many)
+    assert len(few) == len(many) == 10, "\n".join(many)
 
 
 def test_each_table_matches_its_figure(app, world):
