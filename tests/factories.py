@@ -7,7 +7,7 @@ creation rules (checklist rows, event, history) like every other path.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import base64
 import hashlib
@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import (
     POOL_VERSION_ID,
     ApiToken,
+    DailyTrend,
     PoolVersion,
     IdempotencyKey,
     Alert,
@@ -115,6 +116,25 @@ class ManagerFactory(UserFactory):
 
 class TechnicianFactory(UserFactory):
     role = "technician"
+
+
+class DailyTrendFactory(BaseFactory):
+    """A kept finished day of the trends (UTC here: the day runs midnight to midnight)."""
+
+    class Meta:
+        model = DailyTrend
+
+    zone = "UTC"
+    day = factory.Sequence(lambda n: date(2026, 1, 1) + timedelta(days=n))
+    starts_at = factory.LazyAttribute(lambda o: datetime.combine(o.day, time(), tzinfo=UTC))
+    ends_at = factory.LazyAttribute(lambda o: datetime.combine(o.day + timedelta(days=1), time(), tzinfo=UTC))
+    assignments = 2
+    routing_p50_seconds = 40.0
+    routing_p95_seconds = 90.0
+    estimates = 2
+    completion_p50_hours = 2.0
+    completion_p95_hours = 3.5
+    computed_at = factory.LazyAttribute(lambda o: o.ends_at + timedelta(hours=1))
 
 
 class PoolVersionFactory(BaseFactory):

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.blueprints.security import safe_path
 from app.extensions import db, login_manager
-from app.services.errors import DomainError
+from app.services.errors import ConcurrentUpdate, DomainError, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,11 @@ def register(app: Flask) -> None:
 
         if is_api_request():
             return from_domain_error(error)
-        return error_response(error.http_status, error.message)
+        # A refusal no view caught came from the request itself (a query parameter, a path, a
+        # target state no form offers): 400, unless it says the record is missing, forbidden
+        # or changed meanwhile. Forms and the API answer their own refusals with http_status.
+        code = error.http_status if isinstance(error, (NotFound, PermissionDenied, ConcurrentUpdate)) else 400
+        return error_response(code, error.message)
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
