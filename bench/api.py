@@ -1,9 +1,10 @@
 """Benchmark: the dispatch API over real HTTP on the bulk data set.
 
-    python -m bench.api [--requests 50] [--rebuild]
+    python -m bench.api [--requests 50] [--technicians 1000] [--rebuild]
 
 Uses ``bench.bulk_data`` (100,000 dispatches, 1,000,000 ``dispatch_metrics`` records, 1,000
-technicians; cached on disk) copied to a scratch file, because the create requests write.
+technicians, or ``--technicians 10000`` as the create budget names; cached on disk, one file
+per size) copied to a scratch file, because the create requests write.
 Serves the application with werkzeug on 127.0.0.1, calls it with httpx and a manager's token
 and times, after three warm-up requests each: GET /api/v1/dispatches (the first page),
 GET one dispatch, and POST /api/v1/dispatches with automatic assignment (the engine ranks the
@@ -53,10 +54,12 @@ def timed(call, requests: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--technicians", type=int, default=1_000,
+                        help="technicians in the bulk data set (the create budget names 10,000)")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    source = bulk_database(rebuild=args.rebuild)
+    source = bulk_database(technicians=args.technicians, rebuild=args.rebuild)
     scratch = Path(tempfile.mkdtemp(prefix="motorpool-bench-api-")) / "api.db"
     shutil.copyfile(source, scratch)
     try:

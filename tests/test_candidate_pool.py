@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from app.extensions import db
 from app.models import PoolVersion, TechnicianProfile, User
@@ -161,3 +162,32 @@ def test_a_missing_version_row_is_never_trusted(app, system_actor):
     candidate_pool.bump_version(db.session)
     db.session.commit()
     assert candidate_pool.current_version() == 1
+
+
+def test_pending_skill_demand_is_counted_from_its_index(app, system_actor):
+    """The waiting work's skill demand, read on every ranking, needs no row of the table.
+
+    SQLite answers it from ``ix_dispatches_status_required_skill`` alone; without the index it
+    read every waiting dispatch through ``ix_dispatches_status``. PostgreSQL chooses by its
+    statistics (an empty table is scanned), so there the index itself is what is checked.
+    """
+    ms.technician("Demand", skills={"welding": 3})
+    captured: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "required_skill" in statement and "count(" in statement:
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        matching.load_pool()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert len(captured) == 1
+    indexes = {index["name"]: index["column_names"] for index in sa_inspect(db.engine).get_indexes("dispatches")}
+    assert indexes["ix_dispatches_status_required_skill"] == ["status", "required_skill"]
+    if db.engine.dialect.name == "sqlite":
+        statement, parameters = captured[0]
+        plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters))
+        assert "COVERING INDEX ix_dispatches_status_required_skill" in plan, plan

@@ -388,7 +388,10 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
 
     demand = np.zeros(k, dtype=np.float32)
     skill = (Dispatch.required_skill + "").label("skill")
-    for name, count in session.execute(  # an expression for the same reason: ix_dispatches_status
+    # The expression keeps SQLite off the required_skill index's order; the count is read from
+    # ix_dispatches_status_required_skill alone (through ix_dispatches_status it read every
+    # waiting row from the table: 13 ms of a create at 15,000 waiting dispatches).
+    for name, count in session.execute(
         select(skill, func.count())
         .where(Dispatch.status == DispatchStatus.CREATED.value, Dispatch.required_skill.is_not(None))
         .group_by(skill)

@@ -62,6 +62,8 @@ class Dispatch(UserCreatedBase, Base):
         # The dashboard's counts (migration 0016): open work past its SLA, the waiting queue.
         Index("ix_dispatches_status_sla_due_at", "status", "sla_due_at", "created_date"),
         Index("ix_dispatches_waiting", "status", "assigned_user_id", "created_date", "priority"),
+        # The candidate pool's pending skill demand, counted from the index (migration 0017).
+        Index("ix_dispatches_status_required_skill", "status", "required_skill"),
         CheckConstraint("estimated_duration_hours > 0", name="duration_positive"),
         CheckConstraint(f"work_type IN ({_sql_in(WorkType)})", name="work_type_known"),
     )
