@@ -78,6 +78,10 @@ def test_the_page_draws_its_figures_filters_in_place_and_drills_down(phone, desk
             .to_contain_text("Tess Technician")
         expect(page.get_by_role("region", name="Recent assignments").get_by_role("table")) \
             .to_contain_text(made["south-critical"].number)
+        # A priority with nothing completed has no rate: its bar says so instead of "0 %".
+        sla = page.get_by_role("region", name="SLA compliance per priority").locator("svg")
+        expect(sla.locator("g.chart-row text.chart-label")).to_have_text(["Critical", "High", "Normal", "Low"])
+        expect(sla.locator("g.chart-row text.chart-value")).to_have_text(["100 %", "no data", "no data", "no data"])
         assert horizontal_overflow(page) == 0, f"assignment analytics scrolls sideways at {size} px"
         shot(page, f"assignment-analytics-{size}")
 
