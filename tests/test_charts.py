@@ -34,6 +34,13 @@ def test_nothing_to_draw_is_empty_never_a_division_by_zero():
     assert charts.day_series([("06-10", None)]).empty
 
 
+def test_a_bar_without_a_figure_reads_no_data_not_zero():
+    chart = charts.bars([("Critical", 100.0, None), ("High", None, None), ("Low", 0.0, None)],
+                        text=lambda v: f"{v:.0f} %")
+    assert [bar.text for bar in chart.bars] == ["100 %", "no data", "0 %"]
+    assert chart.bars[1].segments == ()
+
+
 def test_long_labels_are_shortened_in_the_drawing_only():
     bar = charts.bars([("Theodora Wolfeschlegelsteinhausen", 1, None)]).bars[0]
     assert bar.short_label == "Theodora Wolfesc…" and bar.label == "Theodora Wolfeschlegelsteinhausen"

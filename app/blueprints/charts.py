@@ -18,6 +18,7 @@ ROW = 26  # height of one bar's row
 BAR = 16  # the bar's own height within it
 LABEL_WIDTH = 118  # left column for the labels
 VALUE_WIDTH = 62  # right margin for the value written after the bar
+NO_DATA = "no data"  # the value text of a bar with no figure at all (as the data tables say)
 LABEL_CHARS = 17  # labels longer than this are shortened in the drawing (the table has them whole)
 
 
@@ -78,6 +79,7 @@ def stacked_bars(rows: Sequence[tuple[str, Sequence[float], str | None]], series
 
     ``rows``: ``(label, values per series, link or None)``. The longest bar fills the plot
     width (``width - LABEL_WIDTH - VALUE_WIDTH``); a negative or missing value draws nothing.
+    A row whose values are all missing reads ``NO_DATA``: a rate of nothing is not 0 %.
     """
     totals = [sum(max(float(v or 0), 0.0) for v in values) for _, values, _ in rows]
     maximum = max(totals, default=0.0)
@@ -95,7 +97,8 @@ def stacked_bars(rows: Sequence[tuple[str, Sequence[float], str | None]], series
             length = round(amount * scale, 2)
             segments.append(Segment(round(x, 2), length, j, amount, series[j] if j < len(series) else ""))
             x += length
-        bars.append(Bar(label=label, short_label=short(label), value=total, text=text(total), href=href,
+        shown = NO_DATA if values and all(v is None for v in values) else text(total)
+        bars.append(Bar(label=label, short_label=short(label), value=total, text=shown, href=href,
                         y=round(top, 2), height=BAR, text_y=round(top + BAR - 4, 2), value_x=round(x + 4, 2),
                         segments=tuple(segments)))
     return BarChart(width=width, height=max(len(rows), 1) * ROW, bars=tuple(bars), series=tuple(series),
