@@ -97,6 +97,8 @@ def test_the_trends_chart_loads_after_the_page_and_fits_a_phone(phone, desktop, 
         expect(trends.get_by_role("img", name="Estimated completion per day, p50 and p95")).to_be_visible()
         expect(routing.locator("polyline")).to_have_count(6)  # p50 and p95 of three days apart: no line joins them
         expect(trends.get_by_role("link", name="Download these figures (CSV)")).to_be_visible()
+        expect(trends.get_by_role("table")).to_have_count(0)  # folded until asked for
+        trends.get_by_text("The figures per day", exact=True).click()
         expect(trends.get_by_role("table")).to_contain_text("90 s")
         trends.scroll_into_view_if_needed()
         assert horizontal_overflow(page) == 0, f"the trends scroll sideways at {size} px"
