@@ -5,7 +5,7 @@ odometer in range), each refusal saying why and changing nothing."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import Asset, AssetStatus
@@ -112,6 +112,23 @@ def test_the_list_filters_like_the_admin_list(app, admin, fleet):
     assert [i["asset_tag"] for i in paged.get_json()["items"]] == ["VAN-1"] and 'rel="prev"' in paged.headers["Link"]
     assert tags("per_page=2&page=3") == []  # past the last page: none, not the last page again
     assert {a.id, b.id, c.id} == {i["id"] for i in _send(app, "GET", "/api/v1/assets", admin).get_json()["items"]}
+
+
+def test_the_list_issues_a_constant_number_of_queries(app, admin, fleet):
+    def count(per_page: int) -> int:
+        statements = []
+        listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert _send(app, "GET", f"/api/v1/assets?per_page={per_page}", admin).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    for n in range(12):  # each with its own type, model and location, so nothing is shared by luck
+        AssetFactory(asset_tag=f"TRK-{n:02d}")
+    count(1)  # the token's first use is noted once
+    assert count(2) == count(12)
 
 
 @pytest.mark.parametrize(("query", "field"), [

@@ -5,7 +5,7 @@ answer the set in order; a plugin's type (the example trailers plugin) with no c
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import (
@@ -182,3 +182,22 @@ def test_missing_owners_and_roles_change_nothing(app, admin, truck):
                              If_Match=etag), 403)
     assert _type_rows(truck) == [("truck_checklist", True)]
     assert db.session.scalar(select(func.count(ModelAdditionalDispatchDetailTableSet.id))) == 1
+
+
+def test_a_type_whose_plugin_is_not_loaded_is_shown_removable_and_not_switched_on(app, admin, truck):
+    # As left behind by an uninstalled plugin: written past the session's registered-key check.
+    db.session.execute(insert(AssetTypeDispatchDetailTableSet).values(
+        asset_type_id=truck.id, dispatch_detail_table_type="retired_checklist", is_active=False))
+    db.session.commit()
+    read = _send(app, "GET", _type_set(truck), admin)
+    assert read.get_json()["items"][-1] == {"key": "retired_checklist", "label": None, "plugin": None,
+                                            "active": False, "loaded": False}
+    assert read.get_json()["planned"] == ["truck_checklist"]
+    etag = read.headers["ETag"]
+    body = assert_problem(_send(app, "PATCH", _type_set(truck) + "/retired_checklist", admin, {"active": True},
+                                If_Match=etag), 422, "No enabled plugin provides 'retired_checklist'")
+    assert body["errors"]
+    assert _type_rows(truck) == [("truck_checklist", True), ("retired_checklist", False)]
+    removed = _send(app, "DELETE", _type_set(truck) + "/retired_checklist", admin, If_Match=etag)
+    assert removed.status_code == 200, removed.get_json()
+    assert _type_rows(truck) == [("truck_checklist", True)]
