@@ -75,4 +75,11 @@ def test_every_example_runs_against_a_live_server(live):
     assert '"database"' in blocks[12] and '"migrations"' in blocks[12]
     assert '"skills"' in blocks[13] and '"routing_speed"' in blocks[13] and '"status":4' not in blocks[13]
     assert '"items"' in blocks[14] and '"name":"East depot"' in blocks[14] and '"status":4' not in blocks[14]
+    by_source = dict(zip(sh_blocks(), blocks, strict=True))
+    assets = next(out for source, out in by_source.items() if '"TRK-0042' in source)
+    assert '"asset_tag":"TRK-0042"' in assets and '"status":"In Service"' in assets and '"total":1' in assets
+    detail_set = next(out for source, out in by_source.items() if "/detail-types/vehicle_dispatch" in source)
+    added, switched_off = detail_set.strip().splitlines()[-2:]
+    assert '"planned":["truck_checklist","vehicle_dispatch"]' in added
+    assert '{"active":false,"key":"vehicle_dispatch"' in switched_off and '"planned":["truck_checklist"]' in switched_off
     assert "Internal Server Error" not in output and '"status":500' not in output

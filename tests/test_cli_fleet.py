@@ -144,6 +144,13 @@ def test_assets_refusals(app, runner):
     assert "There is no asset tagged 'TRK-9'" in refused(runner, "assets", "deactivate", "TRK-9")
 
 
+def test_a_new_asset_is_not_added_to_an_inactive_type(app, runner):
+    AssetTypeFactory(name="Truck", is_active=False)
+    db.session.commit()
+    assert "The asset type Truck is inactive." in refused(runner, "assets", "add", "TRK-2", "--name", "x",
+                                                          "--type", "Truck")
+
+
 # --- detail-sets --------------------------------------------------------------------------------
 
 

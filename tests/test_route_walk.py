@@ -184,6 +184,7 @@ def world(app, system_actor):
         "kind": "asset-types",
         "row_id": truck.dispatch_detail_table_sets[0].id,
         "name": "tires_checked",
+        "key": "truck_checklist",
         "filename": "css/app.css",
         "session_id": 1,
         "token_id": 1,
@@ -361,6 +362,18 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_locations.create_location", "POST"): API_ADMIN_CHANGE,
     ("api_locations.get_location", "GET"): API_ADMIN,
     ("api_locations.update_location", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_assets.list_assets", "GET"): API_MANAGERS,
+    ("api_assets.create_asset", "POST"): API_ADMIN_CHANGE,
+    ("api_assets.get_asset", "GET"): API_MANAGERS,
+    ("api_assets.update_asset", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_detail_sets.get_asset_type_set", "GET"): API_ADMIN,
+    ("api_detail_sets.add_to_asset_type_set", "POST"): API_ADMIN_CHANGE,
+    ("api_detail_sets.update_asset_type_set_entry", "PATCH"): API_ADMIN_CHANGE,
+    ("api_detail_sets.remove_from_asset_type_set", "DELETE"): API_ADMIN_IF_MATCH,
+    ("api_detail_sets.get_make_model_set", "GET"): API_ADMIN,
+    ("api_detail_sets.add_to_make_model_set", "POST"): API_ADMIN_CHANGE,
+    ("api_detail_sets.update_make_model_set_entry", "PATCH"): API_ADMIN_CHANGE,
+    ("api_detail_sets.remove_from_make_model_set", "DELETE"): API_ADMIN_IF_MATCH,
 }
 
 

@@ -11,17 +11,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from app.api import config_resources as config
 from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
-from app.api.paging import paged
 from app.api.problems import refusals
-from app.api.schemas import PageQuerySchema, page_body, page_schema
-from app.extensions import db
+from app.api.schemas import PageQuerySchema, page_schema
 from app.models import AssetType, Role
 from app.services import assets as asset_service
-from app.services.errors import NotFound, ValidationError
-from app.services.queries import Page
 
 blp = Blueprint("api_asset_types", __name__, description="Asset types (admins).")
 URL_PREFIX = "/asset-types"
@@ -57,10 +54,7 @@ def dump(asset_type: AssetType) -> dict:
 
 
 def find(asset_type_id: int) -> AssetType:
-    asset_type = db.session.get(AssetType, asset_type_id)
-    if asset_type is None:
-        raise NotFound(f"There is no asset type #{asset_type_id}.")
-    return asset_type
+    return config.find_or_404(AssetType, asset_type_id, "asset type")
 
 
 @blp.route("", methods=["GET"])
@@ -70,11 +64,8 @@ def find(asset_type_id: int) -> AssetType:
 @refusals(blp, 401, 403, 422, 429)
 def list_asset_types(args):
     """Every asset type by name, active or not."""
-    total = db.session.scalar(select(func.count(AssetType.id))) or 0
-    rows = db.session.scalars(select(AssetType).order_by(func.lower(AssetType.name), AssetType.id)
-                              .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
-    page = Page(items=list(rows), page=args["page"], per_page=args["per_page"], total=total)
-    return paged(page_body(page.items, page, [dump(t) for t in rows]), page)
+    query = select(AssetType).order_by(func.lower(AssetType.name), AssetType.id)
+    return config.list_answer(config.page_of(query, args), dump)
 
 
 @blp.route("", methods=["POST"])
@@ -93,8 +84,7 @@ def create_asset_type(args):
 @blp.response(200, AssetTypeSchema, headers=versions.ETAG_HEADER)
 @refusals(blp, 401, 403, 404, 429)
 def get_asset_type(asset_type_id):
-    body = dump(find(asset_type_id))
-    return body, 200, {"ETag": versions.etag(body)}
+    return config.answer(dump(find(asset_type_id)))
 
 
 @blp.route("/<int:asset_type_id>", methods=["PATCH"])
@@ -107,17 +97,12 @@ def get_asset_type(asset_type_id):
 def update_asset_type(args, asset_type_id):
     """Change the name, description, default skill, or ``active``; fields left out keep their value."""
     asset_type = find(asset_type_id)
-    if "active" in args and args.keys() - {"active"}:
-        # Two services, two transactions: together, a refused second step would leave the first done.
-        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
-                              "another.", field="active")
-    versions.require_if_match(dump(asset_type), f"asset type #{asset_type.id}")
-    if args.keys() - {"active"}:
-        asset_service.update_asset_type(
-            asset_type, name=args.get("name", asset_type.name),
-            description=args.get("description", asset_type.description),
-            default_skill=args.get("default_skill", asset_type.default_skill))
-    if "active" in args and args["active"] != asset_type.is_active:
-        asset_service.set_asset_type_active(asset_type, args["active"])
-    body = dump(asset_type)
-    return body, 200, {"ETag": versions.etag(body)}
+    return config.patch(asset_type, args, dump=dump, what=f"asset type #{asset_type.id}", change=_change,
+                        set_active=asset_service.set_asset_type_active)
+
+
+def _change(asset_type: AssetType, args: dict) -> None:
+    asset_service.update_asset_type(
+        asset_type, name=args.get("name", asset_type.name),
+        description=args.get("description", asset_type.description),
+        default_skill=args.get("default_skill", asset_type.default_skill))

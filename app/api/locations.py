@@ -11,17 +11,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from app.api import config_resources as config
 from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
-from app.api.paging import paged
 from app.api.problems import refusals
-from app.api.schemas import PageQuerySchema, page_body, page_schema
-from app.extensions import db
+from app.api.schemas import PageQuerySchema, page_schema
 from app.models import MajorLocation, Role
 from app.services import assets as asset_service
-from app.services.errors import NotFound, ValidationError
-from app.services.queries import Page
 
 blp = Blueprint("api_locations", __name__, description="Locations (admins).")
 URL_PREFIX = "/locations"
@@ -58,10 +55,7 @@ def dump(location: MajorLocation) -> dict:
 
 
 def find(location_id: int) -> MajorLocation:
-    location = db.session.get(MajorLocation, location_id)
-    if location is None:
-        raise NotFound(f"There is no location #{location_id}.")
-    return location
+    return config.find_or_404(MajorLocation, location_id, "location")
 
 
 @blp.route("", methods=["GET"])
@@ -71,11 +65,8 @@ def find(location_id: int) -> MajorLocation:
 @refusals(blp, 401, 403, 422, 429)
 def list_locations(args):
     """Every location by name, active or not."""
-    total = db.session.scalar(select(func.count(MajorLocation.id))) or 0
-    rows = db.session.scalars(select(MajorLocation).order_by(func.lower(MajorLocation.name), MajorLocation.id)
-                              .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
-    page = Page(items=list(rows), page=args["page"], per_page=args["per_page"], total=total)
-    return paged(page_body(page.items, page, [dump(r) for r in rows]), page)
+    query = select(MajorLocation).order_by(func.lower(MajorLocation.name), MajorLocation.id)
+    return config.list_answer(config.page_of(query, args), dump)
 
 
 @blp.route("", methods=["POST"])
@@ -95,8 +86,7 @@ def create_location(args):
 @blp.response(200, MajorLocationSchema, headers=versions.ETAG_HEADER)
 @refusals(blp, 401, 403, 404, 429)
 def get_location(location_id):
-    body = dump(find(location_id))
-    return body, 200, {"ETag": versions.etag(body)}
+    return config.answer(dump(find(location_id)))
 
 
 @blp.route("/<int:location_id>", methods=["PATCH"])
@@ -109,16 +99,11 @@ def get_location(location_id):
 def update_location(args, location_id):
     """Change the name, address, coordinates, or ``active``; fields left out keep their value."""
     location = find(location_id)
-    if "active" in args and args.keys() - {"active"}:
-        # Two services, two transactions: together, a refused second step would leave the first done.
-        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
-                              "another.", field="active")
-    versions.require_if_match(dump(location), f"location #{location.id}")
-    if args.keys() - {"active"}:
-        asset_service.update_location(
-            location, name=args.get("name", location.name), address=args.get("address", location.address),
-            latitude=args.get("latitude", location.latitude), longitude=args.get("longitude", location.longitude))
-    if "active" in args and args["active"] != location.is_active:
-        asset_service.set_location_active(location, args["active"])
-    body = dump(location)
-    return body, 200, {"ETag": versions.etag(body)}
+    return config.patch(location, args, dump=dump, what=f"location #{location.id}", change=_change,
+                        set_active=asset_service.set_location_active)
+
+
+def _change(location: MajorLocation, args: dict) -> None:
+    asset_service.update_location(
+        location, name=args.get("name", location.name), address=args.get("address", location.address),
+        latitude=args.get("latitude", location.latitude), longitude=args.get("longitude", location.longitude))

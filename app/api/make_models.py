@@ -11,17 +11,15 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app.api import config_resources as config
 from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
-from app.api.paging import paged
 from app.api.problems import refusals
-from app.api.schemas import Id, PageQuerySchema, page_body, page_schema
-from app.extensions import db
+from app.api.schemas import Id, PageQuerySchema, page_schema
 from app.models import AssetType, MakeModel, Role
 from app.services import assets as asset_service
-from app.services.errors import NotFound, ValidationError
-from app.services.queries import Page
+from app.services.errors import ValidationError
 
 blp = Blueprint("api_make_models", __name__, description="Makes and models (admins).")
 URL_PREFIX = "/make-models"
@@ -64,18 +62,11 @@ def dump(make_model: MakeModel) -> dict:
 
 
 def find(make_model_id: int) -> MakeModel:
-    make_model = db.session.get(MakeModel, make_model_id)
-    if make_model is None:
-        raise NotFound(f"There is no make/model #{make_model_id}.")
-    return make_model
+    return config.find_or_404(MakeModel, make_model_id, "make/model")
 
 
 def _asset_type(asset_type_id: int) -> AssetType:
-    asset_type = db.session.get(AssetType, asset_type_id)
-    if asset_type is None:
-        raise ValidationError(f"There is no asset type #{asset_type_id}; GET /api/v1/asset-types lists them.",
-                              field="asset_type_id")
-    return asset_type
+    return config.reference(AssetType, asset_type_id, "asset type", "asset_type_id", "GET /api/v1/asset-types")
 
 
 @blp.route("", methods=["GET"])
@@ -85,13 +76,9 @@ def _asset_type(asset_type_id: int) -> AssetType:
 @refusals(blp, 401, 403, 422, 429)
 def list_make_models(args):
     """Every make/model by make and model, active or not."""
-    total = db.session.scalar(select(func.count(MakeModel.id))) or 0
-    rows = db.session.scalars(
-        select(MakeModel).options(joinedload(MakeModel.asset_type))
-        .order_by(func.lower(MakeModel.make), func.lower(MakeModel.model), MakeModel.id)
-        .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
-    page = Page(items=list(rows), page=args["page"], per_page=args["per_page"], total=total)
-    return paged(page_body(page.items, page, [dump(r) for r in rows]), page)
+    query = (select(MakeModel).options(joinedload(MakeModel.asset_type))
+             .order_by(func.lower(MakeModel.make), func.lower(MakeModel.model), MakeModel.id))
+    return config.list_answer(config.page_of(query, args), dump)
 
 
 @blp.route("", methods=["POST"])
@@ -113,8 +100,7 @@ def create_make_model(args):
 @blp.response(200, MakeModelSchema, headers=versions.ETAG_HEADER)
 @refusals(blp, 401, 403, 404, 429)
 def get_make_model(make_model_id):
-    body = dump(find(make_model_id))
-    return body, 200, {"ETag": versions.etag(body)}
+    return config.answer(dump(find(make_model_id)))
 
 
 @blp.route("/<int:make_model_id>", methods=["PATCH"])
@@ -127,16 +113,11 @@ def get_make_model(make_model_id):
 def update_make_model(args, make_model_id):
     """Change the make, model, asset type (not once assets use it) or ``active``."""
     make_model = find(make_model_id)
-    if "active" in args and args.keys() - {"active"}:
-        # Two services, two transactions: together, a refused second step would leave the first done.
-        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
-                              "another.", field="active")
-    versions.require_if_match(dump(make_model), f"make/model #{make_model.id}")
-    if args.keys() - {"active"}:
-        asset_type = _asset_type(args["asset_type_id"]) if "asset_type_id" in args else make_model.asset_type
-        asset_service.update_make_model(make_model, make=args.get("make", make_model.make),
-                                        model=args.get("model", make_model.model), asset_type=asset_type)
-    if "active" in args and args["active"] != make_model.is_active:
-        asset_service.set_make_model_active(make_model, args["active"])
-    body = dump(make_model)
-    return body, 200, {"ETag": versions.etag(body)}
+    return config.patch(make_model, args, dump=dump, what=f"make/model #{make_model.id}", change=_change,
+                        set_active=asset_service.set_make_model_active)
+
+
+def _change(make_model: MakeModel, args: dict) -> None:
+    asset_type = _asset_type(args["asset_type_id"]) if "asset_type_id" in args else make_model.asset_type
+    asset_service.update_make_model(make_model, make=args.get("make", make_model.make),
+                                    model=args.get("model", make_model.model), asset_type=asset_type)

@@ -110,6 +110,9 @@ def create_asset(
 ) -> Asset:
     problems = Problems()
     asset_tag, name = _checked_asset_fields(asset_tag, name, asset_type, make_model, odometer, problems)
+    if asset_type is not None:
+        # The pages offer only active records; the API and the command line name any by id or name.
+        problems.check(_check_asset_refs, None, asset_type, make_model, location)
     if asset_tag:
         problems.check(_unique, Asset, Asset.asset_tag, asset_tag, "asset_tag", "An asset tagged {!r} already exists.")
     problems.raise_any()
@@ -339,9 +342,15 @@ def set_asset_active(asset: Asset, active: bool) -> None:
 
 
 def asset_page(
-    *, q: str = "", asset_type_id: int | None = None, show: str = "active", page: int = 1, per_page: int = 50
+    *, q: str = "", asset_type_id: int | None = None, make_model_id: int | None = None,
+    location_id: int | None = None, show: str = "active", page: int = 1, per_page: int = 50,
+    clamp: bool = True,
 ) -> Page[Asset]:
-    """One page of the register with type, model and location: two queries whatever the size."""
+    """One page of the register with type, model and location: two queries whatever the size.
+
+    ``clamp`` shows the last page for a number past it (a page's pager); without it such a page
+    is empty (the API says there is no such page).
+    """
     query = select(Asset)
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -350,10 +359,16 @@ def asset_page(
         )
     if asset_type_id:
         query = query.where(Asset.asset_type_id == asset_type_id)
+    if make_model_id:
+        query = query.where(Asset.make_model_id == make_model_id)
+    if location_id:
+        query = query.where(Asset.major_location_id == location_id)
     if show in {"active", "inactive"}:
         query = query.where(Asset.is_active.is_(show == "active"))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = min(max(1, page), max(1, -(-total // per_page)))
+    page = max(1, page)
+    if clamp:
+        page = min(page, max(1, -(-total // per_page)))
     items = db.session.scalars(
         query.options(joinedload(Asset.asset_type), joinedload(Asset.make_model), joinedload(Asset.major_location))
         .order_by(Asset.asset_tag, Asset.id)

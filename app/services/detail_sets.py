@@ -108,13 +108,13 @@ def planned_detail_types(asset_type: AssetType, make_model: MakeModel | None) ->
 
 # --- Configuration (admin) ---------------------------------------------------------------
 
-def _require_registered(key: str) -> str:
+def _require_registered(key: str, field: str = "dispatch_detail_table_type") -> str:
     key = (key or "").strip()
     registry = detail_types()
     if key not in registry:
         raise ValidationError(
             f"There is no detail type {key!r}. Choose one of: {', '.join(registry.keys()) or 'none'}.",
-            field="dispatch_detail_table_type",
+            field=field,
         )
     return key
 
@@ -220,3 +220,33 @@ def remove_from_set(owner: AssetType | MakeModel, name: str) -> str:
             return row.dispatch_detail_table_type
     configured = ", ".join(row.dispatch_detail_table_type for row in rows_of(owner)) or "none"
     raise ValidationError(f"{name!r} is not in this set (configured: {configured}).", field="dispatch_detail_table_type")
+
+# --- By key (API) ------------------------------------------------------------------------
+
+def add_new_to_set(owner: AssetType | MakeModel, key: str, field: str = "key") -> TypeSetRow:
+    """Add a registered type the set does not hold yet; a key already in it (active or not) is refused.
+
+    The page offers only types not in the set; a caller naming one by key is told, rather than
+    having an inactive entry silently switched back on.
+    """
+    key = _require_registered(key, field)
+    for row in rows_of(owner):
+        if row.dispatch_detail_table_type == key:
+            state = "" if row.is_active else " (inactive: set its active to true to use it again)"
+            raise ValidationError(f"{key!r} is already in this set{state}; each type is in a set once.", field=field)
+    return add_type_to_asset_type(owner, key) if isinstance(owner, AssetType) else add_type_to_make_model(owner, key)
+
+def row_for_key(owner: AssetType | MakeModel, key: str) -> TypeSetRow:
+    """The set's row for exactly ``key`` (also one whose plugin is not loaded), else NotFound."""
+    rows = rows_of(owner)
+    for row in rows:
+        if row.dispatch_detail_table_type == key:
+            return row
+    configured = ", ".join(row.dispatch_detail_table_type for row in rows) or "none"
+    raise NotFound(f"{key!r} is not in this set (configured: {configured}).")
+
+def planned_keys(owner: AssetType | MakeModel) -> list[str]:
+    """The keys a new dispatch gets from this set: a type's own, or its type's then a model's additions."""
+    asset_type, make_model = (owner, None) if isinstance(owner, AssetType) else (owner.asset_type, owner)
+    by_type, by_model = configured_keys(db.session, [asset_type], [make_model])
+    return merge_keys(by_type.get(id(asset_type), []), by_model.get(id(make_model), []) if make_model else [])
