@@ -25,7 +25,8 @@ PREFIX = "/api/v1"
 RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.api.detail_rows",
              "app.api.detail_types", "app.api.technicians", "app.api.events",
              "app.api.webhook_subscriptions", "app.api.health", "app.api.reports",
-             "app.api.asset_types", "app.api.make_models", "app.api.locations")
+             "app.api.asset_types", "app.api.make_models", "app.api.locations", "app.api.users",
+             "app.api.skills")
 #: A JSON body nested deeper than this is refused before anything parses it.
 MAX_JSON_DEPTH = 32
 
