@@ -75,4 +75,9 @@ def test_every_example_runs_against_a_live_server(live):
     assert '"database"' in blocks[12] and '"migrations"' in blocks[12]
     assert '"skills"' in blocks[13] and '"routing_speed"' in blocks[13] and '"status":4' not in blocks[13]
     assert '"items"' in blocks[14] and '"name":"East depot"' in blocks[14] and '"status":4' not in blocks[14]
+    assert '"email":"rosa.ruiz@example.com"' in blocks[15] and '"name":"Rosa Ruiz Diaz"' in blocks[15]
+    assert '"time_zone":"Europe/Madrid"' in blocks[15] and "velvet" not in blocks[15]
+    assert '"name":"Hydraulics"' in blocks[16] and '"total":' in blocks[16] and '"status":4' not in blocks[16]
+    assert '"hourly_rate":42.5' in blocks[17] and '"level":4' in blocks[17] and '"Training course"' in blocks[17]
+    assert '"availability":"Available"' in blocks[17] and '"status":4' not in blocks[17]
     assert "Internal Server Error" not in output and '"status":500' not in output
