@@ -88,7 +88,7 @@ def admin(app):
 
 def _send(app, method, path, secret, body=None, **headers):
     client = app.test_client()
-    if method == "PATCH" and "If_Match" not in headers:  # read it first, as a client does
+    if method in ("PATCH", "DELETE") and "If_Match" not in headers:  # read it first, as a client does
         headers["If_Match"] = client.get(path, headers=bearer(secret)).headers.get("ETag", "")
     return client.open(path, method=method, headers=bearer(secret, **{k.replace("_", "-"): v for k, v in headers.items()}),
                        json=body)
@@ -244,13 +244,19 @@ def test_an_admin_sets_changes_and_removes_a_skill_level(app, admin):
     given = _send(app, "PUT", path, admin, {"level": 2})
     assert given.status_code == 200, given.get_json()
     assert given.get_json() == {"skill_id": welding.id, "name": "Welding", "category": "Fabrication", "level": 2}
+    read = _send(app, "GET", path, token_for(tech))  # their own
+    assert read.get_json()["level"] == 2 and read.headers["ETag"] == given.headers["ETag"]
     assert _send(app, "PUT", path, admin, {"level": 5}).get_json()["level"] == 5
     held = _send(app, "GET", f"/api/v1/technicians/{tech.id}/skills", token_for(ManagerFactory())).get_json()
     assert [(s["name"], s["level"]) for s in held] == [("Welding", 5)]
+    assert_problem(_send(app, "DELETE", path, admin, If_Match=""), 428, "If-Match")
+    assert_problem(_send(app, "DELETE", path, admin, If_Match=read.headers["ETag"]), 412, "changed since")
+    assert _profile_state(tech.id)[-1] == [(welding.id, 5)]
     removed = _send(app, "DELETE", path, admin)
     assert removed.status_code == 204
     assert _profile_state(tech.id)[-1] == []
-    assert_problem(_send(app, "DELETE", path, admin), 404, "does not hold")
+    assert_problem(_send(app, "DELETE", path, admin, If_Match="*"), 404, "does not hold")
+    assert_problem(_send(app, "GET", path, admin), 404, "does not hold")
 
 
 @pytest.mark.parametrize(("level", "field", "words"), [(6, "level", "1 to 5"), (0, "level", "1 to 5"),

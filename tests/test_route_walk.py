@@ -374,7 +374,8 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_technicians.update_profile", "PATCH"): API_ADMIN_IF_MATCH,
     ("api_technicians.list_technician_skills", "GET"): API_OWN,
     ("api_technicians.set_technician_skill", "PUT"): API_ADMIN_CHANGE,
-    # The walk's technician does not hold the walk's skill: nothing to take away.
+    # The walk's technician does not hold the walk's skill: nothing to read or take away.
+    ("api_technicians.get_technician_skill", "GET"): dict(zip(ROLES, (401, 404, 404, 404, 404), strict=True)),
     ("api_technicians.remove_technician_skill", "DELETE"): dict(zip(ROLES, (401, 403, 403, 403, 404), strict=True)),
     ("api_technicians.set_availability", "PUT"): API_ADMIN_CHANGE,
 }

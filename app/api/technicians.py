@@ -256,26 +256,46 @@ def list_technician_skills(user_id):
     return dump_skills(technician_service.profile_of(_visible(user_id)))
 
 
+def dump_held(held) -> dict:
+    return {"skill_id": held.skill_id, "name": held.skill.name, "category": held.skill.category, "level": held.level}
+
+
+@blp.route("/<int:user_id>/skills/<int:skill_id>", methods=["GET"])
+@require()
+@blp.response(200, HeldSkillSchema, headers=versions.etag_header("the level"))
+@refusals(blp, 401, 404, 429)
+def get_technician_skill(user_id, skill_id):
+    """The technician's level in one skill (404 when not held; a technician: their own only)."""
+    body = dump_held(technician_service.held_skill(_visible(user_id), skill_id))
+    return body, 200, {"ETag": versions.etag(body)}
+
+
 @blp.route("/<int:user_id>/skills/<int:skill_id>", methods=["PUT"])
 @require(ADMIN)
 @blp.arguments(SkillLevelSchema)
-@blp.response(200, HeldSkillSchema)
+@blp.response(200, HeldSkillSchema, headers=versions.etag_header("the level"))
 @refusals(blp, 400, 401, 403, 404, 415, 422, 429)
 def set_technician_skill(args, user_id, skill_id):
     """Give the technician this skill at a level 1–5, or change the level they hold it at."""
     technician = technician_service.find_technician(user_id)
     skill = technician_service.find_skill(skill_id)
-    held = technician_service.set_skill(technician, skill.name, args["level"])
-    return {"skill_id": skill.id, "name": skill.name, "category": skill.category, "level": held.level}
+    body = dump_held(technician_service.set_skill(technician, skill.name, args["level"]))
+    return body, 200, {"ETag": versions.etag(body)}
 
 
 @blp.route("/<int:user_id>/skills/<int:skill_id>", methods=["DELETE"])
 @require(ADMIN)
 @blp.response(204)
-@refusals(blp, 401, 403, 404, 429)
+@blp.doc(parameters=[versions.if_match_parameter("the level")])
+@refusals(blp, 401, 403, 404, 412, 428, 429)
+@guarded
 def remove_technician_skill(user_id, skill_id):
-    """Take the skill from the technician (404 when they do not hold it)."""
-    technician_service.remove_skill(technician_service.find_technician(user_id), skill_id)
+    """Take the skill from the technician (404 when they do not hold it), with the level's ETag in
+    ``If-Match`` so that a level someone set meanwhile is not removed unseen."""
+    technician = technician_service.find_technician(user_id)
+    held = technician_service.held_skill(technician, skill_id)
+    versions.require_if_match(dump_held(held), f"{technician.name}'s level in {held.skill.name}")
+    technician_service.remove_skill(technician, skill_id)
     return "", 204
 
 

@@ -291,14 +291,19 @@ def reactivate_profile(technician: User) -> None:
     matching.mark_available(technician)
 
 
-def remove_skill(technician: User, skill_id: int) -> None:
-    profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
-    held = None
-    if profile is not None:
-        held = db.session.scalar(select(TechnicianSkill).where(
-            TechnicianSkill.technician_profile_id == profile.id, TechnicianSkill.skill_id == skill_id))
+def held_skill(technician: User, skill_id: int) -> TechnicianSkill:
+    """The technician's level in a skill, or NotFound when they do not hold it."""
+    held = db.session.scalar(
+        select(TechnicianSkill).join(TechnicianProfile, TechnicianSkill.technician_profile_id == TechnicianProfile.id)
+        .where(TechnicianProfile.user_id == technician.id, TechnicianSkill.skill_id == skill_id)
+        .options(selectinload(TechnicianSkill.skill)))
     if held is None:
         raise NotFound(f"{technician.name} does not hold that skill.")
+    return held
+
+
+def remove_skill(technician: User, skill_id: int) -> None:
+    held = held_skill(technician, skill_id)
     with transaction():
         db.session.delete(held)
 
