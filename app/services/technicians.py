@@ -14,9 +14,9 @@ from app.models import MajorLocation, Role, Skill, TechnicianPosition, Technicia
 from app.services import actors, capacity
 from app.services import text as text_rules
 from app.services.errors import NotFound, PermissionDenied, Problems, ValidationError
-from app.services.queries import Page, _contains
+from app.services.queries import Page
 from app.services.transaction import transaction
-from app.services.text import same_text
+from app.services.text import contains_text, same_text
 
 PROFILE_FIELDS = {
     "home_latitude", "home_longitude", "current_latitude", "current_longitude", "hourly_rate",
@@ -200,9 +200,9 @@ def add_skill(name: str, category: str) -> Skill:
 def update_skill(skill: Skill, *, name: str | None = None, category: str | None = None) -> Skill:
     """Rename a skill or move it to another category; what is left out keeps its value.
 
-    Technicians' levels and dispatches' required skills follow the skill, not its old name:
-    dispatches name a required skill by its text, so a rename is refused while open ones
-    still ask for it by the old name.
+    Technicians' levels point at the skill itself and follow a rename; asset types' default
+    skills and dispatches' required skills hold its name as text, so a rename is refused
+    while any of those that still matter name it (``_refuse_rename_in_use``).
     """
     name, category = _checked_skill(skill.name if name is None else name,
                                     skill.category if category is None else category, keep=skill)
@@ -244,7 +244,7 @@ def skill_page(*, search: str | None = None, category: str | None = None, page: 
     """The skill catalogue by name, narrowed by a text in the name and an exact category."""
     conditions = []
     if (search or "").strip():
-        conditions.append(_contains(Skill.name, search.strip()))
+        conditions.append(contains_text(Skill.name, search.strip()))
     if (category or "").strip():
         conditions.append(same_text(Skill.category, category.strip()))
     total = db.session.scalar(select(func.count(Skill.id)).where(*conditions)) or 0
@@ -345,7 +345,7 @@ def technician_page(*, active: bool | None = None, availability: str | None = No
             .where(TechnicianSkill.skill_id == skill_id)))
     if (search or "").strip():
         text = search.strip()
-        conditions.append(_contains(User.name, text) | _contains(User.email, text))
+        conditions.append(contains_text(User.name, text) | contains_text(User.email, text))
     total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
     users = db.session.scalars(select(User).where(*conditions).order_by(User.name, User.id)
                                .limit(per_page).offset((page - 1) * per_page)).all()

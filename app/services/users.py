@@ -15,7 +15,8 @@ from app.models import AuthEventKind, Role, User, utcnow
 from app.services import auth_sessions, capacity, local_time
 from app.services import text as text_rules
 from app.services.errors import NotFound, ValidationError
-from app.services.queries import Page, _contains
+from app.services.queries import Page
+from app.services.text import contains_text
 from app.services.transaction import transaction
 
 ROLES = [role.value for role in Role]
@@ -269,7 +270,7 @@ def user_page(*, role: str | None = None, active: bool | None = None, search: st
         conditions.append(User.is_active_user.is_(active))
     if (search or "").strip():
         text = search.strip()
-        conditions.append(_contains(User.name, text) | _contains(User.email, text))
+        conditions.append(contains_text(User.name, text) | contains_text(User.email, text))
     total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
     rows = db.session.scalars(select(User).where(*conditions).order_by(User.name, User.id)
                               .limit(per_page).offset((page - 1) * per_page)).all()
