@@ -82,4 +82,12 @@ def test_every_example_runs_against_a_live_server(live):
     added, switched_off = detail_set.strip().splitlines()[-2:]
     assert '"planned":["truck_checklist","vehicle_dispatch"]' in added
     assert '{"active":false,"key":"vehicle_dispatch"' in switched_off and '"planned":["truck_checklist"]' in switched_off
+    users = next(out for source, out in by_source.items() if '"$BASE/api/v1/users"' in source)
+    assert '"email":"rosa.ruiz@example.com"' in users and '"name":"Rosa Ruiz Diaz"' in users
+    assert '"time_zone":"Europe/Madrid"' in users and "velvet" not in users
+    skills = next(out for source, out in by_source.items() if '"$BASE/api/v1/skills"' in source)
+    assert '"name":"Hydraulics"' in skills and '"total":' in skills and '"status":4' not in skills
+    technicians = next(out for source, out in by_source.items() if "/technicians/$TECHNICIAN/availability" in source)
+    assert '"hourly_rate":42.5' in technicians and '"level":4' in technicians and '"Training course"' in technicians
+    assert '"availability":"Available"' in technicians and '"status":4' not in technicians
     assert "Internal Server Error" not in output and '"status":500' not in output

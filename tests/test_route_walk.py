@@ -374,6 +374,23 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_detail_sets.add_to_make_model_set", "POST"): API_ADMIN_CHANGE,
     ("api_detail_sets.update_make_model_set_entry", "PATCH"): API_ADMIN_CHANGE,
     ("api_detail_sets.remove_from_make_model_set", "DELETE"): API_ADMIN_IF_MATCH,
+    ("api_users.list_users", "GET"): API_ADMIN,
+    ("api_users.create_user", "POST"): API_ADMIN_CHANGE,
+    ("api_users.get_user", "GET"): API_ADMIN,
+    ("api_users.update_user", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_skills.list_skills", "GET"): API_MANAGERS,
+    ("api_skills.create_skill", "POST"): API_ADMIN_CHANGE,
+    ("api_skills.get_skill", "GET"): API_MANAGERS,
+    ("api_skills.update_skill", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_technicians.list_technicians", "GET"): API_MANAGERS,
+    ("api_technicians.get_technician", "GET"): API_OWN,
+    ("api_technicians.update_profile", "PATCH"): API_ADMIN_IF_MATCH,
+    ("api_technicians.list_technician_skills", "GET"): API_OWN,
+    ("api_technicians.set_technician_skill", "PUT"): API_ADMIN_CHANGE,
+    # The walk's technician does not hold the walk's skill: nothing to read or take away.
+    ("api_technicians.get_technician_skill", "GET"): dict(zip(ROLES, (401, 404, 404, 404, 404), strict=True)),
+    ("api_technicians.remove_technician_skill", "DELETE"): dict(zip(ROLES, (401, 403, 403, 403, 404), strict=True)),
+    ("api_technicians.set_availability", "PUT"): API_ADMIN_CHANGE,
 }
 
 

@@ -26,7 +26,7 @@ RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.a
              "app.api.detail_types", "app.api.technicians", "app.api.events",
              "app.api.webhook_subscriptions", "app.api.health", "app.api.reports",
              "app.api.asset_types", "app.api.make_models", "app.api.locations", "app.api.assets",
-             "app.api.detail_sets")
+             "app.api.detail_sets", "app.api.users", "app.api.skills")
 #: A JSON body nested deeper than this is refused before anything parses it.
 MAX_JSON_DEPTH = 32
 

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.services.numbers import canonical_int, parse_int
 from app.services import local_time
 from app.services.errors import ValidationError
-from app.services.text import check_text
+from app.services.text import check_text, contains_text
 from app.models import Asset, AssetType, Dispatch, DispatchPriority, DispatchStatus, MajorLocation, Role, User, utcnow
 from app.services.local_time import to_local
 
@@ -236,23 +236,14 @@ def _list_conditions(filters: DispatchFilters, now: datetime) -> list:
     if filters.q:
         text = filters.q
         matches = [
-            _contains(Dispatch.title, text),
-            Dispatch.asset_id.in_(select(Asset.id).where(or_(_contains(Asset.asset_tag, text),
-                                                             _contains(Asset.name, text)))),
+            contains_text(Dispatch.title, text),
+            Dispatch.asset_id.in_(select(Asset.id).where(or_(contains_text(Asset.asset_tag, text),
+                                                             contains_text(Asset.name, text)))),
         ]
         if any(character.isdigit() for character in text):  # numbers are D-<year>-<sequence>
-            matches.insert(0, _contains(Dispatch.dispatch_number, text))
+            matches.insert(0, contains_text(Dispatch.dispatch_number, text))
         conditions.append(or_(*matches))
     return conditions
-
-
-def _contains(column, text: str):
-    """Case-insensitive "contains". SQLite's LIKE already ignores ASCII case (and its lower()
-    folds nothing more), so there the column is compared as it is, without a lower() call on
-    each of 100,000 rows; elsewhere ILIKE-style lower() on both sides."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return column.contains(text, autoescape=True)
-    return column.icontains(text, autoescape=True)
 
 
 def dispatch_list(filters: DispatchFilters, *, per_page: int, now: datetime | None = None) -> Page:
@@ -357,7 +348,7 @@ def technician_choices(search: str | None = None, selected: str | None = None,
     """
     chosen = canonical_int(selected) if selected else None
     conditions = [User.role == Role.TECHNICIAN.value, User.is_system.is_(False)]
-    wanted = [_contains(User.name, search)] if search else []
+    wanted = [contains_text(User.name, search)] if search else []
     if chosen is not None and wanted:
         wanted = [or_(User.id == chosen, *wanted)]
     first = [case((User.id == chosen, 0), else_=1)] if chosen is not None else []

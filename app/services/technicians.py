@@ -6,14 +6,17 @@ import math
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import MajorLocation, Role, Skill, TechnicianPosition, TechnicianProfile, TechnicianSkill, User, utcnow
 from app.services import actors, capacity
+from app.services import text as text_rules
 from app.services.errors import NotFound, PermissionDenied, Problems, ValidationError
+from app.services.queries import Page
 from app.services.transaction import transaction
-from app.services.text import same_text
+from app.services.text import contains_text, same_text
 
 PROFILE_FIELDS = {
     "home_latitude", "home_longitude", "current_latitude", "current_longitude", "hourly_rate",
@@ -164,23 +167,96 @@ def save_profile(technician: User, **values) -> TechnicianProfile:
     return profile
 
 
-def add_skill(name: str, category: str) -> Skill:
+def _checked_skill(name: str, category: str, *, keep: Skill | None = None) -> tuple[str, str]:
+    """The trimmed name and category, or the refusal of a blank one or a name taken whatever the case."""
     name, category = (name or "").strip(), (category or "").strip()
+    problems = Problems()
     if not name or not category:
-        raise ValidationError("A skill needs a name and a category (skills in one category count as related).")
-    existing = db.session.scalar(select(Skill.name).where(same_text(Skill.name, name)))
+        problems.errors.append(ValidationError(
+            "A skill needs a name and a category (skills in one category count as related).",
+            field="name" if not name else "category"))
+    # Before the lookup: a NUL would be refused by PostgreSQL's driver, not with a message.
+    problems.check(text_rules.check, Skill, "name", name)
+    problems.check(text_rules.check, Skill, "category", category)
+    problems.raise_any()
+    taken = select(Skill.name).where(same_text(Skill.name, name))
+    if keep is not None:
+        taken = taken.where(Skill.id != keep.id)
+    existing = db.session.scalar(taken)
     if existing is not None:  # names are unique whatever their case (an index on lower(name) holds it too)
         raise ValidationError(f"A skill named {existing!r} already exists; use it rather than adding {name!r}.",
                               field="name")
+    return name, category
+
+
+def add_skill(name: str, category: str) -> Skill:
+    name, category = _checked_skill(name, category)
     with transaction():
         skill = Skill(name=name, category=category)
         db.session.add(skill)
     return skill
 
 
+def update_skill(skill: Skill, *, name: str | None = None, category: str | None = None) -> Skill:
+    """Rename a skill or move it to another category; what is left out keeps its value.
+
+    Technicians' levels point at the skill itself and follow a rename; asset types' default
+    skills and dispatches' required skills hold its name as text, so a rename is refused
+    while any of those that still matter name it (``_refuse_rename_in_use``).
+    """
+    name, category = _checked_skill(skill.name if name is None else name,
+                                    skill.category if category is None else category, keep=skill)
+    if name != skill.name:
+        _refuse_rename_in_use(skill)
+    with transaction():
+        skill.name = name
+        skill.category = category
+    return skill
+
+
+def _refuse_rename_in_use(skill: Skill) -> None:
+    """Asset types and dispatches name a skill by its text: renaming one they still name
+    would leave them asking for a skill nobody has."""
+    from app.models import AssetType, Dispatch, DispatchStatus
+
+    types = db.session.scalars(select(AssetType.name).where(same_text(AssetType.default_skill, skill.name))
+                               .order_by(AssetType.name).limit(3)).all()
+    if types:
+        raise ValidationError(f"The asset type(s) {', '.join(types)} default to {skill.name!r}; give them another "
+                              "default skill before renaming it (the category can change now).", field="name")
+    open_count = db.session.scalar(select(func.count(Dispatch.id)).where(
+        same_text(Dispatch.required_skill, skill.name),
+        Dispatch.status.not_in((DispatchStatus.COMPLETED.value, DispatchStatus.CANCELLED.value))))
+    if open_count:
+        raise ValidationError(f"{open_count} open dispatch(es) require {skill.name!r}; rename it once they are "
+                              "finished (the category can change now).", field="name")
+
+
+def find_skill(skill_id: int) -> Skill:
+    skill = db.session.get(Skill, skill_id)
+    if skill is None:
+        raise NotFound(f"There is no skill #{skill_id}.")
+    return skill
+
+
+def skill_page(*, search: str | None = None, category: str | None = None, page: int = 1,
+               per_page: int = 25) -> Page:
+    """The skill catalogue by name, narrowed by a text in the name and an exact category."""
+    conditions = []
+    if (search or "").strip():
+        conditions.append(contains_text(Skill.name, search.strip()))
+    if (category or "").strip():
+        conditions.append(same_text(Skill.category, category.strip()))
+    total = db.session.scalar(select(func.count(Skill.id)).where(*conditions)) or 0
+    rows = db.session.scalars(select(Skill).where(*conditions).order_by(Skill.name, Skill.id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+
+
 def set_skill(technician: User, skill_name: str, level: int) -> TechnicianSkill:
     if not 1 <= int(level) <= 5:
         raise ValidationError(f"A skill level is 1 to 5, not {level}.", field="level")
+    text_rules.check_text(skill_name, label="The skill", limit=None, multiline=False, field="skill")
     skill = db.session.scalar(select(Skill).where(same_text(Skill.name, (skill_name or "").strip())))
     if skill is None:
         raise ValidationError(f"There is no skill {skill_name!r}; add it first.", field="skill")
@@ -215,16 +291,68 @@ def reactivate_profile(technician: User) -> None:
     matching.mark_available(technician)
 
 
-def remove_skill(technician: User, skill_id: int) -> None:
-    profile = db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id))
-    held = None
-    if profile is not None:
-        held = db.session.scalar(select(TechnicianSkill).where(
-            TechnicianSkill.technician_profile_id == profile.id, TechnicianSkill.skill_id == skill_id))
+def held_skill(technician: User, skill_id: int) -> TechnicianSkill:
+    """The technician's level in a skill, or NotFound when they do not hold it."""
+    held = db.session.scalar(
+        select(TechnicianSkill).join(TechnicianProfile, TechnicianSkill.technician_profile_id == TechnicianProfile.id)
+        .where(TechnicianProfile.user_id == technician.id, TechnicianSkill.skill_id == skill_id)
+        .options(selectinload(TechnicianSkill.skill)))
     if held is None:
         raise NotFound(f"{technician.name} does not hold that skill.")
+    return held
+
+
+def remove_skill(technician: User, skill_id: int) -> None:
+    held = held_skill(technician, skill_id)
     with transaction():
         db.session.delete(held)
+
+
+# --- Reading (the API's technician list) -----------------------------------------------------
+
+
+def find_technician(user_id: int) -> User:
+    """A technician by id (the system user and other roles are not technicians: 404)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.is_system or user.role != Role.TECHNICIAN:
+        raise NotFound(f"There is no technician #{user_id}.")
+    return user
+
+
+def profile_of(technician: User) -> TechnicianProfile | None:
+    """The technician's profile with their skills (two queries), or None before one is saved."""
+    return db.session.scalar(select(TechnicianProfile).where(TechnicianProfile.user_id == technician.id)
+                             .options(selectinload(TechnicianProfile.skills).joinedload(TechnicianSkill.skill)))
+
+
+def technician_page(*, active: bool | None = None, availability: str | None = None, skill_id: int | None = None,
+                    search: str | None = None, page: int = 1, per_page: int = 25) -> Page:
+    """Technicians by name, each as ``(user, profile or None)`` with the profile's skills: a count,
+    the page and two loads of profiles and skills, whatever the number of technicians.
+
+    ``availability`` and ``skill_id`` keep only technicians whose profile says so.
+    """
+    conditions = [User.role == Role.TECHNICIAN.value, User.is_system.is_(False)]
+    if active is not None:
+        conditions.append(User.is_active_user.is_(active))
+    if availability is not None:
+        conditions.append(User.id.in_(select(TechnicianProfile.user_id)
+                                      .where(TechnicianProfile.availability == availability)))
+    if skill_id is not None:
+        conditions.append(User.id.in_(
+            select(TechnicianProfile.user_id).join(TechnicianSkill,
+                                                   TechnicianSkill.technician_profile_id == TechnicianProfile.id)
+            .where(TechnicianSkill.skill_id == skill_id)))
+    if (search or "").strip():
+        text = search.strip()
+        conditions.append(contains_text(User.name, text) | contains_text(User.email, text))
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    users = db.session.scalars(select(User).where(*conditions).order_by(User.name, User.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    profiles = {profile.user_id: profile for profile in db.session.scalars(
+        select(TechnicianProfile).where(TechnicianProfile.user_id.in_([u.id for u in users] or [0]))
+        .options(selectinload(TechnicianProfile.skills).joinedload(TechnicianSkill.skill)))}
+    return Page(items=[(user, profiles.get(user.id)) for user in users], page=page, per_page=per_page, total=total)
 
 
 # --- Positions shared from a technician's device -------------------------------------------

@@ -13,7 +13,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuthEventKind, Role, User, utcnow
 from app.services import auth_sessions, capacity, local_time
-from app.services.errors import ValidationError
+from app.services import text as text_rules
+from app.services.errors import NotFound, ValidationError
+from app.services.queries import Page
+from app.services.text import contains_text
 from app.services.transaction import transaction
 
 ROLES = [role.value for role in Role]
@@ -83,6 +86,9 @@ def _checked_account_fields(email: str, name: str, role: str) -> tuple[str, str]
     """The normalised email and name, or the refusal of a malformed email, missing name or unknown role."""
     email = normalise_email(email)
     name = (name or "").strip()
+    # Before any query: a NUL would be refused by PostgreSQL's driver, not with a message.
+    text_rules.check(User, "email", email)
+    text_rules.check(User, "name", name)
     if not _EMAIL.match(email):
         raise ValidationError(f"{email!r} is not an email address (like name@example.com).", field="email")
     if not name:
@@ -141,6 +147,18 @@ def _open_dispatch_count(user: User) -> int:
     return capacity.open_dispatch_count(user.id)
 
 
+def _refuse_removing_last_admin(user: User, what: str, field: str) -> None:
+    """Some active admin must remain, or nobody could manage accounts again (the command
+    line, acting as the system user, is not held back by the "not yourself" rule)."""
+    if user.role != Role.ADMIN or not user.is_active_user:
+        return
+    others = db.session.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN.value, User.is_active_user.is_(True), User.is_system.is_(False), User.id != user.id))
+    if not others:
+        raise ValidationError(f"{user.name} is the only active admin; make another admin before {what}.",
+                              field=field)
+
+
 #: ``update_user(time_zone=KEEP)``: leave the user's zone as it is.
 KEEP = object()
 
@@ -161,6 +179,8 @@ def update_user(
     email, name = _checked_account_fields(email, name, role)
     if actor is not None and actor.id == user.id and role != user.role:
         raise ValidationError("You cannot change your own role; ask another admin.", field="role")
+    if role != user.role:
+        _refuse_removing_last_admin(user, "changing the role", "role")
     if user.role == Role.TECHNICIAN and role != Role.TECHNICIAN:
         held = _open_dispatch_count(user)
         if held:
@@ -215,12 +235,43 @@ def set_user_active(user: User, active: bool, *, actor: User | None = None) -> N
         raise ValidationError("The system user cannot sign in and is never deactivated or activated.")
     if not active:
         if actor is not None and actor.id == user.id:
-            raise ValidationError("You cannot deactivate your own account; ask another admin.")
+            raise ValidationError("You cannot deactivate your own account; ask another admin.", field="active")
+        _refuse_removing_last_admin(user, "deactivating them", "active")
         if user.role == Role.TECHNICIAN:
             held = _open_dispatch_count(user)
             if held:
-                raise ValidationError(f"{user.name} holds {held} open dispatch(es); reassign them first.")
+                raise ValidationError(f"{user.name} holds {held} open dispatch(es); reassign them first.",
+                                      field="active")
     with transaction():
         user.is_active_user = active
         if not active:
             auth_sessions.revoke_all(user, reason="account deactivated")
+
+
+# --- Reading (the API's user list) ---------------------------------------------------------
+
+
+def find_user(user_id: int) -> User:
+    """An account by id; the system user is nobody's to read or edit (as on the admin page)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.is_system:
+        raise NotFound(f"There is no user #{user_id}.")
+    return user
+
+
+def user_page(*, role: str | None = None, active: bool | None = None, search: str | None = None, page: int = 1,
+              per_page: int = 25) -> Page:
+    """People by name (the system user left out), narrowed by role, active and a text over name
+    and email: a count and one page query, whatever the number of accounts."""
+    conditions = [User.is_system.is_(False)]
+    if role is not None:
+        conditions.append(User.role == role)
+    if active is not None:
+        conditions.append(User.is_active_user.is_(active))
+    if (search or "").strip():
+        text = search.strip()
+        conditions.append(contains_text(User.name, text) | contains_text(User.email, text))
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    rows = db.session.scalars(select(User).where(*conditions).order_by(User.name, User.id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
