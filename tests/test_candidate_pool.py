@@ -109,7 +109,7 @@ def test_an_orm_bulk_update_and_a_removed_skill_move_the_version(app, system_act
 
 
 def test_assignments_and_sign_ins_leave_the_kept_pool_alone(app, system_actor):
-    """Capacity, availability and last sign-in change all the time: they must not empty the cache."""
+    """Capacity in use and last sign-in change all the time: they must not empty the cache."""
     tech = ms.technician("Busy", max_concurrent=3)
     matching.load_pool()
     version = candidate_pool.current_version()
@@ -117,13 +117,24 @@ def test_assignments_and_sign_ins_leave_the_kept_pool_alone(app, system_actor):
     metric = matching.auto_assign(dispatch)
     assert metric is not None and metric.technician_id == tech.id
     db.session.get(User, tech.id).last_login_at = ms.utcnow()
-    matching.mark_unavailable(db.session.get(User, tech.id), "dentist")
     db.session.commit()
     assert candidate_pool.current_version() == version
-    loaded = matching.load_pool()
     # ...and what they change is still read fresh on every load.
-    assert loaded.pool.active_count.tolist() == [0]  # rerouted away when marked unavailable
+    assert matching.load_pool().pool.active_count.tolist() == [1]
+
+
+def test_availability_is_kept_and_a_change_to_it_is_seen_at_once(app, system_actor):
+    """Availability changes seldom, so it is kept: marking someone unavailable moves the version."""
+    tech = ms.technician("Away", max_concurrent=3)
+    matching.auto_assign(ms.dispatch())
+    assert matching.load_pool().pool.available.tolist() == [True]
+    version = candidate_pool.current_version()
+    matching.mark_unavailable(db.session.get(User, tech.id), "dentist")
+    db.session.commit()
+    assert candidate_pool.current_version() > version
+    loaded = matching.load_pool()
     assert loaded.pool.available.tolist() == [False]
+    assert loaded.pool.active_count.tolist() == [0]  # rerouted away when marked unavailable
 
 
 def test_a_warm_load_checks_the_version_and_skips_the_kept_tables(app, system_actor):
