@@ -179,8 +179,8 @@ def test_a_missing_version_row_is_never_trusted(app, system_actor):
 def test_pending_skill_demand_is_counted_from_its_index(app, system_actor):
     """The waiting work's skill demand, read on every ranking, needs no row of the table.
 
-    SQLite answers it from ``ix_dispatches_status_required_skill`` alone; without the index it
-    read every waiting dispatch through ``ix_dispatches_status``. PostgreSQL chooses by its
+    SQLite answers it from ``ix_dispatches_status_required_skill`` alone, in the index's order;
+    without the index it read every waiting dispatch through ``ix_dispatches_status``. PostgreSQL chooses by its
     statistics (an empty table is scanned), so there the index itself is what is checked.
     """
     ms.technician("Demand", skills={"welding": 3})
@@ -203,6 +203,7 @@ def test_pending_skill_demand_is_counted_from_its_index(app, system_actor):
         plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(
             f"EXPLAIN QUERY PLAN {statement}", parameters))
         assert "COVERING INDEX ix_dispatches_status_required_skill" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # counted in the index's order, without sorting
 
 
 # --- Every kind of change through its service is seen by the very next ranking -------------

@@ -421,14 +421,14 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
     hours, streak = _recent_work(now, user_row)
 
     demand = np.zeros(k, dtype=np.float32)
-    skill = (Dispatch.required_skill + "").label("skill")
-    # The expression keeps SQLite off the required_skill index's order; the count is read from
-    # ix_dispatches_status_required_skill alone (through ix_dispatches_status it read every
-    # waiting row from the table: 13 ms of a create at 15,000 waiting dispatches).
+    # Grouped by the bare column: ix_dispatches_status_required_skill holds the waiting rows in
+    # skill order, so SQLite counts them from the index alone, in order (0.8 ms at 15,000
+    # waiting dispatches; an expression of the column needed a temporary B-tree, 3.2 ms, and
+    # before that index existed every waiting row was read from the table, 13 ms).
     for name, count in session.execute(
-        select(skill, func.count())
+        select(Dispatch.required_skill, func.count())
         .where(Dispatch.status == DispatchStatus.CREATED.value, Dispatch.required_skill.is_not(None))
-        .group_by(skill)
+        .group_by(Dispatch.required_skill)
     ):
         if name in static.skill_by_name:
             demand[static.skill_by_name[name]] = count
