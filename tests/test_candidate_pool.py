@@ -8,6 +8,7 @@ its own kept pool, as two web workers or the web server and the scheduler are.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
@@ -109,7 +110,7 @@ def test_an_orm_bulk_update_and_a_removed_skill_move_the_version(app, system_act
 
 
 def test_assignments_and_sign_ins_leave_the_kept_pool_alone(app, system_actor):
-    """Capacity, availability and last sign-in change all the time: they must not empty the cache."""
+    """Capacity in use and last sign-in change all the time: they must not empty the cache."""
     tech = ms.technician("Busy", max_concurrent=3)
     matching.load_pool()
     version = candidate_pool.current_version()
@@ -117,13 +118,24 @@ def test_assignments_and_sign_ins_leave_the_kept_pool_alone(app, system_actor):
     metric = matching.auto_assign(dispatch)
     assert metric is not None and metric.technician_id == tech.id
     db.session.get(User, tech.id).last_login_at = ms.utcnow()
-    matching.mark_unavailable(db.session.get(User, tech.id), "dentist")
     db.session.commit()
     assert candidate_pool.current_version() == version
-    loaded = matching.load_pool()
     # ...and what they change is still read fresh on every load.
-    assert loaded.pool.active_count.tolist() == [0]  # rerouted away when marked unavailable
+    assert matching.load_pool().pool.active_count.tolist() == [1]
+
+
+def test_availability_is_kept_and_a_change_to_it_is_seen_at_once(app, system_actor):
+    """Availability changes seldom, so it is kept: marking someone unavailable moves the version."""
+    tech = ms.technician("Away", max_concurrent=3)
+    matching.auto_assign(ms.dispatch())
+    assert matching.load_pool().pool.available.tolist() == [True]
+    version = candidate_pool.current_version()
+    matching.mark_unavailable(db.session.get(User, tech.id), "dentist")
+    db.session.commit()
+    assert candidate_pool.current_version() > version
+    loaded = matching.load_pool()
     assert loaded.pool.available.tolist() == [False]
+    assert loaded.pool.active_count.tolist() == [0]  # rerouted away when marked unavailable
 
 
 def test_a_warm_load_checks_the_version_and_skips_the_kept_tables(app, system_actor):
@@ -167,8 +179,8 @@ def test_a_missing_version_row_is_never_trusted(app, system_actor):
 def test_pending_skill_demand_is_counted_from_its_index(app, system_actor):
     """The waiting work's skill demand, read on every ranking, needs no row of the table.
 
-    SQLite answers it from ``ix_dispatches_status_required_skill`` alone; without the index it
-    read every waiting dispatch through ``ix_dispatches_status``. PostgreSQL chooses by its
+    SQLite answers it from ``ix_dispatches_status_required_skill`` alone, in the index's order;
+    without the index it read every waiting dispatch through ``ix_dispatches_status``. PostgreSQL chooses by its
     statistics (an empty table is scanned), so there the index itself is what is checked.
     """
     ms.technician("Demand", skills={"welding": 3})
@@ -191,3 +203,150 @@ def test_pending_skill_demand_is_counted_from_its_index(app, system_actor):
         plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(
             f"EXPLAIN QUERY PLAN {statement}", parameters))
         assert "COVERING INDEX ix_dispatches_status_required_skill" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # counted in the index's order, without sorting
+
+
+# --- Every kind of change through its service is seen by the very next ranking -------------
+
+
+def _remove_diesel(user_id: int) -> None:
+    profile = ms.profile_of(user_id)
+    held = next(s for s in profile.skills if s.skill.name == "diesel")
+    technician_service.remove_skill(db.session.get(User, user_id), held.skill_id)
+
+
+def _off_shift(user_id: int) -> None:
+    technician_service.save_profile(db.session.get(User, user_id), shift_days=ms.off_shift_days())
+
+
+def _unavailable(user_id: int) -> None:
+    matching.mark_unavailable(db.session.get(User, user_id), "sick")
+
+
+def _moved_far_away(user_id: int) -> None:
+    latitude, longitude = ms.km_east(80)
+    technician_service.save_profile(db.session.get(User, user_id), current_latitude=latitude,
+                                    current_longitude=longitude)
+
+
+def _device_far_away(user_id: int) -> None:
+    user = db.session.get(User, user_id)
+    latitude, longitude = ms.km_east(80)
+    with acting_as(user):
+        technician_service.report_position(user, latitude, longitude, 10.0, ms.utcnow())
+
+
+def _deactivated(user_id: int) -> None:
+    from app.services import users
+
+    users.set_user_active(db.session.get(User, user_id), False)
+
+
+#: A change that makes the nearer technician lose the next ranking to the farther one.
+CHANGES = {
+    "skill removed": _remove_diesel,
+    "shift": _off_shift,
+    "availability": _unavailable,
+    "profile position": _moved_far_away,
+    "device position": _device_far_away,
+    "user deactivated": _deactivated,
+}
+
+
+@pytest.mark.parametrize("where", ["this process", "another process"])
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_through_its_service_is_seen_by_the_very_next_ranking(app, system_actor, other, change, where):
+    near = ms.technician("Near", at=ms.km_east(1), skills={"diesel": 3})
+    far = ms.technician("Far", at=ms.km_east(20), skills={"diesel": 3})
+    dispatch = ms.dispatch(skill_name="diesel")
+    assert _best(dispatch.id) == near.id  # this process keeps the pool now
+    if where == "another process":
+        other(lambda: _best(dispatch.id))  # the other process keeps its own pool too
+        other(lambda: CHANGES[change](near.id))
+        db.session.rollback()  # end this session's read transaction, as the next request would
+    else:
+        CHANGES[change](near.id)
+    assert _best(dispatch.id) == far.id
+
+
+@pytest.mark.parametrize("where", ["this process", "another process"])
+def test_a_new_rate_is_in_the_very_next_ranking_and_its_cost(app, system_actor, other, where):
+    """The rate does not rank (it is not a factor) but prices the assignment: it must be current."""
+    tech = ms.technician("Priced", hourly_rate=40.0)
+    dispatch = ms.dispatch()
+    before = matching.rank(dispatch)
+    assert before.loaded.pool.hourly_rate.tolist() == [40.0]
+
+    def raise_rate():
+        technician_service.save_profile(db.session.get(User, tech.id), hourly_rate=80.0)
+
+    if where == "another process":
+        other(raise_rate)
+        db.session.rollback()
+    else:
+        raise_rate()
+    after = matching.rank(dispatch)
+    assert after.loaded.pool.hourly_rate.tolist() == [80.0]
+    cost_before = matching.metric_for(before, tech.id, mode="auto").operational_cost
+    cost_after = matching.metric_for(after, tech.id, mode="auto").operational_cost
+    assert cost_after > cost_before
+
+
+def test_an_unavailability_that_runs_out_needs_no_write_to_end(app, system_actor):
+    """The kept part holds when the unavailability ends; each ranking compares it with its time."""
+    tech = ms.technician("Back soon")
+    until = ms.utcnow() + timedelta(hours=1)
+    matching.mark_unavailable(db.session.get(User, tech.id), "dentist", until)
+    assert matching.load_pool().pool.available.tolist() == [False]
+    version = candidate_pool.current_version()
+    assert matching.load_pool(now=until - timedelta(seconds=1)).pool.available.tolist() == [False]
+    assert matching.load_pool(now=until).pool.available.tolist() == [True]
+    assert candidate_pool.current_version() == version
+
+
+def test_a_ranking_issues_the_same_statements_for_3_or_30_technicians(app, system_actor):
+    """One ranking with the kept part current: a constant number of statements, whatever the pool's size."""
+    counts = {}
+    for size in (3, 30):
+        for i in range(size - (3 if counts else 0)):
+            ms.technician(f"Crew {size}-{i}", at=ms.km_east(1 + i % 9), skills={"diesel": 1 + i % 5})
+        dispatch = ms.dispatch(skill_name="diesel")
+        matching.rank(dispatch)  # the new technicians moved the version: read the kept part again
+        db.session.rollback()
+        with statements() as seen:
+            ranking = matching.rank(dispatch)
+        assert len(ranking.loaded.pool) == size
+        counts[size] = seen
+    assert len(counts[3]) == len(counts[30])
+    # The pool's six (version, counters, urgent work, recent work, demand, device positions),
+    # and the dispatch with its location, read again after the rollback.
+    assert len(counts[30]) == 8
+    assert sum("pool_version" in statement for statement in counts[30]) == 1
+
+
+def test_exclusion_reasons_are_written_only_when_read(app, system_actor):
+    """An automatic assignment never reads them; a listing writes them all, ``get`` only one."""
+    from app.matching import Exclusions, explain_exclusions
+
+    ms.technician("Free")
+    busy = ms.technician("Full", max_concurrent=1)
+    away = ms.technician("Off", shift_days=ms.off_shift_days())
+    dispatch_service_assign(ms.dispatch(), busy)
+    ranking = matching.rank(ms.dispatch())
+    excluded = ranking.outcome.excluded
+    assert isinstance(excluded, Exclusions)
+    assert excluded._all is None  # not written by ranking
+    assert excluded.get(busy.id) == "at capacity (1/1)"
+    assert excluded._all is None  # one technician's reason, written alone
+    assert dict(excluded) == {busy.id: "at capacity (1/1)", away.id: "off shift"}
+    pool = ranking.loaded.pool
+    reasons = explain_exclusions(pool, ranking.request, ranking.scores.eligible)
+    assert dict(excluded) == {int(pool.technician_ids[i]): r for i, r in enumerate(reasons) if r}
+    assert ranking.excluded_summary() == "1 at capacity, 1 off shift"
+    assert excluded.get(ranking.outcome.ranked[0].technician_id) is None
+
+
+def dispatch_service_assign(dispatch, technician) -> None:
+    from app.services import dispatches
+
+    dispatches.assign(dispatch, technician)

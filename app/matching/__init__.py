@@ -40,6 +40,7 @@ from app.matching.pool import (
 from app.matching.scoring import (
     DEFAULT_SETTINGS,
     FACTORS,
+    Exclusions,
     INELIGIBLE_TOTAL,
     MatchSettings,
     MatchWeights,
@@ -57,6 +58,7 @@ from app.matching.scoring import (
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "Exclusions",
     "FACTORS",
     "INELIGIBLE_TOTAL",
     "MAX_SKILL_LEVEL",

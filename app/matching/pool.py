@@ -151,7 +151,10 @@ class CandidatePool:
         for name in self.MUST_BE_FINITE:
             if not np.isfinite(getattr(self, name)).all():
                 raise ValueError(f"CandidatePool.{name} must be finite (NaN/inf would poison scores and costs)")
-        if len(np.unique(self.technician_ids)) != n:
+        # Pools loaded from the database come in ascending id order: checking that order is a
+        # single pass, where np.unique sorts (1.5 ms for 10,000 technicians, on every ranking).
+        ids = self.technician_ids
+        if not (ids[1:] > ids[:-1]).all() and len(np.unique(ids)) != n:
             raise ValueError("CandidatePool.technician_ids must be unique")
 
         self.skill_held = (self.skill_levels > 0).astype(np.float32)

@@ -10,7 +10,7 @@ normalised weights, so a total is always in 0..1 for an eligible technician and 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 
@@ -171,21 +171,64 @@ def explain_exclusions(
     if eligible is None:
         eligible = hard_constraints(pool, request)
     reasons: list[str | None] = [None] * len(pool)
-    duration = request.estimated_duration_hours
     for i in np.flatnonzero(~eligible).tolist():
-        parts: list[str] = []
-        if not pool.available[i]:
-            parts.append("unavailable")
-        if not pool.on_shift[i]:
-            parts.append("off shift")
-        active, limit = int(pool.active_count[i]), int(pool.max_concurrent[i])
-        if active >= limit:
-            parts.append(f"at capacity ({active}/{limit})")
-        hours, max_hours = float(pool.hours_last_7_days[i]), float(pool.max_hours_per_week[i])
-        if not hours + duration <= max_hours + WEEKLY_HOURS_TOLERANCE:
-            parts.append(f"over weekly hours ({hours:.1f} + {duration:.1f} > {max_hours:g})")
-        reasons[i] = "; ".join(parts)
+        reasons[i] = _reason(pool, request, i)
     return reasons
+
+
+def _reason(pool: CandidatePool, request: MatchRequest, i: int) -> str:
+    parts: list[str] = []
+    if not pool.available[i]:
+        parts.append("unavailable")
+    if not pool.on_shift[i]:
+        parts.append("off shift")
+    active, limit = int(pool.active_count[i]), int(pool.max_concurrent[i])
+    if active >= limit:
+        parts.append(f"at capacity ({active}/{limit})")
+    duration = request.estimated_duration_hours
+    hours, max_hours = float(pool.hours_last_7_days[i]), float(pool.max_hours_per_week[i])
+    if not hours + duration <= max_hours + WEEKLY_HOURS_TOLERANCE:
+        parts.append(f"over weekly hours ({hours:.1f} + {duration:.1f} > {max_hours:g})")
+    return "; ".join(parts)
+
+
+class Exclusions(Mapping[int, str]):
+    """``{technician_id: reason}`` for the technicians a ranking left out, written when first read.
+
+    Writing the reasons is a Python loop over every excluded technician (about 10 ms for
+    10,000 technicians, most of them off shift); an automatic assignment that finds someone
+    never reads them. Listing or counting writes them all once; ``get`` of one technician
+    writes only theirs.
+    """
+
+    def __init__(self, pool: CandidatePool, request: MatchRequest, eligible: np.ndarray) -> None:
+        self._pool, self._request, self._eligible = pool, request, eligible
+        self._all: dict[int, str] | None = None
+
+    def _reasons(self) -> dict[int, str]:
+        if self._all is None:
+            ids = self._pool.technician_ids
+            reasons = explain_exclusions(self._pool, self._request, self._eligible)
+            self._all = {int(ids[i]): reason for i, reason in enumerate(reasons) if reason}
+        return self._all
+
+    def __getitem__(self, technician_id: int) -> str:
+        if self._all is not None:
+            return self._all[technician_id]
+        rows = np.flatnonzero(self._pool.technician_ids == technician_id)
+        reason = _reason(self._pool, self._request, int(rows[0])) if rows.size and not self._eligible[rows[0]] else ""
+        if not reason:
+            raise KeyError(technician_id)
+        return reason
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._reasons())
+
+    def __len__(self) -> int:
+        return len(self._reasons())
+
+    def __repr__(self) -> str:
+        return f"Exclusions({self._reasons()!r})"
 
 
 @dataclass(eq=False)
@@ -486,6 +529,7 @@ def settings_from_mapping(values: dict) -> MatchSettings:
 __all__ = [
     "DEFAULT_SETTINGS",
     "FACTORS",
+    "Exclusions",
     "INELIGIBLE_TOTAL",
     "MatchSettings",
     "MatchWeights",

@@ -24,10 +24,14 @@ class RankedCandidate:
 
 @dataclass(frozen=True)
 class MatchOutcome:
-    """A matcher's answer: candidates best first (eligible only) and why others are out."""
+    """A matcher's answer: candidates best first (eligible only) and why others are out.
+
+    ``excluded`` is any mapping: a dict, or the built-in matcher's ``Exclusions``, which
+    writes the reasons only when they are read.
+    """
 
     ranked: Sequence[RankedCandidate]
-    excluded: dict[int, str] = field(default_factory=dict)
+    excluded: Mapping[int, str] = field(default_factory=dict)
 
 
 @runtime_checkable

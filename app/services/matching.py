@@ -139,7 +139,7 @@ def active_matcher_name() -> str:
 def rank(dispatch: Dispatch, *, limit: int = RANK_LIMIT, loaded: LoadedPool | None = None,
          exclude: set[int] | frozenset[int] = frozenset()) -> Ranking:
     """Rank technicians for a dispatch with the active matcher (the built-in one if it fails)."""
-    from app.matching import PoolScorer, explain_exclusions
+    from app.matching import Exclusions, PoolScorer
 
     loaded = loaded or load_pool()
     pool = loaded.pool
@@ -170,12 +170,10 @@ def rank(dispatch: Dispatch, *, limit: int = RANK_LIMIT, loaded: LoadedPool | No
         name = BUILTIN_MATCHER
         outcome = matchers[BUILTIN_MATCHER].rank(pool, request, distances, settings, limit)
     scores = PoolScorer(pool, settings).score(request, distances)
-    if not outcome.excluded:
-        reasons = explain_exclusions(pool, request, scores.eligible)
-        outcome = MatchOutcome(
-            ranked=outcome.ranked,
-            excluded={int(pool.technician_ids[i]): r for i, r in enumerate(reasons) if r},
-        )
+    # A matcher that names no exclusions gets the built-in hard constraints' reasons, written
+    # only if someone reads them (asking the built-in's lazy mapping would write them all).
+    if not isinstance(outcome.excluded, Exclusions) and not outcome.excluded:
+        outcome = MatchOutcome(ranked=outcome.ranked, excluded=Exclusions(pool, request, scores.eligible))
     return Ranking(dispatch.id, name, outcome, loaded, request, distances, note, scores)
 
 

@@ -15,7 +15,7 @@ class WeightedMatcher:
     name = "weighted"
 
     def rank(self, pool, request, distances_km: np.ndarray, settings, limit: int = 20) -> MatchOutcome:
-        from app.matching import explain_exclusions, score_pool
+        from app.matching import Exclusions, score_pool
 
         scores = score_pool(pool, request, distances_km, settings)
         top = scores.best(limit)
@@ -27,9 +27,8 @@ class WeightedMatcher:
             )
             for i in top
         ]
-        reasons = explain_exclusions(pool, request, scores.eligible)
-        excluded = {int(pool.technician_ids[i]): reason for i, reason in enumerate(reasons) if reason}
-        return MatchOutcome(ranked=ranked, excluded=excluded)
+        # Written only when read: an automatic assignment that finds someone never needs them.
+        return MatchOutcome(ranked=ranked, excluded=Exclusions(pool, request, scores.eligible))
 
 
 @hookimpl(trylast=True)
