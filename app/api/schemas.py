@@ -11,6 +11,25 @@ from app.services.numbers import DB_INT_MAX
 #: the refusal itself stays the services' (app.services.text), whose message names the character.
 ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+#: ``ONE_LINE`` with at least one character that is not white space: the services strip text and
+#: refuse what is left empty (a title of spaces), so the document says so.
+NON_BLANK_LINE = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+#: A database id written in a query string, as the services read one (no sign, no leading zero).
+ID_TEXT = r"^[1-9][0-9]{0,9}$"
+
+
+class SchemaRules(BasePlugin):
+    """A schema's rules across its fields, stated in the OpenAPI document.
+
+    marshmallow checks them in ``@validates_schema``, which apispec cannot see; a schema class
+    states the same rule as JSON Schema in ``OPENAPI`` (``minProperties``, ``oneOf``, ``anyOf``),
+    merged into its component here, so a client (and the fuzzer) knows the rule.
+    """
+
+    def schema_helper(self, name, definition, **kwargs) -> dict | None:
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(cls, "OPENAPI", None) or {}) or None
 
 
 
