@@ -166,3 +166,50 @@ def test_api_links_hold_in_stateful_scenarios(api_schema, live_api, role, resour
 
     Scenarios.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=6, deadline=None, database=None,
                                     derandomize=True, suppress_health_check=list(HealthCheck)))
+
+
+#: (component, body, valid?) — what the document says of bodies the services refuse (and accept).
+STATED_RULES = [
+    ("DispatchCreate", {"title": "Brake check", "asset_id": 1}, True),
+    ("DispatchCreate", {"title": "   ", "asset_id": 1}, False),
+    ("DispatchCreate", {"title": "", "asset_id": 1}, False),
+    ("DispatchUpdate", {"title": "Brake check"}, True),
+    ("DispatchUpdate", {}, False),
+    ("DispatchUpdate", {"title": " \t "}, False),
+    ("DispatchUpdate", {"priority": "High"}, False),
+    ("DispatchUpdate", {"priority_reason": "Customer waiting"}, False),
+    ("DispatchUpdate", {"priority": "High", "priority_reason": "  "}, False),
+    ("DispatchUpdate", {"priority": "High", "priority_reason": "Customer waiting"}, True),
+    ("Assign", {"technician_id": 7}, True),
+    ("Assign", {"automatic": True}, True),
+    ("Assign", {}, False),
+    ("Assign", {"automatic": False}, False),
+    ("Assign", {"technician_id": 7, "automatic": True}, False),
+    ("SubscriptionCreate", {"url": "https://hooks.example.com/mp?x=1", "event_types": ["alert.raised"]}, True),
+    ("SubscriptionCreate", {"url": "https://user:pw@hooks.example.com:8443/mp", "event_types": ["alert.raised"]}, True),
+    ("SubscriptionCreate", {"url": "ftp://hooks.example.com", "event_types": ["alert.raised"]}, False),
+    ("SubscriptionCreate", {"url": "https://hooks.example.com:99999", "event_types": ["alert.raised"]}, False),
+    ("SubscriptionCreate", {"url": "https://hooks.example.com/a b", "event_types": ["alert.raised"]}, False),
+    ("SubscriptionUpdate", {}, False),
+    ("Certification", {"outcome": "repaired"}, True),
+    ("Certification", {"outcome": "no repair needed", "notes": "Could not reproduce"}, True),
+    ("Certification", {"outcome": "no repair needed"}, False),
+    ("Certification", {"outcome": "no repair needed", "notes": "  "}, False),
+]
+
+
+@pytest.fixture(scope="module")
+def served_components():
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+
+
+@pytest.mark.parametrize(("component", "body", "valid"), STATED_RULES)
+def test_the_document_states_the_services_rules(served_components, component, body, valid):
+    """A body the service refuses for its shape alone is one the served document calls invalid."""
+    import jsonschema
+
+    validator = jsonschema.Draft4Validator(served_components[component])
+    assert validator.is_valid(body) is valid, list(validator.iter_errors(body))
