@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from app.api.schemas import MULTILINE, NON_BLANK_LINE, ONE_LINE, Id, PageQuerySchema, PersonSchema, page_schema
+from app.api.schemas import MULTILINE, NON_BLANK_LINE, ONE_LINE, Id, PageQuerySchema, PersonSchema, page_schema, up_to
 from app.models import DispatchPriority, DispatchStatus, WorkType
 from app.services import text as text_rules
 from app.models import Dispatch, DispatchStatusHistory
+from app.services.numbers import DB_INT_MAX
 from app.services.queries import DUE_FILTERS, SORT_COLUMNS
 
 STATUSES = [s.value for s in DispatchStatus]
@@ -39,7 +40,7 @@ class DispatchListQuerySchema(PageQuerySchema):
     asset = fields.String(validate=validate.Length(max=50),
                           metadata={"description": "An asset tag, exact.", "pattern": ONE_LINE})
     asset_type = Id(strict=False, metadata={"description": "An asset type id."})
-    technician = fields.String(validate=validate.Regexp(r"^(none|[1-9][0-9]{0,9})$"),
+    technician = fields.String(validate=validate.Regexp(rf"^(none|{up_to(DB_INT_MAX)})$"),
                                metadata={"description": "A technician's id, or `none` for unassigned."})
     due = fields.String(validate=validate.OneOf(sorted(DUE_FILTERS)))
     q = fields.String(validate=validate.Length(max=200),

@@ -46,17 +46,17 @@ IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
                    "description": "The same key and body within 24 h get the first answer again."}
 ETAG_HEADER = versions.etag_header("the dispatch")
 CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 415, 422, 428, 429)
-_NUMBER = "$response.body#/number"
-#: Where a created (or read) dispatch leads: its number, and its ETag for If-Match.
+_NUMBER = {"number": "$response.body#/number"}
+#: Where a created dispatch leads: its number, and its ETag for If-Match.
 DISPATCH_LINKS = {
-    "GetDispatch": links.link("/dispatches/{number}", "GET", "Read the dispatch.", number=_NUMBER),
+    "GetDispatch": links.link("/dispatches/{number}", "GET", "Read the dispatch.", _NUMBER),
     "UpdateDispatch": links.link("/dispatches/{number}", "PATCH", "Change it, with the ETag of this answer.",
-                                 number=_NUMBER, header__If_Match=links.ETAG),
+                                 {**_NUMBER, **links.IF_MATCH}),
     "TransitionDispatch": links.link("/dispatches/{number}/transitions", "POST", "Move it to another status.",
-                                     number=_NUMBER, header__If_Match=links.ETAG),
+                                     {**_NUMBER, **links.IF_MATCH}),
     "AssignDispatch": links.link("/dispatches/{number}/assignment", "POST", "Assign it.",
-                                 number=_NUMBER, header__If_Match=links.ETAG),
-    "GetCandidates": links.link("/dispatches/{number}/candidates", "GET", "Who could take it.", number=_NUMBER),
+                                 {**_NUMBER, **links.IF_MATCH}),
+    "GetCandidates": links.link("/dispatches/{number}/candidates", "GET", "Who could take it.", _NUMBER),
 }
 
 

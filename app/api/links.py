@@ -9,21 +9,17 @@ from __future__ import annotations
 
 from app.api import PREFIX
 
-#: The answer's ETag, for the target's If-Match: a change right after reading (or creating).
-ETAG = "$response.header.ETag"
+#: The answer's ETag, for the target's ``If-Match``: a change right after reading (or creating).
+IF_MATCH = {"header.If-Match": "$response.header.ETag"}
 
 
-def link(path: str, method: str, description: str, **parameters: str) -> dict:
-    """A link to ``method`` ``path`` (below /api/v1); ``parameters``: target name → runtime expression.
-
-    A name ``header__If_Match`` stands for the header ``If-Match`` (``header.If-Match``).
-    """
+def link(path: str, method: str, description: str, parameters: dict[str, str]) -> dict:
+    """A link to ``method`` ``path`` (below /api/v1); ``parameters``: target parameter → runtime expression."""
     pointer = (PREFIX + path).replace("~", "~0").replace("/", "~1")
-    names = {name.replace("__", ".").replace("_", "-") if name.startswith("header__") else name: value
-             for name, value in parameters.items()}
-    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "description": description, "parameters": names}
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "description": description,
+            "parameters": dict(parameters)}
 
 
 def responses(status: int, **links: dict) -> dict:
-    """``blp.doc(responses=…)`` adding ``links`` to the ``status`` answer documented by ``blp.response``."""
+    """``blp.doc(**responses(…))``: ``links`` on the ``status`` answer documented by ``blp.response``."""
     return {"responses": {status: {"links": links}}}

@@ -15,10 +15,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.auth import MANAGERS, require
-from app.api.dispatch_schemas import REASON_MAX, _text
+from app.api.dispatch_schemas import REASON_MAX
 from app.api.dispatches import CHANGE_ERRORS, ETAG_HEADER, IF_MATCH, etag, find, guarded, require_if_match
 from app.api.problems import refusals
-from app.api.schemas import NON_BLANK_LINE, PersonSchema
+from app.api.schemas import NON_BLANK_LINE, ONE_LINE, PersonSchema
 from app.api.serialise import person
 from app.extensions import db
 from app.models import RepairCertification
@@ -33,13 +33,13 @@ class CertificationSchema(Schema):
     # "no repair needed" says why (``checklists.certify_repair``).
     OPENAPI = {"anyOf": [
         {"properties": {"outcome": {"enum": [RepairCertification.REPAIRED.value]}}},
-        {"required": ["notes"], "properties": {"notes": {"pattern": NON_BLANK_LINE}}},
+        {"required": ["notes"], "properties": {"notes": {"type": "string", "pattern": NON_BLANK_LINE}}},
     ]}
 
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES),
                             metadata={"description": "repaired (the work order is completed), or no repair needed."})
-    notes = _text(REASON_MAX, allow_none=True,
-                  metadata={"description": "Why no repair is needed (required then); or a note on the repair."})
+    notes = fields.String(allow_none=True, validate=validate.Length(max=REASON_MAX), metadata={
+        "pattern": ONE_LINE, "description": "Why no repair is needed (required then); or a note on the repair."})
 
 
 class AssetStateSchema(Schema):

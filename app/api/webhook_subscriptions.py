@@ -31,24 +31,23 @@ ADMIN = Role.ADMIN.value
 IF_MATCH = versions.if_match_parameter("the subscription")
 ETAG_HEADER = versions.etag_header("the subscription")
 TYPES = list(EVENT_TYPES)
-_ID = "$response.body#/id"
+_ID = {"subscription_id": "$response.body#/id"}
 _ONE = "/webhook-subscriptions/{subscription_id}"
 #: Where a created subscription leads: its id, and its ETag for If-Match.
 SUBSCRIPTION_LINKS = {
-    "GetSubscription": links.link(_ONE, "GET", "Read the subscription.", subscription_id=_ID),
+    "GetSubscription": links.link(_ONE, "GET", "Read the subscription.", _ID),
     "UpdateSubscription": links.link(_ONE, "PATCH", "Change or pause it, with the ETag of this answer.",
-                                     subscription_id=_ID, header__If_Match=links.ETAG),
-    "DeleteSubscription": links.link(_ONE, "DELETE", "Delete it.", subscription_id=_ID,
-                                     header__If_Match=links.ETAG),
-    "RotateSecret": links.link(_ONE + "/secret-rotation", "POST", "Give it a new secret.", subscription_id=_ID,
-                               header__If_Match=links.ETAG),
-    "SendTest": links.link(_ONE + "/test-deliveries", "POST", "Send it a test event.", subscription_id=_ID),
-    "ListDeliveries": links.link(_ONE + "/deliveries", "GET", "Its delivery log.", subscription_id=_ID),
+                                     {**_ID, **links.IF_MATCH}),
+    "DeleteSubscription": links.link(_ONE, "DELETE", "Delete it.", {**_ID, **links.IF_MATCH}),
+    "RotateSecret": links.link(_ONE + "/secret-rotation", "POST", "Give it a new secret.", {**_ID, **links.IF_MATCH}),
+    "SendTest": links.link(_ONE + "/test-deliveries", "POST", "Send it a test event.", _ID),
+    "ListDeliveries": links.link(_ONE + "/deliveries", "GET", "Its delivery log.", _ID),
 }
 #: Where a queued test delivery leads: retrying it (it waits, so it can be).
 DELIVERY_LINKS = {
     "RetryDelivery": links.link(_ONE + "/deliveries/{delivery_id}/retry", "POST", "Send it again now.",
-                                subscription_id="$response.body#/subscription_id", delivery_id=_ID),
+                                {"subscription_id": "$response.body#/subscription_id",
+                                 "delivery_id": "$response.body#/id"}),
 }
 
 
@@ -134,8 +133,8 @@ def _body(subscription) -> dict:
 
 
 def _delivery(row) -> dict:
-    return {"id": row.public_id, "subscription_id": row.subscription_id, "event_type": row.kind, "status": row.status, "attempts": row.attempts,
-            "dispatch_number": row.dispatch_number, "created_at": row.created_at,
+    return {"id": row.public_id, "subscription_id": row.subscription_id, "event_type": row.kind,
+            "status": row.status, "attempts": row.attempts, "dispatch_number": row.dispatch_number, "created_at": row.created_at,
             "next_attempt_at": row.next_attempt_at, "delivered_at": row.delivered_at, "last_error": row.last_error}
 
 
