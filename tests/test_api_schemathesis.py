@@ -221,3 +221,18 @@ def test_the_document_states_the_services_rules(served_components, component, bo
 
     validator = jsonschema.Draft4Validator(served_components[component])
     assert validator.is_valid(body) is valid, list(validator.iter_errors(body))
+
+
+def test_the_id_pattern_admits_exactly_the_ids_a_column_holds():
+    import re
+
+    from app.api.schemas import ID_TEXT, up_to
+    from app.services.numbers import DB_INT_MAX
+
+    for number in (1, 9, 10, 99, 1_000_000_000, 1_999_999_999, 2_147_483_599, DB_INT_MAX):
+        assert re.fullmatch(ID_TEXT, str(number)), number
+    for text in ("0", "01", "-1", "+1", "1.0", str(DB_INT_MAX + 1), "2147483650", "2200000000", "9999999999"):
+        assert not re.fullmatch(ID_TEXT, text), text
+    for limit in (1, 9, 10, 57, 100, 70_345):
+        pattern = re.compile(f"^{up_to(limit)}$")
+        assert [n for n in range(limit * 2 + 20) if pattern.match(str(n))] == list(range(1, limit + 1)), limit
