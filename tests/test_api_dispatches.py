@@ -390,3 +390,15 @@ def test_reading_one_dispatch_costs_the_same_queries_however_long_its_history(ap
         return len(statements)
 
     assert count(short.dispatch_number) == count(long.dispatch_number)
+
+
+@pytest.mark.parametrize("technician", ["2147483648", "5037172614", "0", "007"])
+def test_a_technician_filter_no_column_can_hold_is_a_422_on_every_backend(app, tokens, technician):
+    """Not a database error (PostgreSQL refuses an integer that large): the filter names its field."""
+    response = _get(app.test_client(), f"/api/v1/dispatches?technician={technician}", tokens["manager"])
+    assert "technician" in assert_problem(response, 422)["errors"]
+
+
+def test_the_largest_id_is_still_a_technician_filter(app, tokens):
+    response = _get(app.test_client(), "/api/v1/dispatches?technician=2147483647", tokens["manager"])
+    assert response.status_code == 200 and response.get_json()["total"] == 0

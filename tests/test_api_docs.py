@@ -72,9 +72,12 @@ def test_every_example_runs_against_a_live_server(live):
     assert '"latitude":52.37' in blocks[9] and '"received_at"' in blocks[9]
     assert 'rel="next"' in blocks[10] and '"has_more"' in blocks[10]
     assert '"secret":"whsec_' in blocks[11]
-    assert '"database"' in blocks[12] and '"migrations"' in blocks[12]
-    assert '"skills"' in blocks[13] and '"routing_speed"' in blocks[13] and '"status":4' not in blocks[13]
-    assert '"items"' in blocks[14] and '"name":"East depot"' in blocks[14] and '"status":4' not in blocks[14]
+    assert '"secret":"whsec_' in blocks[12] and '"event_type":"webhook.test"' in blocks[12]
+    assert '"status":"pending","subscription_id"' in blocks[12] and '"status":4' not in blocks[12]
+    assert '"status":422' in blocks[13] and "was not opened for reported defects" in blocks[13]
+    assert '"database"' in blocks[14] and '"migrations"' in blocks[14]
+    assert '"skills"' in blocks[15] and '"routing_speed"' in blocks[15] and '"status":4' not in blocks[15]
+    assert '"items"' in blocks[16] and '"name":"East depot"' in blocks[16] and '"status":4' not in blocks[16]
     by_source = dict(zip(sh_blocks(), blocks, strict=True))
     assets = next(out for source, out in by_source.items() if '"TRK-0042' in source)
     assert '"asset_tag":"TRK-0042"' in assets and '"status":"In Service"' in assets and '"total":1' in assets

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import WebhookSubscription
+from app.models import NotificationDelivery, WebhookSubscription
 from app.services import webhook_subscriptions as service
 from tests.api_support import assert_problem, bearer, token_for
 from tests.factories import AdminFactory, ManagerFactory
@@ -89,4 +89,123 @@ def test_managers_are_refused(app):
     assert_problem(client.get(URL, headers=manager), 403)
     assert_problem(client.post(URL, json={"url": "https://hooks.example.com", "event_types": ["alert.raised"]},
                                headers=manager), 403)
+    assert _count() == 0
+
+
+def _create(client, admin, url="https://hooks.example.com/a"):
+    created = client.post(URL, json={"url": url, "event_types": ["alert.raised"]}, headers=admin)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    return created.get_json(), created.headers["ETag"]
+
+
+def _stored(subscription_id) -> WebhookSubscription:
+    db.session.expire_all()
+    return db.session.get(WebhookSubscription, subscription_id)
+
+
+def _deliveries(subscription_id) -> list[NotificationDelivery]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(NotificationDelivery).where(
+        NotificationDelivery.subscription_id == subscription_id).order_by(NotificationDelivery.id)))
+
+
+def test_rotating_the_secret_shows_the_new_one_once_and_needs_if_match(app, admin):
+    client = app.test_client()
+    body, etag = _create(client, admin)
+    rotation = f"{URL}/{body['id']}/secret-rotation"
+    assert_problem(client.post(rotation, headers=admin), 428, "If-Match")
+    assert_problem(client.post(rotation, headers={**admin, "If-Match": '"stale"'}), 412)
+    assert _stored(body["id"]).secret == body["secret"] and _stored(body["id"]).secret_rotated_at is None
+    rotated = client.post(rotation, headers={**admin, "If-Match": etag})
+    assert rotated.status_code == 200, rotated.get_data(as_text=True)
+    new = rotated.get_json()
+    assert new["secret"].startswith(service.SECRET_PREFIX) and new["secret"] != body["secret"]
+    assert new["secret_rotated_at"] and _stored(body["id"]).secret == new["secret"]
+    assert rotated.headers["ETag"] != etag  # the old ETag no longer changes anything
+    assert_problem(client.patch(f"{URL}/{body['id']}", json={"description": "x"},
+                                headers={**admin, "If-Match": etag}), 412)
+    read = client.get(f"{URL}/{body['id']}", headers=admin)
+    assert "secret" not in read.get_json() and read.headers["ETag"] == rotated.headers["ETag"]
+
+
+def test_a_test_event_is_queued_for_this_subscription_only(app, admin):
+    client = app.test_client()
+    first, _ = _create(client, admin, "https://hooks.example.com/first")
+    second, second_etag = _create(client, admin, "https://hooks.example.com/second")
+    sent = client.post(f"{URL}/{first['id']}/test-deliveries", headers=admin)
+    assert sent.status_code == 202, sent.get_data(as_text=True)
+    body = sent.get_json()
+    assert body["event_type"] == "webhook.test" and body["status"] == "pending" and body["attempts"] == 0
+    assert body["subscription_id"] == first["id"] and sent.headers["Location"].endswith(f"/{first['id']}/deliveries")
+    assert [d.public_id for d in _deliveries(first["id"])] == [body["id"]] and _deliveries(second["id"]) == []
+    # Paused: refused, says why, queues nothing.
+    client.patch(f"{URL}/{second['id']}", json={"active": False}, headers={**admin, "If-Match": second_etag})
+    paused = client.post(f"{URL}/{second['id']}/test-deliveries", headers=admin)
+    assert "paused" in assert_problem(paused, 422)["detail"]
+    assert _deliveries(second["id"]) == []
+    assert_problem(client.post(f"{URL}/999999/test-deliveries", headers=admin), 404)
+
+
+def _dead(delivery: NotificationDelivery) -> None:
+    delivery.status, delivery.attempts, delivery.last_error = "dead", 5, "HTTP 500"
+    db.session.commit()
+
+
+def test_a_dead_delivery_is_retried_with_fresh_tries(app, admin):
+    client = app.test_client()
+    body, _ = _create(client, admin)
+    queued = client.post(f"{URL}/{body['id']}/test-deliveries", headers=admin).get_json()
+    [delivery] = _deliveries(body["id"])
+    _dead(delivery)
+    retried = client.post(f"{URL}/{body['id']}/deliveries/{queued['id']}/retry", headers=admin)
+    assert retried.status_code == 200, retried.get_data(as_text=True)
+    assert retried.get_json()["status"] == "pending" and retried.get_json()["attempts"] == 0
+    [delivery] = _deliveries(body["id"])
+    assert delivery.status == "pending" and delivery.attempts == 0
+
+
+def test_refused_retries_say_why_and_change_nothing(app, admin):
+    client = app.test_client()
+    body, etag = _create(client, admin)
+    other, _ = _create(client, admin, "https://hooks.example.com/other")
+    queued = client.post(f"{URL}/{body['id']}/test-deliveries", headers=admin).get_json()
+    [delivery] = _deliveries(body["id"])
+    delivery.status, delivery.attempts = "delivered", 1
+    db.session.commit()
+    retry = f"{URL}/{body['id']}/deliveries/{queued['id']}/retry"
+    assert "only dead or waiting" in assert_problem(client.post(retry, headers=admin), 422)["detail"]
+    # Another subscription's delivery, a malformed id: no such delivery here.
+    assert_problem(client.post(f"{URL}/{other['id']}/deliveries/{queued['id']}/retry", headers=admin), 404)
+    assert_problem(client.post(f"{URL}/{body['id']}/deliveries/not-an-id/retry", headers=admin), 404)
+    [delivery] = _deliveries(body["id"])
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
+    # A paused subscription's dead delivery waits for it to resume.
+    _dead(delivery)
+    client.patch(f"{URL}/{body['id']}", json={"active": False}, headers={**admin, "If-Match": etag})
+    assert "resume it" in assert_problem(client.post(retry, headers=admin), 422)["detail"]
+    [delivery] = _deliveries(body["id"])
+    assert (delivery.status, delivery.attempts) == ("dead", 5)
+
+
+def test_managers_cannot_rotate_test_or_retry(app, admin):
+    client = app.test_client()
+    body, etag = _create(client, admin)
+    queued = client.post(f"{URL}/{body['id']}/test-deliveries", headers=admin).get_json()
+    manager = bearer(token_for(ManagerFactory()))
+    assert_problem(client.post(f"{URL}/{body['id']}/secret-rotation", headers={**manager, "If-Match": etag}), 403)
+    assert_problem(client.post(f"{URL}/{body['id']}/test-deliveries", headers=manager), 403)
+    assert_problem(client.post(f"{URL}/{body['id']}/deliveries/{queued['id']}/retry", headers=manager), 403)
+    assert _stored(body["id"]).secret == body["secret"] and len(_deliveries(body["id"])) == 1
+
+
+@pytest.mark.parametrize("url", ["0", "hooks.example.com/x", "https://", "https://a b.example.com"])
+def test_a_url_outside_the_documented_pattern_is_refused_by_the_service(app, admin, url):
+    """The document's URL pattern is what the service takes: a URL outside it is a 422 naming url."""
+    import re
+
+    from app.api.webhook_subscriptions import URL_PATTERN
+
+    assert not re.match(URL_PATTERN, url)
+    response = app.test_client().post(URL, json={"url": url, "event_types": ["alert.raised"]}, headers=admin)
+    assert "url" in assert_problem(response, 422)["errors"]
     assert _count() == 0

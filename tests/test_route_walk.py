@@ -196,6 +196,7 @@ def world(app, system_actor):
         "job": "assign-pending",
         "public_id": "00000000-0000-4000-8000-000000000000",
         "subscription_id": subscription.id,
+        "delivery_id": "00000000-0000-4000-8000-000000000000",
         "figure": "status",
     }
     return people, values
@@ -347,6 +348,11 @@ API_EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_webhook_subscriptions.update_subscription", "PATCH"): API_ADMIN_CHANGE,
     ("api_webhook_subscriptions.delete_subscription", "DELETE"): API_ADMIN_IF_MATCH,
     ("api_webhook_subscriptions.list_deliveries", "GET"): API_ADMIN,
+    ("api_webhook_subscriptions.rotate_secret", "POST"): API_ADMIN_IF_MATCH,
+    # The walk's subscription is active: the test event is queued. The delivery id names none.
+    ("api_webhook_subscriptions.send_test", "POST"): dict(zip(ROLES, (401, 403, 403, 403, 202), strict=True)),
+    ("api_webhook_subscriptions.retry_delivery", "POST"): dict(zip(ROLES, (401, 403, 403, 403, 404), strict=True)),
+    ("api_repairs.certify_repair", "POST"): API_CREATE_MANAGERS,
     ("api_technicians.report_position", "PUT"): dict(zip(ROLES, (401, 422, 422, 403, 403), strict=True)),
     ("api_reports.analytics_report", "GET"): API_MANAGERS,
     ("api_reports.metrics_report", "GET"): API_MANAGERS,

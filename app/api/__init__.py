@@ -18,12 +18,12 @@ from flask_smorest.utils import prepare_response
 
 from app.api import auth, limits
 from app.api.problems import API_PREFIX, PROBLEM_JSON, is_api_request, problem
-from app.api.schemas import ProblemSchema, QueryTextRule
+from app.api.schemas import ProblemSchema, QueryTextRule, SchemaRules
 
 PREFIX = "/api/v1"
 #: Resource modules, in the order the OpenAPI document lists them.
 RESOURCES = ("app.api.docs", "app.api.dispatches", "app.api.assignments", "app.api.detail_rows",
-             "app.api.detail_types", "app.api.technicians", "app.api.events",
+             "app.api.detail_types", "app.api.repairs", "app.api.technicians", "app.api.events",
              "app.api.webhook_subscriptions", "app.api.health", "app.api.reports",
              "app.api.asset_types", "app.api.make_models", "app.api.locations", "app.api.assets",
              "app.api.detail_sets", "app.api.users", "app.api.skills")
@@ -79,7 +79,7 @@ def init_api(app: Flask) -> Api:
 
     settings(app)
     limits.check_settings(app)
-    api = Api(app, spec_kwargs={"extra_plugins": [QueryTextRule()]})
+    api = Api(app, spec_kwargs={"extra_plugins": [QueryTextRule(), SchemaRules()]})
     for name in RESOURCES:
         module = importlib.import_module(name)
         csrf.exempt(module.blp)  # unsafe methods of a browser session are checked in auth.authenticate

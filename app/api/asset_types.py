@@ -16,7 +16,7 @@ from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
 from app.api.problems import refusals
-from app.api.schemas import PageQuerySchema, page_schema
+from app.api.schemas import MULTILINE, ONE_LINE, PageQuerySchema, page_schema
 from app.models import AssetType, Role
 from app.services import assets as asset_service
 
@@ -34,14 +34,14 @@ class AssetTypeSchema(Schema):
 
 
 class AssetTypeCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    description = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": ONE_LINE})
+    description = fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={"pattern": MULTILINE})
     default_skill = fields.String(allow_none=True, validate=validate.Length(max=100),
-                                  metadata={"description": "The name of a skill, or null."})
+                                  metadata={"description": "The name of a skill, or null.", "pattern": ONE_LINE})
 
 
 class AssetTypeUpdateSchema(AssetTypeCreateSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = fields.String(validate=validate.Length(min=1, max=100), metadata={"pattern": ONE_LINE})
     active = fields.Boolean(metadata={"description": "false deactivates (refused while it has active assets)."})
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from app.api.schemas import MULTILINE, ONE_LINE, Id, PageQuerySchema, PersonSchema, page_schema
+from app.api.schemas import MULTILINE, NON_BLANK_LINE, ONE_LINE, Id, PageQuerySchema, PersonSchema, page_schema, up_to
 from app.models import DispatchPriority, DispatchStatus, WorkType
 from app.services import text as text_rules
 from app.models import Dispatch, DispatchStatusHistory
+from app.services.numbers import DB_INT_MAX
 from app.services.queries import DUE_FILTERS, SORT_COLUMNS
 
 STATUSES = [s.value for s in DispatchStatus]
@@ -21,9 +22,15 @@ REASON_MAX = text_rules.column_limit(text_rules.column_of(DispatchStatusHistory,
 NUMBER_PATTERN = r"^D-[0-9]{4}-[0-9]{1,12}$"
 
 
-def _text(limit: int | None, *, multiline: bool = False, **kwargs) -> fields.String:
+def _text(limit: int | None, *, multiline: bool = False, blank: bool = True, **kwargs) -> fields.String:
+    """Text as the services take it; ``blank=False``: what is left after stripping may not be empty.
+
+    The rules are documented (``pattern``, ``minLength``) but checked by the service, whose
+    message says what to write instead.
+    """
     checks = [validate.Length(max=limit)] if limit else []
-    metadata = {"pattern": MULTILINE if multiline else ONE_LINE, **kwargs.pop("metadata", {})}
+    pattern = MULTILINE if multiline else ONE_LINE if blank else NON_BLANK_LINE
+    metadata = {"pattern": pattern, **({} if blank else {"minLength": 1}), **kwargs.pop("metadata", {})}
     return fields.String(validate=checks, metadata=metadata, **kwargs)
 
 
@@ -33,7 +40,7 @@ class DispatchListQuerySchema(PageQuerySchema):
     asset = fields.String(validate=validate.Length(max=50),
                           metadata={"description": "An asset tag, exact.", "pattern": ONE_LINE})
     asset_type = Id(strict=False, metadata={"description": "An asset type id."})
-    technician = fields.String(validate=validate.Regexp(r"^(none|[1-9][0-9]{0,9})$"),
+    technician = fields.String(validate=validate.Regexp(rf"^(none|{up_to(DB_INT_MAX)})$"),
                                metadata={"description": "A technician's id, or `none` for unassigned."})
     due = fields.String(validate=validate.OneOf(sorted(DUE_FILTERS)))
     q = fields.String(validate=validate.Length(max=200),
@@ -131,7 +138,7 @@ class CreatedDispatchSchema(DispatchDetailSchema):
 
 
 class DispatchCreateSchema(Schema):
-    title = _text(TITLE_MAX, required=True)
+    title = _text(TITLE_MAX, blank=False, required=True)
     asset_id = Id(required=True)
     priority = fields.String(validate=validate.OneOf(PRIORITIES), load_default=DispatchPriority.NORMAL.value)
     description = _text(DESCRIPTION_MAX, multiline=True, allow_none=True)
@@ -145,11 +152,17 @@ class DispatchCreateSchema(Schema):
 
 
 class DispatchUpdateSchema(Schema):
-    title = _text(TITLE_MAX)
+    # Something to change; a priority and its reason go together (``_reason_with_priority``).
+    OPENAPI = {"minProperties": 1, "anyOf": [
+        {"required": ["priority", "priority_reason"]},
+        {"not": {"anyOf": [{"required": ["priority"]}, {"required": ["priority_reason"]}]}},
+    ]}
+
+    title = _text(TITLE_MAX, blank=False)
     description = _text(DESCRIPTION_MAX, multiline=True, allow_none=True)
     due_date = fields.AwareDateTime(allow_none=True)
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    priority_reason = _text(REASON_MAX, metadata={"description": "Required with a priority change."})
+    priority_reason = _text(REASON_MAX, blank=False, metadata={"description": "Required with a priority change."})
 
     @validates_schema
     def _reason_with_priority(self, data, **kwargs):
@@ -184,6 +197,12 @@ class BulkResultsSchema(Schema):
 
 
 class AssignSchema(Schema):
+    # Exactly one way: a technician, or the engine (``_one_way``).
+    OPENAPI = {"oneOf": [
+        {"required": ["technician_id"]},
+        {"required": ["automatic"], "properties": {"automatic": {"enum": [True]}}},
+    ]}
+
     technician_id = Id()
     automatic = fields.Boolean(metadata={"description": "true: the engine picks and assigns (Created only)."})
     reason = _text(REASON_MAX, allow_none=True, metadata={"description": "Required for an override."})

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.api import idempotency, versions
+from app.api import idempotency, links, versions
 from app.api.versions import Precondition
 from app.api.auth import MANAGERS, require
 from app.api.dispatch_schemas import (
@@ -46,6 +46,18 @@ IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
                    "description": "The same key and body within 24 h get the first answer again."}
 ETAG_HEADER = versions.etag_header("the dispatch")
 CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 415, 422, 428, 429)
+_NUMBER = {"number": "$response.body#/number"}
+#: Where a created dispatch leads: its number, and its ETag for If-Match.
+DISPATCH_LINKS = {
+    "GetDispatch": links.link("/dispatches/{number}", "GET", "Read the dispatch.", _NUMBER),
+    "UpdateDispatch": links.link("/dispatches/{number}", "PATCH", "Change it, with the ETag of this answer.",
+                                 {**_NUMBER, **links.IF_MATCH}),
+    "TransitionDispatch": links.link("/dispatches/{number}/transitions", "POST", "Move it to another status.",
+                                     {**_NUMBER, **links.IF_MATCH}),
+    "AssignDispatch": links.link("/dispatches/{number}/assignment", "POST", "Assign it.",
+                                 {**_NUMBER, **links.IF_MATCH}),
+    "GetCandidates": links.link("/dispatches/{number}/candidates", "GET", "Who could take it.", _NUMBER),
+}
 
 
 def _errors(*codes: int):
@@ -129,7 +141,7 @@ def list_dispatches(args):
 @require(*MANAGERS)
 @blp.arguments(DispatchCreateSchema)
 @blp.response(201, CreatedDispatchSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@blp.doc(parameters=[IDEMPOTENCY_KEY], **links.responses(201, **DISPATCH_LINKS))
 @_errors(400, 401, 403, 409, 413, 415, 422, 429)
 @guarded
 def create_dispatch(args):

@@ -21,11 +21,18 @@ blp = Blueprint("api_events", __name__, description="The events feed: what happe
 URL_PREFIX = "/events"
 
 
+_NAME = r"[a-z][a-z_]*\.[a-z][a-z_]*"
+TYPES_PATTERN = rf"^ *({_NAME})? *(, *({_NAME})? *)*$"
+
+
 class EventsQuerySchema(Schema):
+    # The patterns say what events_feed reads (a cursor's alphabet, event type names); it checks them.
     after = fields.String(validate=validate.Length(max=200),
-                          metadata={"description": "The `next` of the previous page; leave out to start from the oldest."})
+                          metadata={"description": "The `next` of the previous page; leave out to start from the oldest.",
+                                    "pattern": r"^[A-Za-z0-9_-]{1,40}$"})
     types = fields.String(validate=validate.Length(max=2000),
-                          metadata={"description": "Comma-separated event types, e.g. dispatch.created,checklist.signed_off."})
+                          metadata={"description": "Comma-separated event types, e.g. dispatch.created,checklist.signed_off.",
+                                    "pattern": TYPES_PATTERN})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, events_feed.MAX_LIMIT))
 
 

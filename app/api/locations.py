@@ -16,7 +16,7 @@ from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
 from app.api.problems import refusals
-from app.api.schemas import PageQuerySchema, page_schema
+from app.api.schemas import MULTILINE, ONE_LINE, PageQuerySchema, page_schema
 from app.models import MajorLocation, Role
 from app.services import assets as asset_service
 
@@ -35,14 +35,14 @@ class MajorLocationSchema(Schema):
 
 
 class MajorLocationCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    address = fields.String(allow_none=True, validate=validate.Length(max=500))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"pattern": ONE_LINE})
+    address = fields.String(allow_none=True, validate=validate.Length(max=500), metadata={"pattern": MULTILINE})
     latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
 
 
 class MajorLocationUpdateSchema(MajorLocationCreateSchema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=200), metadata={"pattern": ONE_LINE})
     active = fields.Boolean(metadata={"description": "false deactivates (refused while active assets are based there)."})
 
 

@@ -16,7 +16,7 @@ from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
 from app.api.problems import refusals
-from app.api.schemas import Id, PageQuerySchema, page_schema
+from app.api.schemas import ONE_LINE, Id, PageQuerySchema, page_schema
 from app.models import AssetType, MakeModel, Role
 from app.services import assets as asset_service
 from app.services.errors import ValidationError
@@ -40,14 +40,14 @@ class MakeModelSchema(Schema):
 
 
 class MakeModelCreateSchema(Schema):
-    make = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    model = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    make = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": ONE_LINE})
+    model = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"pattern": ONE_LINE})
     asset_type_id = Id(required=True)
 
 
 class MakeModelUpdateSchema(Schema):
-    make = fields.String(validate=validate.Length(min=1, max=100))
-    model = fields.String(validate=validate.Length(min=1, max=100))
+    make = fields.String(validate=validate.Length(min=1, max=100), metadata={"pattern": ONE_LINE})
+    model = fields.String(validate=validate.Length(min=1, max=100), metadata={"pattern": ONE_LINE})
     asset_type_id = Id()
     active = fields.Boolean(metadata={"description": "false deactivates (refused while active assets are this model)."})
 

@@ -12,13 +12,15 @@ from marshmallow import Schema, fields, validate
 
 from app.api.auth import MANAGERS, require
 from app.api.problems import refusals
+from app.api.schemas import ID_TEXT
 from app.models import utcnow
 from app.services import analytics, metrics
 
 blp = Blueprint("api_reports", __name__, description="Reporting: analytics figures and metrics for a range.")
 URL_PREFIX = "/reports"
 
-_ID = {"description": "An id (see the admin resources); unknown ids are refused."}
+_ID = {"description": "An id (see the admin resources); unknown ids are refused.", "pattern": ID_TEXT}
+_DAY = {"description": "YYYY-MM-DD (local day).", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
 class ReportQuerySchema(Schema):
@@ -26,8 +28,8 @@ class ReportQuerySchema(Schema):
 
     range = fields.String(validate=validate.OneOf(sorted(analytics.RANGES)),
                           metadata={"description": "today, 7d, 30d (default) or custom (with since and until)."})
-    since = fields.String(validate=validate.Length(max=10), metadata={"description": "YYYY-MM-DD (local day)."})
-    until = fields.String(validate=validate.Length(max=10), metadata={"description": "YYYY-MM-DD (local day)."})
+    since = fields.String(validate=validate.Length(max=10), metadata=_DAY)
+    until = fields.String(validate=validate.Length(max=10), metadata=_DAY)
     location = fields.String(validate=validate.Length(max=12), metadata=_ID)
     asset_type = fields.String(validate=validate.Length(max=12), metadata=_ID)
     skill = fields.String(validate=validate.Length(max=12), metadata=_ID)

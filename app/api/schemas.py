@@ -11,6 +11,41 @@ from app.services.numbers import DB_INT_MAX
 #: the refusal itself stays the services' (app.services.text), whose message names the character.
 ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+#: ``ONE_LINE`` with at least one character that is not white space: the services strip text and
+#: refuse what is left empty (a title of spaces), so the document says so.
+NON_BLANK_LINE = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+def up_to(limit: int) -> str:
+    """A regular expression (no anchors) for the whole numbers 1 … ``limit`` written without sign or
+    leading zero: shorter numbers, then for each leading digit of ``limit`` those below it."""
+    text = str(limit)
+    branches = [f"[1-9][0-9]{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = "1" if i == 0 else "0"
+        high = int(digit) - 1
+        if high >= int(low):
+            rest = len(text) - i - 1
+            branches.append(text[:i] + f"[{low}-{high}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    branches.append(text)
+    return "(" + "|".join(branches) + ")"
+
+
+#: A database id written in a query string, as the services read one (no sign, no leading zero,
+#: at most the largest id a column holds).
+ID_TEXT = rf"^{up_to(DB_INT_MAX)}$"
+
+
+class SchemaRules(BasePlugin):
+    """A schema's rules across its fields, stated in the OpenAPI document.
+
+    marshmallow checks them in ``@validates_schema``, which apispec cannot see; a schema class
+    states the same rule as JSON Schema in ``OPENAPI`` (``minProperties``, ``oneOf``, ``anyOf``),
+    merged into its component here, so a client (and the fuzzer) knows the rule.
+    """
+
+    def schema_helper(self, name, definition, **kwargs) -> dict | None:
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(cls, "OPENAPI", None) or {}) or None
 
 
 

@@ -638,6 +638,37 @@ def open_defects_of(asset: Asset) -> list[ChecklistDefect]:
     ))
 
 
+def defects_repaired_by(repair: Dispatch) -> list[ChecklistDefect]:
+    """The defects a repair work order was opened for, oldest first (certified or not)."""
+    return list(db.session.scalars(
+        select(ChecklistDefect).where(ChecklistDefect.repair_dispatch_id == repair.id)
+        .options(selectinload(ChecklistDefect.dispatch)).order_by(ChecklistDefect.id)))
+
+
+def certify_repair_of(repair: Dispatch, actor: User, outcome: str, notes: str | None = None) -> list[ChecklistDefect]:
+    """``certify_repair`` reached from the repair work order rather than the asset.
+
+    The work order must be one a sign-off opened for defects that still wait for certification;
+    the certification then covers every open defect of its asset, as on the page. Returns the
+    defects certified.
+    """
+    if actor.role not in (Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied("Only a manager or an admin can certify a repair.")
+    own = defects_repaired_by(repair)
+    if not own:
+        raise ValidationError(f"{repair.dispatch_number} was not opened for reported defects, so there is no repair "
+                              "to certify on it; certify on the repair work order a checklist sign-off opened.",
+                              field="outcome")
+    if all(d.certification is not None for d in own):
+        done = max(d.certified_at for d in own)
+        raise ValidationError(f"The defects of {repair.dispatch_number} were already certified "
+                              f"({own[0].certification}, {format_local(done)}); there is nothing left to certify.",
+                              field="outcome")
+    waiting = open_defects_of(repair.asset)
+    certify_repair(repair.asset, actor, outcome, notes)
+    return waiting
+
+
 def certify_repair(asset: Asset, actor: User, outcome: str, notes: str | None = None) -> Asset:
     """A manager certifies the asset's open defects repaired (or that no repair was needed).
 
