@@ -277,3 +277,12 @@ def test_the_day_of_a_completion_is_its_local_day_across_a_year_and_its_clock_ch
         if local_time.start_of_day(days[0], zone) <= moment < edges[-1]:
             assert days[index] == local_time.to_local(moment, zone).date()
     assert db.session.scalar(select(analytics.local_day_of(literal(None, type_=Dispatch.created_date.type), days))) == 365
+
+
+def test_a_record_moved_to_another_dispatch_forgets_its_day(app, fleet):
+    table(three_days())
+    record = db.session.scalars(select(DispatchMetric).where(DispatchMetric.operational_cost == 40.5)).one()
+    record.dispatch = fleet["lorry"]  # from the van's dispatch to the truck's
+    db.session.commit()
+    assert date(2026, 6, 9) not in kept()
+    assert table(three_days()) == [("Truck", 3, 200.75, 66.92), ("Van", 1, 10.0, 10.0)] == from_records(three_days())

@@ -21,9 +21,9 @@ which can change the last binary digits of a sum of floats, never its cents.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
 
@@ -39,6 +39,8 @@ from app.models import (
     utcnow,
 )
 from app.services import local_time
+
+logger = logging.getLogger(__name__)
 
 #: One row of ``cost_rows``: asset type id and name, location id and name, priority, records, total cost.
 CostRow = tuple[int | None, str | None, int | None, str | None, str, int, float]
@@ -69,11 +71,12 @@ def _day_spans(since: date, until: date) -> list[tuple[date, datetime, datetime]
     return [(day, bounds[i], bounds[i + 1]) for i, day in enumerate(days)]
 
 
-def _groups_query(start: datetime, end: datetime, conditions: Sequence[Any], bucket=None):
+def _groups_query(start: datetime, end: datetime, bucket=None):
     """The records made in [start, end) with a cost, counted and added up per asset type,
-    location and priority of their dispatch (and per ``bucket``, a day index, when given)."""
+    location and priority of their dispatch (and per ``bucket``, a day index, when given):
+    ``CostRow``s, after the bucket."""
     m, d = DispatchMetric, Dispatch
-    keys = [Asset.asset_type_id, d.dispatch_location_id, d.priority]
+    keys = [Asset.asset_type_id, AssetType.name, d.dispatch_location_id, MajorLocation.name, d.priority]
     columns, groups = list(keys), list(keys)
     if bucket is not None:
         # Grouped by its label: PostgreSQL compares a repeated expression's parameters by position.
@@ -82,104 +85,103 @@ def _groups_query(start: datetime, end: datetime, conditions: Sequence[Any], buc
     return (
         select(*columns, func.count(m.id), func.sum(m.operational_cost))
         .select_from(m).join(d, d.id == m.dispatch_id).outerjoin(Asset, Asset.id == d.asset_id)
-        .where(m.operational_cost.is_not(None), m.created_at >= start, m.created_at < end, *conditions)
+        .outerjoin(AssetType, AssetType.id == Asset.asset_type_id)
+        .outerjoin(MajorLocation, MajorLocation.id == d.dispatch_location_id)
+        .where(m.operational_cost.is_not(None), m.created_at >= start, m.created_at < end)
         .group_by(*groups)
     )
 
 
 def cost_rows(since: date, until: date, *, location_id: int | None = None,
               asset_type_id: int | None = None) -> list[CostRow]:
-    """The cost groups of the records made on the local days ``since`` to ``until``: one row per
-    asset type, location and priority from the kept days, and one more per group from the days
-    not yet finished (today), so the caller adds rows of the same group up.
+    """The cost groups of the records made on the local days ``since`` to ``until``: rows per
+    asset type, location and priority from the kept days, from the days just summed and from
+    the days not yet finished (today), so the caller adds rows of the same group up.
 
-    One query when every finished day is kept (plus one for today, when the range holds it);
-    the first read of unkept days adds three (which are kept, the sum of their records, the write).
+    Two queries when every finished day is kept (which are, their groups), one more for today
+    when the range holds it; the first read of unkept days adds the sum of their records and
+    the write.
     """
     zone = local_time.organisation_zone()
     spans = _day_spans(since, until)
     now = utcnow()
     finished = [span for span in spans if span[2] <= now]
     live = [span for span in spans if span[2] > now]
-    if finished:
-        _keep_missing(zone.key, finished)
-    narrowing = []
-    if location_id is not None:
-        narrowing.append(DailyCostGroup.location_id == location_id)
-    if asset_type_id is not None:
-        narrowing.append(DailyCostGroup.asset_type_id == asset_type_id)
     rows: list[CostRow] = []
     if finished:
-        g = DailyCostGroup
-        rows += [tuple(row) for row in db.session.execute(
-            select(g.asset_type_id, AssetType.name, g.location_id, MajorLocation.name, g.priority,
-                   func.sum(g.assignments), func.sum(g.total_cost))
-            .outerjoin(AssetType, AssetType.id == g.asset_type_id)
-            .outerjoin(MajorLocation, MajorLocation.id == g.location_id)
-            .where(g.zone == zone.key, g.day >= finished[0][0], g.day <= finished[-1][0], *narrowing)
-            .group_by(g.asset_type_id, AssetType.name, g.location_id, MajorLocation.name, g.priority)
-        )]
+        kept, summed = _kept_and_summed(zone.key, finished)
+        if kept:
+            g = DailyCostGroup
+            narrowing = []
+            if location_id is not None:
+                narrowing.append(g.location_id == location_id)
+            if asset_type_id is not None:
+                narrowing.append(g.asset_type_id == asset_type_id)
+            # The days kept when this read began, by name: a day another reader keeps meanwhile
+            # is among ``summed`` already.
+            rows += [tuple(row) for row in db.session.execute(
+                select(g.asset_type_id, AssetType.name, g.location_id, MajorLocation.name, g.priority,
+                       func.sum(g.assignments), func.sum(g.total_cost))
+                .outerjoin(AssetType, AssetType.id == g.asset_type_id)
+                .outerjoin(MajorLocation, MajorLocation.id == g.location_id)
+                .where(g.zone == zone.key, g.day.in_(sorted(kept)), *narrowing)
+                .group_by(g.asset_type_id, AssetType.name, g.location_id, MajorLocation.name, g.priority)
+            )]
+        rows += summed
     if live:
-        conditions = []
-        if location_id is not None:
-            conditions.append(Dispatch.dispatch_location_id == location_id)
-        if asset_type_id is not None:
-            conditions.append(Asset.asset_type_id == asset_type_id)
-        grouped = _groups_query(live[0][1], live[-1][2], conditions).subquery()
-        rows += [tuple(row) for row in db.session.execute(
-            select(grouped.c.asset_type_id, AssetType.name, grouped.c.dispatch_location_id, MajorLocation.name,
-                   grouped.c.priority, *list(grouped.c)[3:])
-            .outerjoin(AssetType, AssetType.id == grouped.c.asset_type_id)
-            .outerjoin(MajorLocation, MajorLocation.id == grouped.c.dispatch_location_id)
-        )]
-    return rows
+        rows += [tuple(row) for row in db.session.execute(_groups_query(live[0][1], live[-1][2]))]
+    return [row for row in rows if (location_id is None or row[2] == location_id)
+            and (asset_type_id is None or row[0] == asset_type_id)]
 
 
-def _keep_missing(zone: str, spans: list[tuple[date, datetime, datetime]]) -> None:
-    """Sum the finished days of ``spans`` that are not kept and write their rows, in their own
-    transaction (joining the caller's, if any).
+def _kept_and_summed(zone: str, spans: list[tuple[date, datetime, datetime]]) -> tuple[set[date], list[CostRow]]:
+    """Which finished days of ``spans`` are kept, and the cost groups of those that are not,
+    summed from their records now and written for the next read.
 
     The records of the stretch from the first missing day to the last are read once, put in
     their day by ``index_before`` over the days' ends. Two readers may sum the same day at once:
     only the one whose day row is written (ON CONFLICT DO NOTHING … RETURNING, both databases)
-    writes its groups, which are the same.
+    writes its groups, which are the same. A write that loses to another writer (SQLite's lock)
+    keeps nothing: this read has its figures all the same.
     """
+    from app.services.errors import ConcurrentUpdate
     from app.services.transaction import transaction
 
     kept = set(db.session.scalars(select(DailyRollup.day).where(
         DailyRollup.zone == zone, DailyRollup.day >= spans[0][0], DailyRollup.day <= spans[-1][0])))
     missing = [span for span in spans if span[0] not in kept]
     if not missing:
-        return
+        return kept, []
     first = spans.index(missing[0])
     last = spans.index(missing[-1])
     stretch = spans[first:last + 1]
     bucket = index_before(DispatchMetric.created_at, [stop for _, _, stop in stretch])
     wanted = {span[0] for span in missing}
-    groups = [
-        {"zone": zone, "day": stretch[i][0], "asset_type_id": type_id, "location_id": location_id,
-         "priority": priority, "assignments": int(count), "total_cost": float(total or 0.0)}
-        for i, type_id, location_id, priority, count, total in db.session.execute(
-            _groups_query(stretch[0][1], stretch[-1][2], [], bucket))
-        if i < len(stretch) and stretch[i][0] in wanted
-    ]
+    found = [(stretch[i][0], row) for i, *row in db.session.execute(_groups_query(stretch[0][1], stretch[-1][2], bucket))
+             if i < len(stretch) and stretch[i][0] in wanted]
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     now = utcnow()
-    with transaction():
-        written = set(db.session.scalars(
-            insert(DailyRollup)
-            .values([{"zone": zone, "day": day, "starts_at": start, "ends_at": stop, "computed_at": now}
-                     for day, start, stop in missing])
-            .on_conflict_do_nothing()
-            .returning(DailyRollup.day)
-        ).all())
-        rows = [group for group in groups if group["day"] in written]
-        if rows:
-            db.session.execute(DailyCostGroup.__table__.insert(), rows)
+    try:
+        with transaction():
+            written = set(db.session.scalars(
+                insert(DailyRollup)
+                .values([{"zone": zone, "day": day, "starts_at": start, "ends_at": stop, "computed_at": now}
+                         for day, start, stop in missing])
+                .on_conflict_do_nothing()
+                .returning(DailyRollup.day)
+            ).all())
+            groups = [{"zone": zone, "day": day, "asset_type_id": type_id, "location_id": location_id,
+                       "priority": priority, "assignments": int(count), "total_cost": float(total or 0.0)}
+                      for day, (type_id, _, location_id, _, priority, count, total) in found if day in written]
+            if groups:
+                db.session.execute(DailyCostGroup.__table__.insert(), groups)
+    except ConcurrentUpdate:
+        logger.info("cost sums of %d days not kept: another writer held the database", len(missing))
+    return kept, [tuple(row) for _, row in found]
 
 
 # --- Forgetting: called by the session hooks, in the changing session's transaction ----------

@@ -84,8 +84,9 @@ def _bump_pool_version(session: Session) -> None:
 _TREND_COLUMNS = ("created_at", "routing_speed_seconds", "estimated_completion_hours")
 
 
-#: The columns of an assignment record the kept cost sums are computed from.
-_ROLLUP_COLUMNS = ("created_at", "operational_cost", "dispatch_id")
+#: The columns of an assignment record the kept cost sums are computed from (and the
+#: relationship: a record moved through it has its foreign key copied only during the flush).
+_ROLLUP_COLUMNS = ("created_at", "operational_cost", "dispatch_id", "dispatch")
 #: What a kept cost group is of: a dispatch's priority, location and asset, an asset's type. The
 #: relationships too: one set through them has its foreign key copied only during the flush.
 _DISPATCH_GROUP_COLUMNS = ("priority", "dispatch_location_id", "dispatch_location", "asset_id", "asset")
