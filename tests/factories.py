@@ -21,6 +21,8 @@ from app.extensions import db
 from app.models import (
     POOL_VERSION_ID,
     ApiToken,
+    DailyCostGroup,
+    DailyRollup,
     DailyTrend,
     PoolVersion,
     IdempotencyKey,
@@ -116,6 +118,36 @@ class ManagerFactory(UserFactory):
 
 class TechnicianFactory(UserFactory):
     role = "technician"
+
+
+class DailyRollupFactory(BaseFactory):
+    """A kept finished day of the cost sums (UTC here), with no groups: a day without records."""
+
+    class Meta:
+        model = DailyRollup
+
+    zone = "UTC"
+    day = factory.Sequence(lambda n: date(2026, 1, 1) + timedelta(days=n))
+    starts_at = factory.LazyAttribute(lambda o: datetime.combine(o.day, time(), tzinfo=UTC))
+    ends_at = factory.LazyAttribute(lambda o: datetime.combine(o.day + timedelta(days=1), time(), tzinfo=UTC))
+    computed_at = factory.LazyAttribute(lambda o: o.ends_at + timedelta(hours=1))
+
+
+class DailyCostGroupFactory(BaseFactory):
+    """One asset type, location and priority of a kept day's cost sums."""
+
+    class Meta:
+        model = DailyCostGroup
+        exclude = ("rollup",)  # the kept day the group belongs to, created first
+
+    rollup = factory.SubFactory(DailyRollupFactory)
+    zone = factory.LazyAttribute(lambda o: o.rollup.zone)
+    day = factory.LazyAttribute(lambda o: o.rollup.day)
+    asset_type_id = None
+    location_id = None
+    priority = "Normal"
+    assignments = 2
+    total_cost = 250.5
 
 
 class DailyTrendFactory(BaseFactory):

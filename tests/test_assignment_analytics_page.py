@@ -151,6 +151,7 @@ def test_the_drill_down_agrees_under_every_filter(app, world, client):
 
 
 def test_the_page_takes_a_constant_number_of_queries(app, world, client):
+    assert page(client).status_code == 200  # the first read keeps the finished days' cost sums
     with counting_queries() as few:
         assert page(client).status_code == 200
     for hour in range(10):

@@ -5,6 +5,8 @@ from app.models.alerting import ALERT_STATES, Alert, AlertSetting, AlertSilence,
 from app.models.assets import Asset, AssetStatus, AssetType, Event, MajorLocation, MakeModel
 from app.models.auth_event import AuthEvent, AuthEventKind
 from app.models.base import Base, UserCreatedBase, clock_at, utcnow
+from app.models.daily_cost_group import DailyCostGroup
+from app.models.daily_rollup import DailyRollup
 from app.models.daily_trend import DailyTrend
 from app.models.dispatching import (
     AllDispatchDetail,
@@ -61,6 +63,8 @@ __all__ = [
     "AuthEventKind",
     "Base",
     "ChecklistDefect",
+    "DailyCostGroup",
+    "DailyRollup",
     "DailyTrend",
     "Dispatch",
     "DispatchDetailVirtual",

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from app.models import DailyTrend, Dispatch, DispatchDetailVirtual, DispatchMetric, UserCreatedBase, utcnow
+from app.models import Asset, DailyTrend, Dispatch, DispatchDetailVirtual, DispatchMetric, UserCreatedBase, utcnow
 from app.models.base import _CLOCK
-from app.services import actors, candidate_pool, metrics
+from app.services import actors, candidate_pool, daily_rollups, metrics
 from app.services.detail_sets import validate_table_set_rows
 from app.services.dispatch_creation import complete_new_dispatches
 from app.services.dispatches import validate_status_changes
@@ -84,8 +84,17 @@ def _bump_pool_version(session: Session) -> None:
 _TREND_COLUMNS = ("created_at", "routing_speed_seconds", "estimated_completion_hours")
 
 
-def _trend_instants(session: Session) -> list[datetime]:
-    """When the assignment records this flush adds, deletes or changes were (and are) made."""
+#: The columns of an assignment record the kept cost sums are computed from (and the
+#: relationship: a record moved through it has its foreign key copied only during the flush).
+_ROLLUP_COLUMNS = ("created_at", "operational_cost", "dispatch_id", "dispatch")
+#: What a kept cost group is of: a dispatch's priority, location and asset, an asset's type. The
+#: relationships too: one set through them has its foreign key copied only during the flush.
+_DISPATCH_GROUP_COLUMNS = ("priority", "dispatch_location_id", "dispatch_location", "asset_id", "asset")
+_ASSET_GROUP_COLUMNS = ("asset_type_id", "asset_type")
+
+
+def _trend_instants(session: Session, columns: tuple[str, ...] = _TREND_COLUMNS) -> list[datetime]:
+    """When the assignment records this flush adds, deletes or changes (in ``columns``) were (and are) made."""
     instants: list[datetime] = []
     for obj in session.new:
         if isinstance(obj, DispatchMetric):
@@ -104,7 +113,7 @@ def _trend_instants(session: Session) -> list[datetime]:
         if not isinstance(obj, DispatchMetric):
             continue
         state = inspect(obj)
-        if any(state.attrs[name].history.has_changes() for name in _TREND_COLUMNS):
+        if any(state.attrs[name].history.has_changes() for name in columns):
             history = state.attrs["created_at"].history
             instants.extend(v for v in (*history.deleted, *history.unchanged, *history.added) if v is not None)
     return instants
@@ -116,6 +125,31 @@ def _forget_changed_trend_days(session: Session) -> None:
     instants = _trend_instants(session)
     if instants:
         metrics.forget_trend_days(session, instants)
+
+
+def _changed(session: Session, model: type, columns: tuple[str, ...]) -> list:
+    """The persistent ``model`` objects of this flush with a change in ``columns``."""
+    found = []
+    for obj in session.dirty:
+        if isinstance(obj, model):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in columns):
+                found.append(obj)
+    return found
+
+
+def _forget_changed_rollup_days(session: Session) -> None:
+    """Delete the kept cost sums this flush makes wrong, in the same transaction as the change:
+    the days of the records added, changed or removed; the days of the records of a dispatch
+    whose priority, location or asset changes; every day when an asset changes type."""
+    instants = _trend_instants(session, _ROLLUP_COLUMNS)
+    if instants:
+        daily_rollups.forget_days(session, instants)
+    moved = [obj.id for obj in _changed(session, Dispatch, _DISPATCH_GROUP_COLUMNS) if obj.id is not None]
+    if moved:
+        daily_rollups.forget_dispatch_days(session, moved)
+    if _changed(session, Asset, _ASSET_GROUP_COLUMNS):
+        daily_rollups.forget_all(session)
 
 
 def do_orm_execute(state: ORMExecuteState) -> None:
@@ -133,6 +167,8 @@ def do_orm_execute(state: ORMExecuteState) -> None:
     if entity is DispatchMetric:
         # Which records a bulk statement touches is not known here: forget every kept day.
         state.session.connection().execute(DailyTrend.__table__.delete())
+    if entity is DispatchMetric or (entity in (Dispatch, Asset) and not state.is_insert):
+        daily_rollups.forget_all(state.session)
 
 
 def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -146,6 +182,7 @@ def before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     _stamp_audit_columns(session)
     _bump_pool_version(session)
     _forget_changed_trend_days(session)
+    _forget_changed_rollup_days(session)
 
 
 def install() -> None:

@@ -88,9 +88,11 @@ def _assignment_charts(data: analytics.Analytics) -> dict:
         "status": charts.bars([(row.key, row.count, _list_url(f, status=row.key)) for row in data.status.rows]),
         "priority": charts.bars([(row.key, row.count, _list_url(f, priority=row.key)) for row in data.priority.rows]),
         "skills": charts.stacked_bars(
-            [(row.skill or "no skill named", [row.matched, row.assigned - row.matched, row.demand - row.assigned],
+            # A dispatch naming no skill has nothing for its technician to lack: its own series.
+            [(row.skill or "no skill named",
+              [row.matched, row.lacking, row.demand - row.assigned, 0 if row.skill else row.assigned],
               _list_url(f, skill=row.skill or "none")) for row in skills if row.demand],
-            ("technician holds it", "technician lacks it", "no technician yet")),
+            ("technician holds it", "technician lacks it", "no technician yet", "technician, no skill needed")),
         "workload": charts.stacked_bars(
             [(t.name or "?", [t.completed, t.open, t.assigned - t.completed - t.open],
               _list_url(f, technician=t.technician_id)) for t in workload.technicians]
