@@ -58,6 +58,14 @@ def answer(body: dict, status: int = 200, headers: dict | None = None) -> tuple[
     return body, status, {"ETag": versions.etag(body), **(headers or {})}
 
 
+def refuse_active_with_others(args: dict) -> None:
+    """A PATCH sends ``active`` alone: changing fields and activity are two services and two
+    transactions, so together a refused second step would leave the first one done."""
+    if "active" in args and args.keys() - {"active"}:
+        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
+                              "another.", field="active")
+
+
 def patch(record, args: dict, *, dump: Callable[[Any], dict], what: str,
           change: Callable[[Any, dict], Any], set_active: Callable[[Any, bool], Any]) -> tuple[dict, int, dict]:
     """A PATCH: ``active`` alone or the other fields, with the ETag it was read with.
@@ -65,10 +73,7 @@ def patch(record, args: dict, *, dump: Callable[[Any], dict], what: str,
     ``change(record, args)`` applies the fields sent (those left out keep their value);
     ``set_active(record, active)`` runs only when ``active`` differs from what it is.
     """
-    if "active" in args and args.keys() - {"active"}:
-        # Two services, two transactions: together, a refused second step would leave the first done.
-        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
-                              "another.", field="active")
+    refuse_active_with_others(args)
     versions.require_if_match(dump(record), what)
     if args.keys() - {"active"}:
         change(record, args)

@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api import config_resources as config
 from app.api import versions
 from app.api.auth import require
 from app.api.dispatches import guarded
@@ -22,7 +23,6 @@ from app.api.schemas import ONE_LINE, PageQuerySchema, page_body, page_schema
 from app.models import Role, User
 from app.services import text as text_rules
 from app.services import users as user_service
-from app.services.errors import ValidationError
 
 blp = Blueprint("api_users", __name__, description="User accounts (admins).")
 URL_PREFIX = "/users"
@@ -142,10 +142,7 @@ def update_user(args, user_id):
     """Change the email, name, role, time zone or password, or ``active`` (alone); fields left out keep
     their value."""
     user = user_service.find_user(user_id)
-    if "active" in args and args.keys() - {"active"}:
-        # Two services, two transactions: together, a refused second step would leave the first done.
-        raise ValidationError("Send active on its own: change the other fields in one PATCH and active in "
-                              "another.", field="active")
+    config.refuse_active_with_others(args)
     versions.check_if_match(_etag(user), what=f"user #{user.id}")
     if args.keys() - {"active"}:
         user_service.update_user(
