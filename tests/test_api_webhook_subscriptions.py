@@ -187,6 +187,23 @@ def test_refused_retries_say_why_and_change_nothing(app, admin):
     assert (delivery.status, delivery.attempts) == ("dead", 5)
 
 
+@pytest.mark.parametrize("path_id", ["a%00b", "{id}%00", "{id}x", "{id}%20", "%20{id}"])
+def test_a_retry_of_an_id_that_is_no_uuid_is_a_404_on_both_databases(app, admin, path_id):
+    """A NUL reaches no query (PostgreSQL's driver refuses one: not a 400 there and a 404 on
+    SQLite), and a real id with anything around it is not taken for that id: each is no
+    delivery of this subscription, and nothing is retried."""
+    client = app.test_client()
+    body, _ = _create(client, admin)
+    queued = client.post(f"{URL}/{body['id']}/test-deliveries", headers=admin).get_json()
+    [delivery] = _deliveries(body["id"])
+    _dead(delivery)
+    delivery_id = path_id.format(id=queued["id"])
+    response = client.post(f"{URL}/{body['id']}/deliveries/{delivery_id}/retry", headers=admin)
+    assert "has no delivery" in assert_problem(response, 404)["detail"]
+    [delivery] = _deliveries(body["id"])
+    assert (delivery.status, delivery.attempts) == ("dead", 5)
+
+
 def test_managers_cannot_rotate_test_or_retry(app, admin):
     client = app.test_client()
     body, etag = _create(client, admin)

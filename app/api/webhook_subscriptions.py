@@ -120,7 +120,7 @@ class DeliverySchema(Schema):
 
 DeliveryPageSchema = page_schema(DeliverySchema, "WebhookDeliveryPage")
 #: A delivery's public id as the log gives it (a UUID); anything else names no delivery.
-DELIVERY_ID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DELIVERY_ID = f"^{service.PUBLIC_ID.pattern}$"
 
 
 def _body(subscription) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -264,12 +265,20 @@ def delivery_log(subscription_id: int, *, page: int = 1, per_page: int = 50) -> 
     return Page(items=list(items), page=page, per_page=per_page, total=total)
 
 
+#: A delivery's public id as ``_enqueue`` writes it (``str(uuid.uuid4())``).
+PUBLIC_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def retry_delivery(subscription_id: int, public_id: str) -> NotificationDelivery:
     """Send one of this subscription's dead or waiting deliveries again now, with fresh tries."""
     from app.services import delivery_worker
 
     subscription = get_subscription(subscription_id)
-    owner = db.session.scalar(select(Row.subscription_id).where(Row.public_id == (public_id or "").strip()[:36]))
+    # Only an id exactly as the log gives it is looked up: a NUL would be refused by PostgreSQL's
+    # driver (a 400 there, a 404 on SQLite), and a cut or trimmed one names some other text.
+    owner = None
+    if PUBLIC_ID.fullmatch(public_id or ""):
+        owner = db.session.scalar(select(Row.subscription_id).where(Row.public_id == public_id))
     if owner != subscription.id:
         raise NotFound(f"Subscription #{subscription.id} has no delivery {public_id[:40]!r}; pick one from its log.")
     if not subscription.active:
