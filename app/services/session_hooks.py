@@ -157,7 +157,10 @@ def do_orm_execute(state: ORMExecuteState) -> None:
     raise the pool's version for an INSERT, UPDATE or DELETE on a watched model.
 
     Core statements on the bare tables are not seen: the capacity and completion counters
-    are written that way on purpose, and the pool reads those columns on every ranking.
+    are written that way on purpose, and the pool reads those columns on every ranking. The
+    claims (``capacity._claim``, ``capacity._back``) also end an unavailability whose "until"
+    has passed, on kept columns, unseen: harmless, as the kept part already counts such a
+    technician available (``_StaticPart.available_at``).
     """
     if not (state.is_insert or state.is_update or state.is_delete):
         return
