@@ -21,3 +21,13 @@ def assert_problem(response, status: int, *words: str) -> dict:
     for word in words:
         assert word in body["detail"], (word, body["detail"])
     return body
+
+
+def send(app, method: str, path: str, secret: str, body=None, **headers):
+    """A request with the token; a PATCH or DELETE reads the ETag first, as a client does, unless
+    ``If_Match`` is given (header names with ``_`` for ``-``)."""
+    client = app.test_client()
+    if method in ("PATCH", "DELETE") and "If_Match" not in headers:
+        headers["If_Match"] = client.get(path, headers=bearer(secret)).headers.get("ETag", "")
+    return client.open(path, method=method, headers=bearer(secret, **{k.replace("_", "-"): v for k, v in headers.items()}),
+                       json=body)

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import Asset, AssetStatus
-from tests.api_support import assert_problem, bearer, token_for
+from tests.api_support import assert_problem, send, token_for
 from tests.factories import (
     AdminFactory, AssetFactory, AssetTypeFactory, MajorLocationFactory, MakeModelFactory, ManagerFactory,
     TechnicianFactory,
@@ -32,14 +32,6 @@ def fleet(app):
     }
 
 
-def _send(app, method, path, secret, body=None, **headers):
-    client = app.test_client()
-    if method == "PATCH" and "If_Match" not in headers:  # read it first, as a client does
-        headers["If_Match"] = client.get(path, headers=bearer(secret)).headers.get("ETag", "")
-    return client.open(path, method=method, headers=bearer(secret, **{k.replace("_", "-"): v for k, v in headers.items()}),
-                       json=body)
-
-
 def _count() -> int:
     return db.session.scalar(select(func.count(Asset.id)))
 
@@ -55,7 +47,7 @@ def _new(fleet, **changes) -> dict:
 
 
 def test_an_admin_creates_reads_changes_and_deactivates_an_asset(app, admin, fleet):
-    created = _send(app, "POST", "/api/v1/assets", admin, _new(fleet))
+    created = send(app, "POST", "/api/v1/assets", admin, _new(fleet))
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body == {"id": body["id"], "asset_tag": "TRK-1", "name": "Big red",
@@ -65,24 +57,24 @@ def test_an_admin_creates_reads_changes_and_deactivates_an_asset(app, admin, fle
                     "odometer": 1200.5, "status": AssetStatus.IN_SERVICE.value, "active": True}
     path = f"/api/v1/assets/{body['id']}"
     assert created.headers["Location"].endswith(path)
-    read = _send(app, "GET", path, admin)
+    read = send(app, "GET", path, admin)
     assert read.get_json() == body and read.headers["ETag"]
 
-    changed = _send(app, "PATCH", path, admin, {"name": "Big blue", "major_location_id": fleet["south"].id})
+    changed = send(app, "PATCH", path, admin, {"name": "Big blue", "major_location_id": fleet["south"].id})
     assert changed.status_code == 200, changed.get_json()
     assert (changed.get_json()["name"], changed.get_json()["major_location"]["name"]) == ("Big blue", "South yard")
     assert changed.get_json()["asset_tag"] == "TRK-1" and changed.get_json()["make_model"]["model"] == "FH"
     assert changed.headers["ETag"] != read.headers["ETag"]
-    cleared = _send(app, "PATCH", path, admin, {"make_model_id": None, "major_location_id": None, "odometer": None})
+    cleared = send(app, "PATCH", path, admin, {"make_model_id": None, "major_location_id": None, "odometer": None})
     assert (cleared.get_json()["make_model"], cleared.get_json()["major_location"], cleared.get_json()["odometer"]) \
         == (None, None, None)
-    retyped = _send(app, "PATCH", path, admin, {"asset_type_id": fleet["van"].id, "make_model_id": fleet["transit"].id})
+    retyped = send(app, "PATCH", path, admin, {"asset_type_id": fleet["van"].id, "make_model_id": fleet["transit"].id})
     assert retyped.get_json()["asset_type"]["name"] == "Van", retyped.get_json()
 
-    off = _send(app, "PATCH", path, admin, {"active": False})
+    off = send(app, "PATCH", path, admin, {"active": False})
     assert off.status_code == 200 and off.get_json()["active"] is False and off.get_json()["name"] == "Big blue"
     assert _stored(body["id"]).is_active is False
-    on = _send(app, "PATCH", path, admin, {"active": True})
+    on = send(app, "PATCH", path, admin, {"active": True})
     assert on.get_json()["active"] is True
 
 
@@ -95,7 +87,7 @@ def test_the_list_filters_like_the_admin_list(app, admin, fleet):
                      major_location=fleet["north"], is_active=False)
 
     def tags(query: str) -> list[str]:
-        response = _send(app, "GET", f"/api/v1/assets?{query}", admin)
+        response = send(app, "GET", f"/api/v1/assets?{query}", admin)
         assert response.status_code == 200, response.get_json()
         assert response.headers["X-Total-Count"] == str(response.get_json()["total"])
         return [item["asset_tag"] for item in response.get_json()["items"]]
@@ -108,10 +100,10 @@ def test_the_list_filters_like_the_admin_list(app, admin, fleet):
     assert tags("q=brav") == ["TRK-2"] and tags("q=van-") == ["VAN-1"] and tags("q=100%25") == ["VAN-1"]
     assert tags("q=%25") == ["VAN-1"]  # a % is text, not a wildcard
     assert tags(f"asset_type_id={fleet['truck'].id}&major_location_id={fleet['north'].id}") == ["TRK-1"]
-    paged = _send(app, "GET", "/api/v1/assets?per_page=2&page=2", admin)
+    paged = send(app, "GET", "/api/v1/assets?per_page=2&page=2", admin)
     assert [i["asset_tag"] for i in paged.get_json()["items"]] == ["VAN-1"] and 'rel="prev"' in paged.headers["Link"]
     assert tags("per_page=2&page=3") == []  # past the last page: none, not the last page again
-    assert {a.id, b.id, c.id} == {i["id"] for i in _send(app, "GET", "/api/v1/assets", admin).get_json()["items"]}
+    assert {a.id, b.id, c.id} == {i["id"] for i in send(app, "GET", "/api/v1/assets", admin).get_json()["items"]}
 
 
 def test_the_list_issues_a_constant_number_of_queries(app, admin, fleet):
@@ -120,7 +112,7 @@ def test_the_list_issues_a_constant_number_of_queries(app, admin, fleet):
         listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            assert _send(app, "GET", f"/api/v1/assets?per_page={per_page}", admin).status_code == 200
+            assert send(app, "GET", f"/api/v1/assets?per_page={per_page}", admin).status_code == 200
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
@@ -139,7 +131,7 @@ def test_the_list_issues_a_constant_number_of_queries(app, admin, fleet):
     ("per_page=101", "per_page"),
 ])
 def test_a_bad_filter_is_refused_naming_it(app, admin, fleet, query, field):
-    body = assert_problem(_send(app, "GET", f"/api/v1/assets?{query}", admin), 422)
+    body = assert_problem(send(app, "GET", f"/api/v1/assets?{query}", admin), 422)
     assert field in body["errors"], body
 
 
@@ -147,21 +139,21 @@ def test_tags_are_unique_whatever_the_case(app, admin, fleet):
     other = AssetFactory(asset_tag="TRK-7", asset_type=fleet["truck"])
     mine = AssetFactory(asset_tag="TRK-8", asset_type=fleet["truck"])
     before = _count()
-    body = assert_problem(_send(app, "POST", "/api/v1/assets", admin, _new(fleet, asset_tag="trk-7")), 422,
+    body = assert_problem(send(app, "POST", "/api/v1/assets", admin, _new(fleet, asset_tag="trk-7")), 422,
                           "already exists", "TRK-7")
     assert "asset_tag" in body["errors"]
-    body = assert_problem(_send(app, "PATCH", f"/api/v1/assets/{mine.id}", admin, {"asset_tag": " Trk-7 "}), 422,
+    body = assert_problem(send(app, "PATCH", f"/api/v1/assets/{mine.id}", admin, {"asset_tag": " Trk-7 "}), 422,
                           "already exists")
     assert "asset_tag" in body["errors"]
     assert _count() == before and _stored(mine.id).asset_tag == "TRK-8" and _stored(other.id).asset_tag == "TRK-7"
 
 
 def test_a_make_model_of_another_type_is_refused(app, admin, fleet):
-    body = assert_problem(_send(app, "POST", "/api/v1/assets", admin, _new(fleet, make_model_id=fleet["transit"].id)),
+    body = assert_problem(send(app, "POST", "/api/v1/assets", admin, _new(fleet, make_model_id=fleet["transit"].id)),
                           422, "Ford Transit", "not a Truck")
     assert "make_model_id" in body["errors"]
     asset = AssetFactory(asset_type=fleet["truck"], make_model=fleet["fh"])
-    body = assert_problem(_send(app, "PATCH", f"/api/v1/assets/{asset.id}", admin, {"asset_type_id": fleet["van"].id}),
+    body = assert_problem(send(app, "PATCH", f"/api/v1/assets/{asset.id}", admin, {"asset_type_id": fleet["van"].id}),
                           422, "not a Van")
     assert "make_model_id" in body["errors"]
     assert _count() == 1 and _stored(asset.id).asset_type_id == fleet["truck"].id
@@ -180,7 +172,7 @@ def test_a_make_model_of_another_type_is_refused(app, admin, fleet):
 ])
 def test_bad_assets_are_refused_per_field_and_nothing_is_created(app, admin, fleet, changes, field, words):
     before = _count()
-    body = assert_problem(_send(app, "POST", "/api/v1/assets", admin, _new(fleet, **changes)), 422, *words)
+    body = assert_problem(send(app, "POST", "/api/v1/assets", admin, _new(fleet, **changes)), 422, *words)
     assert field in body["errors"], body
     assert _count() == before
 
@@ -189,7 +181,7 @@ def test_bad_assets_are_refused_per_field_and_nothing_is_created(app, admin, fle
 def test_a_new_asset_refers_to_active_records_only(app, admin, fleet, inactive):
     fleet[inactive].is_active = False
     db.session.commit()
-    body = assert_problem(_send(app, "POST", "/api/v1/assets", admin, _new(fleet)), 422, "inactive")
+    body = assert_problem(send(app, "POST", "/api/v1/assets", admin, _new(fleet)), 422, "inactive")
     assert {"truck": "asset_type_id", "fh": "make_model_id", "north": "major_location_id"}[inactive] in body["errors"]
     assert _count() == 0
 
@@ -197,13 +189,13 @@ def test_a_new_asset_refers_to_active_records_only(app, admin, fleet, inactive):
 def test_a_change_needs_the_current_etag_and_active_goes_alone(app, admin, fleet):
     asset = AssetFactory(asset_tag="TRK-1", name="Alpha", asset_type=fleet["truck"], make_model=fleet["fh"])
     path = f"/api/v1/assets/{asset.id}"
-    read = _send(app, "GET", path, admin)
-    assert_problem(_send(app, "PATCH", path, admin, {"name": "Beta"}, If_Match=""), 428, "If-Match", f"asset #{asset.id}")
-    assert _send(app, "PATCH", path, admin, {"odometer": 5}).status_code == 200  # someone else, meanwhile
-    stale = assert_problem(_send(app, "PATCH", path, admin, {"name": "Beta"}, If_Match=read.headers["ETag"]), 412,
+    read = send(app, "GET", path, admin)
+    assert_problem(send(app, "PATCH", path, admin, {"name": "Beta"}, If_Match=""), 428, "If-Match", f"asset #{asset.id}")
+    assert send(app, "PATCH", path, admin, {"odometer": 5}).status_code == 200  # someone else, meanwhile
+    stale = assert_problem(send(app, "PATCH", path, admin, {"name": "Beta"}, If_Match=read.headers["ETag"]), 412,
                            "changed since")
     assert stale["status"] == 412
-    body = assert_problem(_send(app, "PATCH", path, admin, {"name": "Beta", "active": False}), 422, "on its own")
+    body = assert_problem(send(app, "PATCH", path, admin, {"name": "Beta", "active": False}), 422, "on its own")
     assert "active" in body["errors"]
     again = _stored(asset.id)
     assert (again.name, again.odometer, again.is_active) == ("Alpha", 5, True)
@@ -214,7 +206,7 @@ def test_an_asset_is_not_reactivated_onto_an_inactive_type(app, admin, fleet):
                          is_active=False)
     fleet["truck"].is_active = False
     db.session.commit()
-    assert_problem(_send(app, "PATCH", f"/api/v1/assets/{asset.id}", admin, {"active": True}), 422,
+    assert_problem(send(app, "PATCH", f"/api/v1/assets/{asset.id}", admin, {"active": True}), 422,
                    "cannot be reactivated", "Truck")
     assert _stored(asset.id).is_active is False
 
@@ -222,12 +214,12 @@ def test_an_asset_is_not_reactivated_onto_an_inactive_type(app, admin, fleet):
 def test_managers_read_technicians_are_refused_and_nothing_changes(app, fleet):
     asset = AssetFactory(asset_tag="TRK-1", name="Alpha", asset_type=fleet["truck"])
     manager, technician = token_for(ManagerFactory()), token_for(TechnicianFactory())
-    assert _send(app, "GET", "/api/v1/assets", manager).get_json()["total"] == 1
-    assert _send(app, "GET", f"/api/v1/assets/{asset.id}", manager).get_json()["asset_tag"] == "TRK-1"
-    assert_problem(_send(app, "POST", "/api/v1/assets", manager, _new(fleet)), 403, "admin")
-    assert_problem(_send(app, "PATCH", f"/api/v1/assets/{asset.id}", manager, {"name": "Beta"}), 403, "admin")
-    assert_problem(_send(app, "GET", "/api/v1/assets", technician), 403, "admin or manager")
-    assert_problem(_send(app, "GET", f"/api/v1/assets/{asset.id}", technician), 403)
-    assert_problem(_send(app, "POST", "/api/v1/assets", technician, _new(fleet)), 403)
-    assert_problem(_send(app, "GET", "/api/v1/assets/999999", manager), 404, "#999999")
+    assert send(app, "GET", "/api/v1/assets", manager).get_json()["total"] == 1
+    assert send(app, "GET", f"/api/v1/assets/{asset.id}", manager).get_json()["asset_tag"] == "TRK-1"
+    assert_problem(send(app, "POST", "/api/v1/assets", manager, _new(fleet)), 403, "admin")
+    assert_problem(send(app, "PATCH", f"/api/v1/assets/{asset.id}", manager, {"name": "Beta"}), 403, "admin")
+    assert_problem(send(app, "GET", "/api/v1/assets", technician), 403, "admin or manager")
+    assert_problem(send(app, "GET", f"/api/v1/assets/{asset.id}", technician), 403)
+    assert_problem(send(app, "POST", "/api/v1/assets", technician, _new(fleet)), 403)
+    assert_problem(send(app, "GET", "/api/v1/assets/999999", manager), 404, "#999999")
     assert _count() == 1 and _stored(asset.id).name == "Alpha"
