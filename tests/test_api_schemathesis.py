@@ -66,6 +66,17 @@ MAY_REFUSE = {
     "PATCH /api/v1/make-models/{make_model_id}": "as creation; the type is fixed once assets use it",
     "POST /api/v1/locations": "names are unique whatever the case",
     "PATCH /api/v1/locations/{location_id}": "names are unique; in use locations stay active",
+    "GET /api/v1/assets": "a filter's ids must name records",
+    "POST /api/v1/assets": "tags are unique whatever the case; type, model and location must exist and be active",
+    "PATCH /api/v1/assets/{asset_id}": "as creation; no reactivating an asset whose type, model or location is inactive",
+    "POST /api/v1/asset-types/{asset_type_id}/detail-types": "a key a loaded plugin registers, once per set",
+    "POST /api/v1/make-models/{make_model_id}/detail-types": "a key a loaded plugin registers, once per set",
+    "PATCH /api/v1/asset-types/{asset_type_id}/detail-types/{key}": "on only while a loaded plugin provides it",
+    "PATCH /api/v1/make-models/{make_model_id}/detail-types/{key}": "on only while a loaded plugin provides it",
+    "POST /api/v1/users": "emails are unique whatever the case and shaped like one; the password rule",
+    "PATCH /api/v1/users/{user_id}": "as creation; not your own role or account, not the last admin's",
+    "POST /api/v1/skills": "names are unique whatever the case",
+    "PATCH /api/v1/skills/{skill_id}": "names are unique; no renaming a skill types or open dispatches name",
 }
 
 
