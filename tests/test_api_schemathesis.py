@@ -75,6 +75,7 @@ MAY_REFUSE = {
     "PATCH /api/v1/make-models/{make_model_id}/detail-types/{key}": "on only while a loaded plugin provides it",
     "POST /api/v1/users": "emails are unique whatever the case and shaped like one; the password rule",
     "PATCH /api/v1/users/{user_id}": "as creation; not your own role or account, not the last admin's",
+    "GET /api/v1/technicians": "the skill filter's id must name a skill",
     "POST /api/v1/skills": "names are unique whatever the case",
     "PATCH /api/v1/skills/{skill_id}": "names are unique; no renaming a skill types or open dispatches name",
 }

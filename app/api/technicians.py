@@ -20,13 +20,14 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api import config_resources as config
 from app.api import versions
 from app.api.auth import MANAGERS, require
 from app.api.dispatches import guarded
 from app.api.paging import PAGE_HEADERS, paged
 from app.api.problems import refusals
 from app.api.schemas import ONE_LINE, Id, PageQuerySchema, page_body, page_schema
-from app.models import Availability, Role, TechnicianProfile, User
+from app.models import Availability, Role, Skill, TechnicianProfile, User
 from app.services import technicians as technician_service
 from app.services.errors import NotFound, ValidationError, ValidationErrors, each_error
 
@@ -132,7 +133,8 @@ class ProfileUpdateSchema(Schema):
 class TechnicianQuerySchema(PageQuerySchema):
     active = fields.Boolean()
     availability = fields.String(validate=validate.OneOf(AVAILABILITIES))
-    skill = Id(strict=False, metadata={"description": "A skill's id: technicians who hold it."})
+    skill = Id(strict=False, metadata={"description": "A skill's id: technicians who hold it (an unknown id is a "
+                                                     "422)."})
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "Text in the name or email."})
 
 
@@ -205,7 +207,8 @@ def _etag(body: dict) -> str:
 @refusals(blp, 401, 403, 422, 429)
 def list_technicians(args):
     """Technicians by name with their profiles and skills, narrowed by account active, availability,
-    a skill held and a text in the name or email."""
+    a skill held and a text in the name or email; a skill id that names no skill is a 422."""
+    config.reference(Skill, args.get("skill"), "skill", "skill", "GET /api/v1/skills")
     page = technician_service.technician_page(active=args.get("active"), availability=args.get("availability"),
                                               skill_id=args.get("skill"), search=args.get("q"), page=args["page"],
                                               per_page=args["per_page"])
