@@ -129,6 +129,9 @@ DEFAULTS: dict[str, Any] = {
     "MOTORPOOL_SCHEDULE_DAILY_SUMMARY": "08:00",
     "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY": "mon 09:00",
     "MOTORPOOL_SCHEDULE_RETENTION": "03:30",
+    "MOTORPOOL_SCHEDULE_WARM_DAYS": "00:05",
+    # How many finished days before today the warm-days job (and `flask rollups warm`) keeps.
+    "MOTORPOOL_WARM_DAYS": 400,
     # A run still "running" this long after it started is taken as abandoned (its process died).
     "MOTORPOOL_SCHEDULE_STALE_MINUTES": 120,
     # Retention (days): ended sessions, sign-in events, job runs.
@@ -148,7 +151,7 @@ _ENV_STRINGS = (
     "MOTORPOOL_SMTP_HOST", "MOTORPOOL_SMTP_SECURITY", "MOTORPOOL_SMTP_USERNAME", "MOTORPOOL_SMTP_PASSWORD",
     "MOTORPOOL_SMTP_FROM", "MOTORPOOL_SMTP_CA_FILE", "MOTORPOOL_WEBHOOK_URL", "MOTORPOOL_WEBHOOK_SECRET", "MOTORPOOL_SLACK_WEBHOOK_URL",
     "MOTORPOOL_TEAMS_WEBHOOK_URL", "MOTORPOOL_SCHEDULE_DAILY_SUMMARY", "MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY",
-    "MOTORPOOL_SCHEDULE_RETENTION",
+    "MOTORPOOL_SCHEDULE_RETENTION", "MOTORPOOL_SCHEDULE_WARM_DAYS",
 )
 #: ... those read as whole numbers ...
 _ENV_INTEGERS = (
@@ -156,7 +159,7 @@ _ENV_INTEGERS = (
     "MOTORPOOL_ALERT_SUPPRESSION_MINUTES", "MOTORPOOL_ALERT_ESCALATION_MINUTES", "MOTORPOOL_FTF_MIN_SAMPLE",
     "MOTORPOOL_SCHEDULE_ALERT_CHECK_MINUTES", "MOTORPOOL_SCHEDULE_ASSIGN_PENDING_MINUTES", "MOTORPOOL_SCHEDULE_STALE_MINUTES",
     "MOTORPOOL_RETAIN_SESSIONS_DAYS", "MOTORPOOL_RETAIN_AUTH_EVENTS_DAYS", "MOTORPOOL_RETAIN_JOB_RUNS_DAYS",
-    "MOTORPOOL_POSITION_MAX_AGE_MINUTES",
+    "MOTORPOOL_POSITION_MAX_AGE_MINUTES", "MOTORPOOL_WARM_DAYS",
 )
 #: ... those read as numbers ...
 _ENV_NUMBERS = (
@@ -373,6 +376,7 @@ def check_schedules(config: dict[str, Any]) -> None:
         except ValueError as error:
             raise ValueError(f"{name}: {error}") from None
     for name, parse in (("MOTORPOOL_SCHEDULE_DAILY_SUMMARY", parse_daily), ("MOTORPOOL_SCHEDULE_RETENTION", parse_daily),
+                        ("MOTORPOOL_SCHEDULE_WARM_DAYS", parse_daily),
                         ("MOTORPOOL_SCHEDULE_WEEKLY_SUMMARY", parse_weekly)):
         try:
             parse(config[name])
@@ -383,6 +387,12 @@ def check_schedules(config: dict[str, Any]) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    from app.services.warm_days import check_days
+
+    try:
+        check_days(config["MOTORPOOL_WARM_DAYS"])
+    except ValueError as error:
+        raise ValueError(f"MOTORPOOL_WARM_DAYS: {error}") from None
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

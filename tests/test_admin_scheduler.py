@@ -41,7 +41,7 @@ def test_the_page_shows_each_job_with_its_schedule_next_run_and_last_outcome(app
     client, _ = signed_in_admin(app)
     add_runs(1)
     page = html(client.get("/admin/scheduler"))
-    for name in ("alert-check", "assign-pending", "daily-summary", "weekly-summary", "retention"):
+    for name in ("alert-check", "assign-pending", "daily-summary", "weekly-summary", "retention", "warm-days"):
         assert f'data-job="{name}"' in page
     assert "every 5 min" in page and "daily at 08:00" in page and "Mondays at 09:00" in page
     assert "Times are in UTC" in page

@@ -13,6 +13,8 @@ from app.models import (
     Asset,
     AssetType,
     AssetTypeDispatchDetailTableSet,
+    DailyRollup,
+    DailyTrend,
     Dispatch,
     DispatchStatusHistory,
     Event,
@@ -196,6 +198,9 @@ def test_seed_demo_creates_the_fleet_people_and_dispatches(app, runner):
 
     assert "Created the demo fleet and 10 demo users." in result.output
     assert_demo_logins_printed(result.output)
+    # The demo's finished days are kept before anyone reads them.
+    assert "Day sums: kept 400 trend days and 400 cost days of the 400 finished days" in result.output
+    assert count(DailyRollup) == count(DailyTrend) == 400
 
     # Asset types with their detail sets
     sets = {

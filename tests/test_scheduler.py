@@ -258,7 +258,7 @@ def test_a_disabled_job_is_not_run_by_the_schedule_but_can_be_run_by_hand(jobs, 
 
 def test_the_builtin_jobs_pass_the_slot_where_it_matters(app):
     table = scheduler.jobs(app)
-    assert list(table) == ["alert-check", "assign-pending", "daily-summary", "weekly-summary", "retention"]
+    assert list(table) == ["alert-check", "assign-pending", "daily-summary", "weekly-summary", "retention", "warm-days"]
     seen = []
     context = RunContext("x", utc(2026, 12, 7, 8, 0), UTC, "schedule")  # Monday 08:00 UTC
     table["alert-check"].call(lambda **kw: seen.append(kw), context)

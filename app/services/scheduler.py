@@ -196,6 +196,9 @@ class Job:
     setting: str  # the config key of the default schedule
     description: str
     call: Callable[[Callable, RunContext], Any] = field(default=_call_with_slot)
+    #: Also run once each time a scheduler starts, whatever ran before: for work that only
+    #: fills in what is missing, so a run finding nothing to do costs little.
+    at_start: bool = False
 
     def default_schedule(self, config: Any) -> Schedule:
         return schedule_from(self.kind, config[self.setting])
@@ -237,6 +240,9 @@ BUILTIN_JOBS: tuple[Job, ...] = (
     Job("retention", "app.services.retention:prune", "daily", "MOTORPOOL_SCHEDULE_RETENTION",
         "Delete ended sessions, old sign-in events and old job runs.",
         call=lambda function, context: function(now=context.slot)),
+    Job("warm-days", "app.services.warm_days:warm", "daily", "MOTORPOOL_SCHEDULE_WARM_DAYS",
+        "Keep the finished days missing from the day trends and cost sums (MOTORPOOL_WARM_DAYS).",
+        call=lambda function, context: function(now=context.slot), at_start=True),
 )
 
 _REGISTRY_KEY = "motorpool.scheduler_jobs"
@@ -624,10 +630,13 @@ class Scheduler:
             timezone=UTC,
         )
 
-    def _run(self, name: str) -> None:
+    def _run(self, name: str, at_start: bool = False) -> None:
         with self.app.app_context():
             try:
-                run_due(name)
+                if at_start:
+                    run_slot(name, utcnow().replace(microsecond=0), trigger="startup")
+                else:
+                    run_due(name)
             except Exception:  # a broken database must not stop the scheduler thread
                 logger.exception("job %s could not be run", name)
             finally:
@@ -667,9 +676,16 @@ class Scheduler:
                     new = self._never_run_clock_jobs()
                 finally:
                     db.session.remove()
-            # Through APScheduler's own pool, so each job still never overlaps itself.
+            # Through APScheduler's own pool; the claim keeps each job from overlapping itself.
+            table = jobs(self.app)
             for job in self.apscheduler.get_jobs():
-                if job.id != "_refresh" and job.id not in new:
+                if job.id == "_refresh":
+                    continue
+                if table[job.id].at_start:
+                    # Its own slot (this second): it runs even when today's slot ran already.
+                    self.apscheduler.add_job(self._run, args=[job.id, True], id=f"_start-{job.id}",
+                                             name=job.id)
+                elif job.id not in new:
                     job.modify(next_run_time=datetime.now(UTC))
 
     def _never_run_clock_jobs(self) -> set[str]:
