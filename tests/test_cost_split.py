@@ -19,6 +19,8 @@ from app.models import Dispatch, DispatchMetric
 from app.models.base import clock_at
 from app.services import matching
 from tests import matching_support as ms
+from tests.api_support import bearer, token_for
+from tests.factories import DispatchMetricFactory, ManagerFactory
 from tests.test_matching_engine import make_pool, make_request, score_pool
 
 WEDNESDAY_10 = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
@@ -142,3 +144,30 @@ def test_fallback_and_batch_assignments_store_the_parts(app, actor, runner):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def test_the_api_and_the_dispatch_page_show_each_assignments_parts(app, actor):
+    from app.blueprints.formatting import money
+    from tests.dispatch_pages_support import html, login
+
+    ms.technician("Only", at=ms.km_east(10))
+    dispatch = ms.dispatch()
+    split = matching.auto_assign(dispatch)
+    manager = ManagerFactory()
+    client = app.test_client()
+    login(client, manager)
+    page = html(client.get(f"/dispatches/{dispatch.id}"))
+    assert (f"{money(split.operational_cost)} (labour {money(split.labour_cost)}, overtime "
+            f"{money(split.overtime_cost)}, travel {money(split.travel_cost)})") in page
+
+    old = DispatchMetricFactory(dispatch=dispatch, technician=split.technician, operational_cost=12.0)
+    db.session.commit()
+    page = html(client.get(f"/dispatches/{dispatch.id}"))
+    assert f"<dd>{money(12.0)}</dd>" in page  # written before the parts: the total alone
+    api = app.test_client()
+    body = api.get("/api/v1/assignments", headers=bearer(token_for(manager))).get_json()
+    rows = {row["id"]: row for row in body["items"]}
+    assert [rows[split.id][k] for k in ("labour_cost", "overtime_cost", "travel_cost")] == [
+        split.labour_cost, split.overtime_cost, split.travel_cost]
+    assert [rows[old.id][k] for k in ("operational_cost", "labour_cost", "overtime_cost", "travel_cost")] == [
+        12.0, None, None, None]
