@@ -14,12 +14,12 @@ The organisation's zone is UTC unless a test says otherwise. The range is 10–1
 Ann holds Hydraulics, Ben Electrical, Cy both. Ben holding d2 (Hydraulics) is the one
 skill mismatch. Assignment records (dispatch_metrics), with chosen figures:
 
-    record  made           dispatch  technician  mode      cost   ETC h  score  SLA expected
-    r1      10 Jun 09:00   d1        Ann         auto      100.0  2.0    0.9    yes
-    r2      10 Jun 09:30   d2        Ben         manual     50.0  4.0    0.4    no
-    r3      11 Jun 11:00   d3        Ben         batch      70.0  3.0    0.7    yes
-    r4      11 Jun 13:30   d5        Cy          fallback   30.0  1.0    0.6    yes
-    r0       9 Jun 23:30   d0        Ann         auto      999.0  —      —      —     (before the range)
+    record  made           dispatch  technician  mode      cost   ETC h  score  SLA expected  labour overtime travel
+    r1      10 Jun 09:00   d1        Ann         auto      100.0  2.0    0.9    yes           60.0   30.0     10.0
+    r2      10 Jun 09:30   d2        Ben         manual     50.0  4.0    0.4    no            40.0    0.0     10.0
+    r3      11 Jun 11:00   d3        Ben         batch      70.0  3.0    0.7    yes           50.0   15.0      5.0
+    r4      11 Jun 13:30   d5        Cy          fallback   30.0  1.0    0.6    yes           —  (not split: no parts)
+    r0       9 Jun 23:30   d0        Ann         auto      999.0  —      —      —     (before the range; no parts)
 """
 
 from __future__ import annotations
@@ -78,14 +78,16 @@ def build_world():
     complete(d0, t(10, 2))
     d9 = new_dispatch(t(12, 0, 30), asset=v1, priority="Normal", required_skill="Electrical", due_date=t(13, 0))
 
-    def record(when, dispatch, technician, mode, cost, hours, score, sla):
+    def record(when, dispatch, technician, mode, cost, hours, score, sla, parts=(None, None, None)):
+        labour, overtime, travel = parts
         return DispatchMetricFactory(created_at=when, dispatch=dispatch, technician=technician, mode=mode,
                                      operational_cost=cost, estimated_completion_hours=hours, score=score,
-                                     sla_met=sla, routing_speed_seconds=60.0)
+                                     sla_met=sla, routing_speed_seconds=60.0, labour_cost=labour,
+                                     overtime_cost=overtime, travel_cost=travel)
 
-    record(t(10, 9), d1, ann, "auto", 100.0, 2.0, 0.9, True)
-    record(t(10, 9, 30), d2, ben, "manual", 50.0, 4.0, 0.4, False)
-    record(t(11, 11), d3, ben, "batch", 70.0, 3.0, 0.7, True)
+    record(t(10, 9), d1, ann, "auto", 100.0, 2.0, 0.9, True, (60.0, 30.0, 10.0))
+    record(t(10, 9, 30), d2, ben, "manual", 50.0, 4.0, 0.4, False, (40.0, 0.0, 10.0))
+    record(t(11, 11), d3, ben, "batch", 70.0, 3.0, 0.7, True, (50.0, 15.0, 5.0))
     record(t(11, 13, 30), d5, cy, "fallback", 30.0, 1.0, 0.6, True)
     record(t(9, 23, 30), d0, ann, "auto", 999.0, None, None, None)
     return SimpleNamespace(north=north, south=south, truck=truck, van=van, ann=ann, ben=ben, cy=cy,

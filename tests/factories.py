@@ -148,6 +148,10 @@ class DailyCostGroupFactory(BaseFactory):
     priority = "Normal"
     assignments = 2
     total_cost = 250.5
+    labour_cost = 200.0
+    overtime_cost = 30.0
+    travel_cost = 20.5
+    unsplit_cost = 0.0
 
 
 class DailyTrendFactory(BaseFactory):

@@ -51,9 +51,13 @@ def test_analytics_report_has_the_page_functions_numbers(app, manager, world):
     assert [(t["name"], t["assigned"], t["hours"]) for t in body["workload"]["technicians"]] == [
         (t.name, t.assigned, t.hours) for t in load.technicians]
     assert body["workload"]["unassigned"] == load.unassigned
+    parts = ("total", "labour", "overtime", "travel", "not_split")
     for by in analytics.COST_GROUPS:
-        assert [(r["label"], r["total"]) for r in body["cost"][by]["rows"]] == [
-            (r.label, r.total) for r in analytics.cost_breakdown(filters, by).rows]
+        assert [(r["label"], *(r[p] for p in parts)) for r in body["cost"][by]["rows"]] == [
+            (r.label, *(getattr(r, p) for p in parts)) for r in analytics.cost_breakdown(filters, by).rows]
+    # Hand-computed (tests/analytics_support.py): r4 (Normal, 30.0) was written without parts.
+    assert [[r[p] for p in parts] for r in body["cost"]["priority"]["rows"]] == [
+        [100.0, 60.0, 30.0, 10.0, 0.0], [50.0, 40.0, 0.0, 10.0, 0.0], [100.0, 50.0, 15.0, 5.0, 30.0]]
     sla = analytics.sla_by_day(filters)
     assert [(r["key"], r["completed"], r["within_sla"], r["rate"]) for r in body["sla_day"]["rows"]] == [
         (r.key, r.completed, r.within_sla, r.rate) for r in sla.rows]

@@ -200,3 +200,22 @@ def test_the_created_day_is_the_local_day(make_app):
 def test_the_list_refuses_bad_created_dates_and_locations(app, manager, client, args, says):
     response = client.get("/dispatches/?" + urlencode(args))
     assert response.status_code == 400 and says in html(response)
+
+
+def test_the_cost_split_is_drawn_and_tabled_with_records_without_parts_not_split(app, world, client):
+    body = html(page(client))
+    section = body[body.index('id="figure-cost-priority"'):body.index('id="figure-sla-day"')]
+    # r4 (Normal, 30.0) was written before the parts were stored: not split.
+    assert ("labour within the shift 150, overtime 45, travel 25, not split 30 "
+            "(assignments recorded before the parts were stored)") in section
+    assert ('<th scope="row">Normal</th><td class="num">2</td><td class="num">100.00</td><td class="num">50.00</td>'
+            '<td class="num">50.00</td><td class="num">15.00</td><td class="num">5.00</td>'
+            '<td class="num">30.00</td>') in section
+    for number, name in enumerate(analytics.COST_PART_HEADERS):
+        assert f'<span class="chart-key chart-key-{number}"></span>{name}</li>' in section
+    assert "Normal · not split: 30.0</title>" in section and "Critical · overtime: 30.0</title>" in section
+    download = client.get(PAGE + "/cost-priority.csv?" + urlencode(RANGE)).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(download)))
+    assert rows[0] == ["priority", "assignments", "total cost", "average cost", "labour", "overtime", "travel",
+                       "not split"]
+    assert rows[-1] == ["Normal", "2", "100.0", "50.0", "50.0", "15.0", "5.0", "30.0"]

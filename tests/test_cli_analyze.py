@@ -98,8 +98,10 @@ def test_the_hand_computed_figures(app, world, runner):
     # r1..r4 in the range, 60 s each; r0 (before the range) left out.
     assert rows(doc, "routing") == [[4, 60.0, 60.0, 60.0, rows(doc, "routing")[0][4]]]
     assert rows(doc, "cost") == [[4, 250.0, 62.5, 100.0, metrics.DEFAULT_COST_LIMIT, 0]]
-    assert rows(doc, "cost-priority") == [["Critical", 1, 100.0, 100.0], ["High", 1, 50.0, 50.0],
-                                          ["Normal", 2, 100.0, 50.0]]
+    # Labour, overtime, travel, not split (r4 has no parts); each row's parts add up to its total.
+    assert rows(doc, "cost-priority") == [["Critical", 1, 100.0, 100.0, 60.0, 30.0, 10.0, 0.0],
+                                          ["High", 1, 50.0, 50.0, 40.0, 0.0, 10.0, 0.0],
+                                          ["Normal", 2, 100.0, 50.0, 50.0, 15.0, 5.0, 30.0]]
     # Completed in the range: d0 (late), d1 (met), d2 (late).
     assert rows(doc, "sla")[0][:3] == [3, 1, 33.33]
     assert rows(doc, "sla-day") == [["2026-06-10", 2, 1, 50.0], ["2026-06-11", 1, 0, 0.0]]

@@ -286,3 +286,65 @@ def test_a_record_moved_to_another_dispatch_forgets_its_day(app, fleet):
     db.session.commit()
     assert date(2026, 6, 9) not in kept()
     assert table(three_days()) == [("Truck", 3, 200.75, 66.92), ("Van", 1, 10.0, 10.0)] == from_records(three_days())
+
+
+# --- The cost parts: labour, overtime, travel, not split -------------------------------------------
+
+
+def split_table(filters, by="priority") -> list[tuple]:
+    return [(row.label, row.total, row.labour, row.overtime, row.travel, row.not_split)
+            for row in analytics.cost_breakdowns(filters)[by].rows]
+
+
+def split_from_records(filters, by="priority") -> list[tuple]:
+    return [(row.label, row.total, row.labour, row.overtime, row.travel, row.not_split)
+            for row in analytics.breakdowns_of(analytics._cost_rows_from_records(filters))[by].rows]
+
+
+@pytest.fixture
+def split(fleet):
+    """Records with parts beside the fleet's, which have none (written before the parts were stored)."""
+    for at, dispatch, parts in [
+        (utc(9, 6), fleet["lorry"], (30.0, 12.5, 7.5)),  # 9 June 02:00 local: kept
+        (utc(9, 19), fleet["transit"], (10.0, 0.0, 2.25)),
+        (utc(10, 5), fleet["transit"], (4.0, 1.0, 0.5)),  # 10 June 01:00: today
+    ]:
+        DispatchMetricFactory(created_at=at, dispatch=dispatch, operational_cost=round(sum(parts), 2),
+                              labour_cost=parts[0], overtime_cost=parts[1], travel_cost=parts[2])
+    db.session.commit()
+    return fleet
+
+
+def test_the_parts_are_kept_with_the_sums_and_records_without_parts_are_not_split(app, split):
+    f = three_days()
+    # High: 100 + 60.25 without parts, and 30 + 12.5 + 7.5; Low: 40.5 and 10 without parts,
+    # 10 + 0 + 2.25 (kept) and 4 + 1 + 0.5 (today).
+    expected = [("High", 210.25, 30.0, 12.5, 7.5, 160.25), ("Low", 68.25, 14.0, 1.0, 2.75, 50.5)]
+    assert split_table(f) == expected == split_from_records(f)
+    for row in analytics.cost_breakdowns(f)["priority"].rows:
+        assert round(row.labour + row.overtime + row.travel + row.not_split, 2) == row.total
+    groups = db.session.execute(
+        select(DailyCostGroup.priority, DailyCostGroup.total_cost, DailyCostGroup.labour_cost,
+               DailyCostGroup.overtime_cost, DailyCostGroup.travel_cost, DailyCostGroup.unsplit_cost)
+        .where(DailyCostGroup.day == date(2026, 6, 9)).order_by(DailyCostGroup.priority)).all()
+    assert [tuple(g) for g in groups] == [("High", 210.25, 30.0, 12.5, 7.5, 160.25),
+                                          ("Low", 52.75, 10.0, 0.0, 2.25, 40.5)]
+    # Read again from the kept days: the same parts.
+    assert split_table(three_days()) == expected
+    assert analytics.cost_breakdowns(f)["asset_type"].part("not_split") == 210.75
+
+
+def test_a_record_given_its_parts_forgets_its_day(app, split):
+    split_table(three_days())
+    record = db.session.scalars(select(DispatchMetric).where(DispatchMetric.operational_cost == 100.0)).one()
+    record.labour_cost, record.overtime_cost, record.travel_cost = 80.0, 15.0, 5.0
+    db.session.commit()
+    assert date(2026, 6, 9) not in kept()
+    assert split_table(three_days())[0] == ("High", 210.25, 110.0, 27.5, 12.5, 60.25) == split_from_records(
+        three_days())[0]
+
+
+def test_the_parts_follow_the_skill_and_technician_filters_read_from_the_records(app, split):
+    record = db.session.scalars(select(DispatchMetric).where(DispatchMetric.labour_cost == 30.0)).one()
+    f = three_days(technician=str(record.technician_id))
+    assert split_table(f) == [("High", 50.0, 30.0, 12.5, 7.5, 0.0)]

@@ -109,6 +109,10 @@ class AssignmentSchema(Schema):
     routing_speed_seconds = fields.Float(allow_none=True, required=True)
     estimated_completion_hours = fields.Float(allow_none=True, required=True)
     operational_cost = fields.Float(allow_none=True, required=True)
+    # Its parts (they add up to it); null on records written before the parts were stored.
+    labour_cost = fields.Float(allow_none=True, required=True)
+    overtime_cost = fields.Float(allow_none=True, required=True)
+    travel_cost = fields.Float(allow_none=True, required=True)
     sla_met = fields.Boolean(allow_none=True, required=True)
     burnout_risk = fields.Float(allow_none=True, required=True)
     burnout_alert = fields.Boolean(required=True)

@@ -71,14 +71,29 @@ def operational_cost_for(
     """Labour plus travel: hours within ``shift_hours_left`` at the hourly rate, the rest at
     rate × overtime multiplier, plus ``travel_km × travel_cost_per_km``.
 
-    Labour hours include travel time, since the technician is paid while driving.
+    Labour hours include travel time, since the technician is paid while driving. The sum
+    of ``cost_parts_for``.
     """
+    labour, overtime, travel = cost_parts_for(pool, indices, labour_hours, travel_km, settings)
+    return labour + overtime + travel
+
+
+def cost_parts_for(
+    pool: CandidatePool,
+    indices: Indices,
+    labour_hours: np.ndarray | float,
+    travel_km: np.ndarray | float,
+    settings: MatchSettings = DEFAULT_SETTINGS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labour within the shift, overtime, travel) of ``operational_cost_for``: hours within
+    ``shift_hours_left`` at the hourly rate, the hours past it at rate × overtime multiplier,
+    and ``travel_km × travel_cost_per_km``."""
     hours = np.maximum(np.asarray(labour_hours, dtype=np.float64), 0.0)
     regular = np.minimum(hours, np.maximum(pool.shift_hours_left[indices], 0.0))
-    overtime = hours - regular
     rate = pool.hourly_rate[indices]
-    labour = rate * regular + rate * pool.overtime_multiplier[indices] * overtime
-    return labour + np.asarray(travel_km, dtype=np.float64) * settings.travel_cost_per_km
+    overtime = rate * pool.overtime_multiplier[indices] * (hours - regular)
+    travel = np.asarray(travel_km, dtype=np.float64) * settings.travel_cost_per_km
+    return rate * regular, overtime, travel
 
 
 def burnout_for(
@@ -201,7 +216,9 @@ def assignment_metrics(
     index = int(index)
     hours = estimate_completion_hours(pool, index, request, distances_km, settings)
     travel = _travel_km(distances_km, index, settings)
-    cost = float(operational_cost_for(pool, index, hours, travel, settings))
+    # Each part to the cent and the total their sum, so the stored parts add up to the total.
+    labour, overtime, travel_cost = (round(float(part), 2)
+                                     for part in cost_parts_for(pool, index, hours, travel, settings))
     risk, alert = burnout_for(pool, index, request.estimated_duration_hours, settings)
     fallbacks = [
         {"technician_id": int(pool.technician_ids[i]), "score": round(float(scores.total[i]), 6)}
@@ -212,7 +229,10 @@ def assignment_metrics(
         "eligible": bool(scores.eligible[index]),
         "routing_speed_seconds": float(request.age_seconds),
         "estimated_completion_hours": round(float(hours), 4),
-        "operational_cost": round(cost, 2),
+        "operational_cost": round(labour + overtime + travel_cost, 2),
+        "labour_cost": labour,
+        "overtime_cost": overtime,
+        "travel_cost": travel_cost,
         "sla_met": bool(hours <= request.hours_until_sla),
         "burnout_risk": round(float(risk), 4),
         "burnout_alert": bool(alert),
@@ -228,6 +248,7 @@ __all__ = [
     "burnout_for",
     "burnout_risk",
     "completion_hours_for",
+    "cost_parts_for",
     "duration_multiplier_for",
     "estimate_completion_hours",
     "fallback_indices",

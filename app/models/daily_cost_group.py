@@ -10,7 +10,7 @@ from app.models.base import Base
 
 class DailyCostGroup(Base):
     """The cost estimates of one kept day's assignment records for one asset type, location and
-    priority of their dispatches: how many records and their total.
+    priority of their dispatches: how many records, their total and its parts.
 
     The ids are the dispatch's asset's type and the dispatch's location when the day was
     summed (None: none recorded), read with their names at query time, so a rename needs no
@@ -32,3 +32,9 @@ class DailyCostGroup(Base):
     priority: Mapped[str] = mapped_column(String(20))
     assignments: Mapped[int]  # records with a cost estimate
     total_cost: Mapped[float]
+    # The total's parts summed (analytics.CostRow): records written before the parts were
+    # stored count in ``unsplit_cost``, so the four add up to ``total_cost``.
+    labour_cost: Mapped[float] = mapped_column(default=0.0)
+    overtime_cost: Mapped[float] = mapped_column(default=0.0)
+    travel_cost: Mapped[float] = mapped_column(default=0.0)
+    unsplit_cost: Mapped[float] = mapped_column(default=0.0)

@@ -408,6 +408,10 @@ def workload(filters: AnalyticsFilters) -> Workload:
 
 #: The breakdowns of cost and what each groups by.
 COST_GROUPS = {"asset_type": "Asset type", "location": "Location", "priority": "Priority"}
+#: The parts of a cost total (``CostRow`` fields, ``daily_rollups.COST_PARTS``) and their names on
+#: the page, in the CSVs and in ``flask analyze``.
+COST_PARTS = {"labour": "labour", "overtime": "overtime", "travel": "travel", "not_split": "not split"}
+COST_PART_HEADERS = tuple(COST_PARTS.values())
 
 
 @dataclass(frozen=True)
@@ -417,16 +421,23 @@ class CostRow:
     assignments: int  # assignment records with a cost estimate
     total: float
     average: float | None
+    # The total's parts (they add up to it, to the cent): labour within the shift, overtime
+    # past it, travel, and the cost of records written before the parts were stored.
+    labour: float
+    overtime: float
+    travel: float
+    not_split: float
 
 
 @dataclass(frozen=True)
 class CostBreakdown:
     """The estimated operational cost of the assignments made in the range, per group.
 
-    ``dispatch_metrics.operational_cost`` is one total per assignment (labour at the
-    technician's rate, overtime past their shift at the overtime multiplier, and travel at
-    ``MOTORPOOL_TRAVEL_COST_PER_KM``), as the matching engine estimated it; the three parts
-    are not stored apart, so the breakdown is of the total.
+    ``dispatch_metrics.operational_cost`` is the matching engine's estimate per assignment,
+    stored with its parts: labour at the technician's rate within their shift, overtime past
+    it at the overtime multiplier, and travel at ``MOTORPOOL_TRAVEL_COST_PER_KM``. Records
+    written before the parts were stored count whole as "not split", so each row's four parts
+    add up to its total.
     """
 
     by: str
@@ -439,6 +450,10 @@ class CostBreakdown:
     @property
     def total(self) -> float:
         return round(sum(row.total for row in self.rows), 2)
+
+    def part(self, name: str) -> float:
+        """The sum of one part (``daily_rollups.COST_PARTS``) over the rows."""
+        return round(math.fsum(getattr(row, name) for row in self.rows), 2)
 
 
 def cost_breakdown(filters: AnalyticsFilters, by: str) -> CostBreakdown:
@@ -468,19 +483,25 @@ def cost_breakdowns(filters: AnalyticsFilters) -> dict[str, CostBreakdown]:
 
 def breakdowns_of(rows) -> dict[str, CostBreakdown]:
     """Each breakdown of ``COST_GROUPS`` from cost group rows (``daily_rollups.CostRow``),
-    rows of the same group added up."""
+    rows of the same group added up: the one computation of the cost figures and their parts
+    behind the page, its CSVs, ``flask analyze`` and ``GET /reports/analytics``."""
     keys = {"asset_type": lambda r: (r[0], r[1]), "location": lambda r: (r[2], r[3]),
             "priority": lambda r: (r[4], r[4])}
     result = {}
     for by, key_of in keys.items():
         groups: dict[tuple, list] = {}
         for row in rows:
-            group = groups.setdefault(key_of(row), [0, []])
+            group = groups.setdefault(key_of(row), [0, [], [], [], [], []])
             group[0] += int(row[5])
-            group[1].append(float(row[6] or 0))
-        found = [CostRow(None if group is None else str(group), name or "none recorded", count,
-                         round(math.fsum(totals), 2), round(math.fsum(totals) / count, 2) if count else None)
-                 for (group, name), (count, totals) in groups.items()]
+            for sums, value in zip(group[1:], row[6:11], strict=True):
+                sums.append(float(value or 0))
+        found = []
+        for (group, name), (count, totals, *parts) in groups.items():
+            total = round(math.fsum(totals), 2)
+            labour, overtime, travel, not_split = (round(math.fsum(part), 2) for part in parts)
+            found.append(CostRow(None if group is None else str(group), name or "none recorded", count, total,
+                                 round(math.fsum(totals) / count, 2) if count else None,
+                                 labour, overtime, travel, not_split))
         if by == "priority":
             order = {name: i for i, name in enumerate(PRIORITIES)}
             found.sort(key=lambda row: order.get(row.key, len(order)))
@@ -528,7 +549,7 @@ def _cost_rows_from_records(filters: AnalyticsFilters) -> list:
     window = filters.window
     return db.session.execute(
         select(AssetType.id, AssetType.name, MajorLocation.id, MajorLocation.name, d.priority,
-               func.count(m.id), func.sum(m.operational_cost))
+               *daily_rollups.cost_sums(m))
         .select_from(m).join(d, d.id == m.dispatch_id)
         .outerjoin(Asset, Asset.id == d.asset_id).outerjoin(AssetType, AssetType.id == Asset.asset_type_id)
         .outerjoin(MajorLocation, MajorLocation.id == d.dispatch_location_id)
@@ -648,8 +669,9 @@ class Table:
 def _cost_table(by: str) -> Table:
     return Table(
         f"Operational cost by {COST_GROUPS[by].lower()}",
-        (COST_GROUPS[by].lower(), "assignments", "total cost", "average cost"),
-        lambda figure: ((row.label, row.assignments, row.total, row.average) for row in figure.rows),
+        (COST_GROUPS[by].lower(), "assignments", "total cost", "average cost", *COST_PART_HEADERS),
+        lambda figure: ((row.label, row.assignments, row.total, row.average, row.labour, row.overtime, row.travel,
+                         row.not_split) for row in figure.rows),
         lambda filters: cost_breakdown(filters, by),
     )
 

@@ -1,8 +1,10 @@
 """Sums of finished local days, kept so a long range need not read every record again.
 
 What is kept: per finished local day (``MOTORPOOL_TIMEZONE``), the count and total cost
-estimate of the day's assignment records (``dispatch_metrics``) per asset type, location and
-priority of their dispatch — the groups ``analytics.cost_breakdowns`` adds up. A year of a
+estimate of the day's assignment records (``dispatch_metrics``) and the total's parts (labour,
+overtime, travel, and the cost of records written before the parts were stored: "not split")
+per asset type, location and priority of their dispatch — the groups
+``analytics.cost_breakdowns`` adds up. A year of a
 million records becomes a few thousand sums.
 
 Kept the way ``metrics.daily_trends`` keeps its days: a day that has ended (before now) is
@@ -42,8 +44,25 @@ from app.services import local_time
 
 logger = logging.getLogger(__name__)
 
-#: One row of ``cost_rows``: asset type id and name, location id and name, priority, records, total cost.
-CostRow = tuple[int | None, str | None, int | None, str | None, str, int, float]
+#: One row of ``cost_rows``: asset type id and name, location id and name, priority, records, total
+#: cost, and its parts (``COST_PARTS``): labour, overtime, travel, not split.
+CostRow = tuple[int | None, str | None, int | None, str | None, str, int, float, float, float, float, float]
+
+#: The parts of a cost total, in ``CostRow`` order after the total.
+COST_PARTS = ("labour", "overtime", "travel", "not_split")
+
+
+def cost_sums(m=DispatchMetric) -> list:
+    """SQL: the records' count, total cost and its parts (``CostRow`` from the count on).
+
+    A record written before the parts were stored has none (NULL): its whole cost is "not
+    split", so the four parts add up to the total. The one definition of the sums, for the
+    kept days and for the records read directly (``analytics._cost_rows_from_records``).
+    """
+    unsplit = case((m.labour_cost.is_(None), m.operational_cost), else_=0.0)
+    return [func.count(m.id), func.sum(m.operational_cost), func.coalesce(func.sum(m.labour_cost), 0.0),
+            func.coalesce(func.sum(m.overtime_cost), 0.0), func.coalesce(func.sum(m.travel_cost), 0.0),
+            func.sum(unsplit)]
 
 
 def index_before(column, edges: Sequence[datetime]):
@@ -83,7 +102,7 @@ def _groups_query(start: datetime, end: datetime, bucket=None):
         columns.insert(0, bucket.label("bucket"))
         groups.insert(0, "bucket")
     return (
-        select(*columns, func.count(m.id), func.sum(m.operational_cost))
+        select(*columns, *cost_sums(m))
         .select_from(m).join(d, d.id == m.dispatch_id).outerjoin(Asset, Asset.id == d.asset_id)
         .outerjoin(AssetType, AssetType.id == Asset.asset_type_id)
         .outerjoin(MajorLocation, MajorLocation.id == d.dispatch_location_id)
@@ -121,7 +140,8 @@ def cost_rows(since: date, until: date, *, location_id: int | None = None,
             # is among ``summed`` already.
             rows += [tuple(row) for row in db.session.execute(
                 select(g.asset_type_id, AssetType.name, g.location_id, MajorLocation.name, g.priority,
-                       func.sum(g.assignments), func.sum(g.total_cost))
+                       func.sum(g.assignments), func.sum(g.total_cost), func.sum(g.labour_cost),
+                       func.sum(g.overtime_cost), func.sum(g.travel_cost), func.sum(g.unsplit_cost))
                 .outerjoin(AssetType, AssetType.id == g.asset_type_id)
                 .outerjoin(MajorLocation, MajorLocation.id == g.location_id)
                 .where(g.zone == zone.key, g.day.in_(sorted(kept)), *narrowing)
@@ -175,8 +195,11 @@ def _kept_and_summed(zone: str, spans: list[tuple[date, datetime, datetime]]) ->
                 .returning(DailyRollup.day)
             ).all())
             groups = [{"zone": zone, "day": day, "asset_type_id": type_id, "location_id": location_id,
-                       "priority": priority, "assignments": int(count), "total_cost": float(total or 0.0)}
-                      for day, (type_id, _, location_id, _, priority, count, total) in found if day in written]
+                       "priority": priority, "assignments": int(count), "total_cost": float(total or 0.0),
+                       "labour_cost": float(labour or 0.0), "overtime_cost": float(overtime or 0.0),
+                       "travel_cost": float(travel or 0.0), "unsplit_cost": float(unsplit or 0.0)}
+                      for day, (type_id, _, location_id, _, priority, count, total, labour, overtime, travel,
+                                unsplit) in found if day in written]
             if groups:
                 db.session.execute(DailyCostGroup.__table__.insert(), groups)
     except ConcurrentUpdate:

@@ -86,7 +86,8 @@ _TREND_COLUMNS = ("created_at", "routing_speed_seconds", "estimated_completion_h
 
 #: The columns of an assignment record the kept cost sums are computed from (and the
 #: relationship: a record moved through it has its foreign key copied only during the flush).
-_ROLLUP_COLUMNS = ("created_at", "operational_cost", "dispatch_id", "dispatch")
+_ROLLUP_COLUMNS = ("created_at", "operational_cost", "labour_cost", "overtime_cost", "travel_cost", "dispatch_id",
+                   "dispatch")
 #: What a kept cost group is of: a dispatch's priority, location and asset, an asset's type. The
 #: relationships too: one set through them has its foreign key copied only during the flush.
 _DISPATCH_GROUP_COLUMNS = ("priority", "dispatch_location_id", "dispatch_location", "asset_id", "asset")

@@ -99,7 +99,9 @@ def _assignment_charts(data: analytics.Analytics) -> dict:
             + ([("no technician", [0, 0, workload.unassigned], _list_url(f, technician="none"))]
                if workload.unassigned else []),
             ("completed", "open", "cancelled or not assigned")),
-        "cost": {by: charts.bars([(row.label, row.total, None) for row in figure.rows], text=charts.money)
+        "cost": {by: charts.stacked_bars([(row.label, [getattr(row, part) for part in analytics.COST_PARTS], None)
+                                          for row in figure.rows],
+                                         analytics.COST_PART_HEADERS, text=charts.money)
                  for by, figure in data.cost.items()},
         "sla_day": charts.day_series([(row.key[5:], row.rate) for row in data.sla_day.rows]),
         "sla_priority": charts.bars([(row.key, row.rate, None) for row in data.sla_priority.rows],

@@ -41,6 +41,11 @@ class DispatchMetric(UserCreatedBase, Base):
     routing_speed_seconds: Mapped[float | None]
     estimated_completion_hours: Mapped[float | None]
     operational_cost: Mapped[float | None]
+    # The total's parts (they add up to it): labour within the shift, overtime past it, travel.
+    # None on records written before the parts were stored ("not split" in the cost breakdowns).
+    labour_cost: Mapped[float | None]
+    overtime_cost: Mapped[float | None]
+    travel_cost: Mapped[float | None]
     sla_met: Mapped[bool | None]
     burnout_risk: Mapped[float | None]
     burnout_alert: Mapped[bool] = mapped_column(default=False, index=True)
