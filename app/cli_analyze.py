@@ -3,7 +3,8 @@ as text tables, one JSON document or CSV blocks.
 
 Every figure comes from ``app.services.analytics`` (the figures of ``/dashboard/assignments``,
 through the same ``TABLES`` its CSV downloads use) or ``app.services.metrics`` (routing speed,
-cost, SLA compliance, burnout), so a number here is the number on the page.
+cost, SLA compliance, burnout, narrowed by the same filters: ``AnalyticsFilters.metric_scope``),
+so a number here is the number on the page and in ``GET /reports/metrics``.
 """
 
 from __future__ import annotations
@@ -109,9 +110,7 @@ def _sections(filters) -> list[Callable[[], list[Section]]]:
                     [(figure.assigned, figure.matched, figure.match_rate)]),
         ]
 
-    window = filters.metric_window
-    fleet = "The whole fleet: the location, asset type, skill and technician filters do not apply." \
-        if filters.narrowed else None
+    window, scope = filters.metric_window, filters.metric_scope
 
     def costs() -> list[Section]:
         breakdowns = analytics.cost_breakdowns(filters)  # the three tables from one query
@@ -121,29 +120,32 @@ def _sections(filters) -> list[Callable[[], list[Section]]]:
                 for spec in (analytics.TABLES[name],)]
 
     def routing() -> list[Section]:
-        r = metrics.routing_speed(window)
+        r = metrics.routing_speed(window, scope=scope)
         return [Section("routing", "Routing speed (creation to assignment)",
                         ("assignments", "p50 seconds", "p95 seconds", "worst seconds", "unassigned waiting over p95"),
-                        [(r.assignments, r.p50_seconds, r.p95_seconds, r.worst_seconds, r.waiting_over)], fleet)]
+                        [(r.assignments, r.p50_seconds, r.p95_seconds, r.worst_seconds, r.waiting_over)])]
 
     def cost() -> list[Section]:
-        c = metrics.operational_cost(window)
+        c = metrics.operational_cost(window, scope=scope)
         return [Section("cost", "Operational cost per assignment",
                         ("assignments", "total cost", "average cost", "worst cost", "limit", "above limit"),
-                        [(c.assignments, _round(c.total), _round(c.average), _round(c.worst), c.limit, c.above)],
-                        fleet)]
+                        [(c.assignments, _round(c.total), _round(c.average), _round(c.worst), c.limit, c.above)])]
 
     def sla() -> list[Section]:
-        s = metrics.sla_compliance(window)
+        s = metrics.sla_compliance(window, scope=scope)
         return [Section("sla", "SLA compliance", ("completed", "within SLA", "rate %", "open past SLA"),
-                        [(s.completed, s.within_sla, _round(s.rate), s.open_past_sla)], fleet)]
+                        [(s.completed, s.within_sla, _round(s.rate), s.open_past_sla)])]
 
     def burnout() -> list[Section]:
-        b = metrics.burnout(window)
+        # A location, asset type or skill means nothing to a technician's burnout: empty
+        # tables that say why, never the whole fleet's figures under a narrowed heading.
+        why = metrics.not_narrowable("burnout", scope)
+        b = None if why else metrics.burnout(window, scope=scope)
         return [
-            Section("burnout", "Burnout risk", ("technicians assessed", "at risk"), [(b.assessed, b.at_risk)], fleet),
+            Section("burnout", "Burnout risk", ("technicians assessed", "at risk"),
+                    [(b.assessed, b.at_risk)] if b else [], why),
             Section("burnout-technicians", "Technicians at risk of burnout", ("technician", "risk", "latest dispatch"),
-                    [(t.name, t.risk, t.dispatch_number) for t in b.technicians], fleet),
+                    [(t.name, t.risk, t.dispatch_number) for t in b.technicians] if b else [], why),
         ]
 
     return [table("priority"), skills, table("status"), table("workload"), routing,

@@ -81,6 +81,7 @@ def test_metrics_report_has_the_metric_functions_numbers(app, manager, world):
     assert body["burnout"] == metrics.jsonable(metrics.burnout(window)) | {
         k: v for k, v in body["burnout"].items() if k not in metrics.jsonable(metrics.burnout(window))}
     assert body["technician_states"] == metrics.technician_states()
+    assert body["not_narrowable"] == {}
     assert body["window_start"].startswith("2026-06-10T00:00:00")
 
 
@@ -110,11 +111,20 @@ def test_bad_ranges_and_filters_are_refused_per_field(app, manager, query, field
         assert db.session.scalar(select(func.count(Dispatch.id))) == before
 
 
-def test_metrics_refuse_filters_they_cannot_narrow(app, manager, world):
+def test_metrics_take_the_filters_and_leave_out_what_a_filter_cannot_narrow(app, manager, world):
     location = world.north.id
-    body = assert_problem(_get(app, manager, f"/api/v1/reports/metrics?{QUERY}&location={location}"), 422,
-                          "whole fleet")
-    assert "location" in body["errors"]
-    narrowed = _get(app, manager, f"/api/v1/reports/analytics?{QUERY}&location={location}").get_json()
-    assert narrowed["filters"]["location"]["name"] == "North"
-    assert db.session.scalar(select(func.count(DispatchMetric.id))) == 5
+    body = _get(app, manager, f"/api/v1/reports/metrics?{QUERY}&location={location}").get_json()
+    # North: r1, r2, r4 (100 + 50 + 30); d0, d1, d2 completed there, d1 within SLA.
+    assert body["operational_cost"]["assignments"] == 3 and body["operational_cost"]["total"] == 180.0
+    assert body["routing_speed"]["assignments"] == 3 and body["routing_speed"]["waiting_over"] == 0
+    assert (body["sla_compliance"]["completed"], body["sla_compliance"]["within_sla"]) == (3, 1)
+    assert body["filters"]["location"]["name"] == "North"
+    assert body["burnout"] is None and body["utilisation"] is None and body["technician_states"] is None
+    assert set(body["not_narrowable"]) == {"burnout", "utilisation", "technician_states"}
+    assert "cannot be narrowed by location" in body["not_narrowable"]["burnout"]
+
+    ben = _get(app, manager, f"/api/v1/reports/metrics?{QUERY}&technician={world.ben.id}").get_json()
+    assert ben["not_narrowable"] == {}
+    assert ben["operational_cost"]["total"] == 120.0 and ben["burnout"]["assessed"] == 1
+    assert [t["technician_id"] for t in ben["utilisation"]["technicians"]] == [world.ben.id]
+    assert sum(ben["technician_states"].values()) == 1

@@ -55,7 +55,7 @@ MAY_REFUSE = {
     "PUT /api/v1/technicians/me/position": "recorded_at may be no more than a day old, relative to now",
     "GET /api/v1/events": "after must be a cursor the feed gave",
     "GET /api/v1/reports/analytics": "ids must name records; a custom range needs since/until, at most 366 days",
-    "GET /api/v1/reports/metrics": "as analytics; the metrics refuse a narrowing filter",
+    "GET /api/v1/reports/metrics": "as analytics: ids must name records, a custom range needs since/until",
     "PATCH /api/v1/webhook-subscriptions/{subscription_id}": "a paused subscription cannot be paused again",
     "POST /api/v1/webhook-subscriptions/{subscription_id}/test-deliveries": "a paused subscription sends no test",
     "POST /api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/retry":

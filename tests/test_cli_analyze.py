@@ -108,12 +108,68 @@ def test_the_hand_computed_figures(app, world, runner):
     assert doc["sections"]["routing"]["note"] is None
 
 
-def test_filters_by_name_narrow_the_figures_and_say_the_metrics_are_fleet_wide(app, world, runner):
+def test_filters_by_name_narrow_the_metrics_too(app, world, runner):
     doc = document(runner, "--asset-type", "VAN", "--skill", "electrical")
     assert doc["range"]["asset_type"] == "Van" and doc["range"]["skill"] == "Electrical"
     assert rows(doc, "priority") == [["Critical", 0], ["High", 0], ["Normal", 1], ["Low", 0]]  # d3
-    assert "do not apply" in doc["sections"]["routing"]["note"]
-    assert rows(doc, "routing")[0][0] == 4  # the fleet's, whatever the filters
+    # d3's record r3 alone (70, routed in 60 s); d4 waits but needs no skill.
+    assert rows(doc, "routing") == [[1, 60.0, 60.0, 60.0, 0]]
+    assert rows(doc, "cost") == [[1, 70.0, 70.0, 70.0, metrics.DEFAULT_COST_LIMIT, 0]]
+    assert rows(doc, "sla")[0][:3] == [0, 0, None]
+    assert doc["sections"]["routing"]["note"] is None
+    # Burnout is a technician's: no figure, and the reason instead.
+    assert rows(doc, "burnout") == [] and rows(doc, "burnout-technicians") == []
+    assert "cannot be narrowed by asset type, skill" in doc["sections"]["burnout"]["note"]
+
+
+def test_the_technician_filter_narrows_every_metric(app, world, runner):
+    doc = document(runner, "--technician", "ben")
+    assert rows(doc, "routing") == [[2, 60.0, 60.0, 60.0, 0]]  # r2, r3
+    assert rows(doc, "cost") == [[2, 120.0, 60.0, 70.0, metrics.DEFAULT_COST_LIMIT, 0]]
+    assert rows(doc, "sla")[0][:3] == [1, 0, 0.0]  # d2, late
+    assert rows(doc, "burnout") == [[1, 0]] and doc["sections"]["burnout"]["note"] is None
+
+
+def test_page_command_and_api_agree_for_a_filtered_range(app, world, manager, runner):
+    """The page's cost and SLA tables, the command's metrics and the API's, for the same filters."""
+    from tests.api_support import bearer, token_for
+
+    client = app.test_client()
+    login(client, manager)
+    for extra, options in (({"location": world.north.id}, ("--location", "North")),
+                           ({"skill": _skill_id("Hydraulics")}, ("--skill", "hydraulics")),
+                           ({"asset_type": world.van.id}, ("--asset-type", "van")),
+                           ({"technician": world.ben.id}, ("--technician", "Ben"))):
+        doc = document(runner, *options)
+        query = urlencode({**RANGE, **extra})
+        api = client.get(f"/api/v1/reports/metrics?{query}", headers=bearer(token_for(manager))).get_json()
+        page_cost = list(csv.DictReader(io.StringIO(
+            client.get(f"/dashboard/assignments/cost-priority.csv?{query}").get_data(as_text=True))))
+        page_sla = list(csv.DictReader(io.StringIO(
+            client.get(f"/dashboard/assignments/sla-priority.csv?{query}").get_data(as_text=True))))
+        assignments, total, *_ = rows(doc, "cost")[0]
+        assert assignments == api["operational_cost"]["assignments"] == sum(
+            int(row["assignments"]) for row in page_cost), extra
+        assert total == api["operational_cost"]["total"] == round(sum(float(row["total cost"]) for row in page_cost), 2)
+        completed, within, _, past = rows(doc, "sla")[0]
+        assert completed == api["sla_compliance"]["completed"] == sum(int(row["completed"]) for row in page_sla)
+        assert within == api["sla_compliance"]["within_sla"] == sum(int(row["within SLA"]) for row in page_sla)
+        assert past == api["sla_compliance"]["open_past_sla"]
+        assert rows(doc, "routing")[0][0] == api["routing_speed"]["assignments"]
+        assert rows(doc, "routing")[0][4] == api["routing_speed"]["waiting_over"]
+        if "technician" in extra:
+            assert rows(doc, "burnout") == [[api["burnout"]["assessed"], api["burnout"]["at_risk"]]]
+        else:
+            assert api["burnout"] is None and api["not_narrowable"]["burnout"] == doc["sections"]["burnout"]["note"]
+
+
+def _skill_id(name: str) -> int:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Skill
+
+    return db.session.scalar(select(Skill.id).where(Skill.name == name))
 
 
 def test_text_and_csv_show_every_table(app, world, runner):

@@ -79,10 +79,16 @@ class MetricsReportSchema(Schema):
     routing_speed = _figure("Seconds from creation to assignment: p50, p95, worst (metrics.routing_speed).")
     sla_compliance = _figure("Completed within SLA, open past SLA (metrics.sla_compliance).")
     operational_cost = _figure("Cost per assignment: total, average, worst (metrics.operational_cost).")
-    burnout = _figure("Technicians at burnout risk (metrics.burnout).")
-    utilisation = _figure("Booked hours against shift hours (metrics.utilisation).")
-    technician_states = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
-                                    metadata={"description": "Technicians per state now (metrics.technician_states)."})
+    burnout = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "Technicians at burnout risk (metrics.burnout); null with a location, asset type or skill."})
+    utilisation = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "Booked hours against shift hours (metrics.utilisation); null with a location, asset type "
+                       "or skill."})
+    technician_states = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True, allow_none=True,
+                                    metadata={"description": "Technicians per state now (metrics.technician_states); "
+                                                             "null with a location, asset type or skill."})
+    not_narrowable = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "Each figure left null because a filter has no meaning for it, and why."})
 
 
 def _rates(value):
@@ -148,23 +154,27 @@ def analytics_report(args):
 def metrics_report(args):
     """The alerting metrics over the range (its end is now at the latest); technician states are now.
 
-    The metrics cover the whole fleet: location, asset type, skill and technician narrow only
-    the analytics figures, so they are refused here rather than silently ignored.
+    Location, asset type, skill and technician narrow routing speed, SLA compliance and
+    operational cost to the dispatches they describe. Burnout, utilisation and technician
+    states are of technicians: they take the technician filter, and with a location, asset
+    type or skill they are null, the reason in ``not_narrowable``.
     """
     filters = _parse(args)
-    if filters.narrowed:
-        from app.services.errors import ValidationError
+    window, scope = filters.metric_window, filters.metric_scope
+    refused = {name: why for name in ("burnout", "utilisation", "technician_states")
+               if (why := metrics.not_narrowable(name, scope))}
 
-        given = [name for name in ("location", "asset_type", "skill", "technician") if getattr(filters, name)]
-        raise ValidationError(f"The metrics cover the whole fleet; leave out {', '.join(given)} (they narrow "
-                              "/reports/analytics only).", field=given[0])
-    window = filters.metric_window
+    def unless_refused(name, compute):
+        return None if name in refused else compute()
+
     return {
         "filters": _filters(filters), "window_start": window.start, "window_end": window.end,
-        "routing_speed": _plain(metrics.routing_speed(window)),
-        "sla_compliance": _plain(metrics.sla_compliance(window)),
-        "operational_cost": _plain(metrics.operational_cost(window)),
-        "burnout": _plain(metrics.burnout(window)),
-        "utilisation": _plain(metrics.utilisation(window)),
-        "technician_states": metrics.technician_states(utcnow()),
+        "routing_speed": _plain(metrics.routing_speed(window, scope=scope)),
+        "sla_compliance": _plain(metrics.sla_compliance(window, scope=scope)),
+        "operational_cost": _plain(metrics.operational_cost(window, scope=scope)),
+        "burnout": unless_refused("burnout", lambda: _plain(metrics.burnout(window, scope=scope))),
+        "utilisation": unless_refused("utilisation", lambda: _plain(metrics.utilisation(window, scope=scope))),
+        "technician_states": unless_refused("technician_states",
+                                            lambda: metrics.technician_states(utcnow(), scope=scope)),
+        "not_narrowable": refused,
     }

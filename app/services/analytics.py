@@ -169,6 +169,15 @@ class AnalyticsFilters:
         return any((self.location, self.asset_type, self.skill, self.technician))
 
     @property
+    def metric_scope(self) -> metrics.Scope:
+        """The filters as the ``metrics`` functions take them."""
+        def key(choice):
+            return choice.id if choice else None
+
+        return metrics.Scope(location_id=key(self.location), asset_type_id=key(self.asset_type),
+                             skill=self.skill.name if self.skill else None, technician_id=key(self.technician))
+
+    @property
     def label(self) -> str:
         zone = local_time.zone_label(local_time.organisation_zone())
         days = "" if self.since == self.until else f"{self.since.isoformat()} to "
@@ -201,20 +210,9 @@ def _choice(args, name: str, label: str, id_column, name_column, *conditions) ->
 
 
 def _scope(filters: AnalyticsFilters, technician_column=Dispatch.assigned_user_id) -> list:
-    """The optional filters as conditions on ``dispatches`` (the technician on ``technician_column``).
-
-    The asset type is matched through the asset exactly as the work-order list matches it."""
-    d = Dispatch
-    conditions = []
-    if filters.location:
-        conditions.append(d.dispatch_location_id == filters.location.id)
-    if filters.asset_type:
-        conditions.append(d.asset_id.in_(select(Asset.id).where(Asset.asset_type_id == filters.asset_type.id)))
-    if filters.skill:
-        conditions.append(d.required_skill == filters.skill.name)
-    if filters.technician:
-        conditions.append(technician_column == filters.technician.id)
-    return conditions
+    """The optional filters as conditions on ``dispatches`` (the technician on ``technician_column``),
+    the conditions the metrics take for the same filters (``metrics.scope_conditions``)."""
+    return metrics.scope_conditions(filters.metric_scope, technician_column)
 
 
 def _created_in(filters: AnalyticsFilters) -> list:

@@ -29,6 +29,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, select
 
 from app.extensions import db
 from app.models import (
+    Asset,
     DailyTrend,
     Dispatch,
     DispatchMetric,
@@ -41,6 +42,7 @@ from app.models import (
 )
 from app.plugins.contracts import MetricWindow
 from app.services import local_time
+from app.services.errors import ValidationError
 from app.services.queries import OPEN_STATUSES
 
 #: How many dispatches (or technicians) a list names at most; the count beside it is exact.
@@ -81,6 +83,93 @@ def window_text(window: MetricWindow) -> str:
 
 def _within(column, window: MetricWindow):
     return and_(column >= window.start, column < window.end)
+
+
+# --- The scope: the whole fleet, or part of it --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the fleet a figure covers; every field None is the whole fleet (what the
+    alert checks and the summaries read, with the very queries they always ran).
+
+    Location, asset type and skill narrow a figure to the dispatches at that location, for an
+    asset of that type, needing that skill; the technician to that technician's work. Figures
+    about technicians rather than dispatches (burnout, utilisation, states) take only the
+    technician (``not_narrowable``)."""
+
+    location_id: int | None = None
+    asset_type_id: int | None = None
+    skill: str | None = None  # the skill's name, as dispatches.required_skill holds it
+    technician_id: int | None = None
+
+    @property
+    def by_dispatch(self) -> list[str]:
+        """The filters given that describe a dispatch (location, asset type, skill), by name."""
+        return [name for name, value in (("location", self.location_id), ("asset_type", self.asset_type_id),
+                                         ("skill", self.skill)) if value is not None]
+
+
+FLEET = Scope()
+
+
+def scope_conditions(scope: Scope | None, technician_column=Dispatch.assigned_user_id) -> list:
+    """The scope as conditions on ``dispatches`` (the technician on ``technician_column``); none
+    for the whole fleet. The asset type is matched through the asset, as the work-order list does."""
+    if scope is None:
+        return []
+    d = Dispatch
+    conditions = []
+    if scope.location_id is not None:
+        conditions.append(d.dispatch_location_id == scope.location_id)
+    if scope.asset_type_id is not None:
+        conditions.append(d.asset_id.in_(select(Asset.id).where(Asset.asset_type_id == scope.asset_type_id)))
+    if scope.skill is not None:
+        conditions.append(d.required_skill == scope.skill)
+    if scope.technician_id is not None:
+        conditions.append(technician_column == scope.technician_id)
+    return conditions
+
+
+def _records_in(scope: Scope | None) -> list:
+    """The scope as conditions on ``dispatch_metrics``: the record's technician, its dispatch's
+    location, asset type and skill (a semi-join, so the fleet's queries stay as they were)."""
+    if scope is None:
+        return []
+    m = DispatchMetric
+    conditions = [m.technician_id == scope.technician_id] if scope.technician_id is not None else []
+    if scope.by_dispatch:
+        narrowed = replace(scope, technician_id=None)
+        conditions.append(m.dispatch_id.in_(select(Dispatch.id).where(*scope_conditions(narrowed))))
+    return conditions
+
+
+#: Figures of technicians, not of dispatches: a location, asset type or skill means nothing to them.
+_TECHNICIAN_FIGURES = {
+    "burnout": "Burnout risk is a technician's state over all their work",
+    "utilisation": "Utilisation is a technician's booked hours against their whole shift",
+    "technician_states": "A technician's state now covers all their work",
+}
+
+
+def not_narrowable(figure: str, scope: Scope | None) -> str | None:
+    """Why ``figure`` cannot take the scope's filters, or None when it can."""
+    given = scope.by_dispatch if scope is not None else []
+    if figure not in _TECHNICIAN_FIGURES or not given:
+        return None
+    names = ", ".join(name.replace("_", " ") for name in given)
+    return (f"{_TECHNICIAN_FIGURES[figure]}: it cannot be narrowed by {names}. Only the technician filter "
+            f"applies to it; leave out {names} to see it.")
+
+
+def _refuse_dispatch_filters(figure: str, scope: Scope | None) -> None:
+    reason = not_narrowable(figure, scope)
+    if reason is not None:
+        raise ValidationError(reason, field=scope.by_dispatch[0])
+
+
+def _technician(scope: Scope | None) -> int | None:
+    return None if scope is None else scope.technician_id
 
 
 # --- What the functions return --------------------------------------------------------------
@@ -258,19 +347,21 @@ def sla_met_condition():
 
 
 
-def sla_compliance(window: MetricWindow, *, limit: int = LIST_LIMIT) -> SlaCompliance:
+def sla_compliance(window: MetricWindow, *, limit: int = LIST_LIMIT, scope: Scope | None = None) -> SlaCompliance:
     """Completed within SLA ÷ completed in the window; and open work already past its SLA.
 
     Within SLA means ``completed_date <= sla_due_at`` on the dispatch (the outcome, not the
     engine's forecast in ``dispatch_metrics.sla_met``); a dispatch without an SLA due time
-    counts as within it, as the technicians' on-time counters do. Three queries.
+    counts as within it, as the technicians' on-time counters do. ``scope`` narrows both to
+    its dispatches (the technician: the one who holds it). Three queries.
     """
     d = Dispatch
+    narrowed = scope_conditions(scope)
     completed, within = db.session.execute(
         select(func.count(d.id), func.coalesce(func.sum(case((sla_met_condition(), 1), else_=0)), 0))
-        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window))
+        .where(d.status == _STATUS.COMPLETED.value, _within(d.completed_date, window), *narrowed)
     ).one()
-    overdue = [d.status.in_(OPEN_STATUSES), d.sla_due_at < window.end, d.created_date < window.end]
+    overdue = [d.status.in_(OPEN_STATUSES), d.sla_due_at < window.end, d.created_date < window.end, *narrowed]
     # The count reads ix_dispatches_status_sla_due_at alone; the list picks its ids on the same
     # narrow index rows before reading the dispatches (a count beside the rows would read each one).
     count = db.session.scalar(select(func.count()).select_from(d).where(*overdue))
@@ -333,22 +424,24 @@ def _percentiles_by(column, group, *conditions) -> dict[Any, tuple[int, float | 
 
 
 def routing_speed(window: MetricWindow, *, limit_seconds: float = DEFAULT_ROUTING_LIMIT_SECONDS,
-                  limit: int = LIST_LIMIT) -> RoutingSpeed:
+                  limit: int = LIST_LIMIT, scope: Scope | None = None) -> RoutingSpeed:
     """Seconds from creation to assignment of the window's assignments: p50, p95, worst.
 
     From ``dispatch_metrics.routing_speed_seconds`` of the records made in the window (one
     per assignment, reassignments included). Beside it, the unassigned dispatches that have
     waited longer than the p95 at the window's end — longer than ``limit_seconds`` when
-    nothing was assigned in the window. Three queries.
+    nothing was assigned in the window. ``scope`` narrows both to its dispatches; the
+    technician filter keeps that technician's assignments, and no waiting dispatch is anyone's.
+    Three queries.
     """
     m = DispatchMetric
-    count, p50, p95, worst = _percentiles(m.routing_speed_seconds, _within(m.created_at, window))
+    count, p50, p95, worst = _percentiles(m.routing_speed_seconds, _within(m.created_at, window), *_records_in(scope))
     threshold = float(p95) if p95 is not None else float(limit_seconds)
     d = Dispatch
     rows = db.session.execute(
         select(d.dispatch_number, d.created_date, func.count().over())
         .where(d.status == _STATUS.CREATED.value, d.assigned_user_id.is_(None),
-               d.created_date < window.end - timedelta(seconds=threshold))
+               d.created_date < window.end - timedelta(seconds=threshold), *scope_conditions(scope))
         .order_by(d.created_date, d.id).limit(limit)
     ).all()
     waiting = tuple(DispatchFigure(number, round((window.end - created).total_seconds(), 1))
@@ -366,7 +459,7 @@ def _float(value) -> float | None:
 # --- 3 and 4. Estimated completion and operational cost ---------------------------------------
 
 
-def _distribution(column, window: MetricWindow, above: float, limit: int) -> dict:
+def _distribution(column, window: MetricWindow, above: float, limit: int, scope: Scope | None = None) -> dict:
     """Count, total, average and maximum of a per-assignment figure, and the records above ``above``.
 
     Two queries: the aggregates (from ``ix_dispatch_metrics_created_at_figures`` alone for the
@@ -375,7 +468,7 @@ def _distribution(column, window: MetricWindow, above: float, limit: int) -> dic
     database number and sort every record of the range (seconds over a year).
     """
     m, d = DispatchMetric, Dispatch
-    present = [column.is_not(None), _within(m.created_at, window)]
+    present = [column.is_not(None), _within(m.created_at, window), *_records_in(scope)]
     count, total, average, worst, over = db.session.execute(
         select(func.count(column), func.sum(column), func.avg(column), func.max(column),
                func.coalesce(func.sum(case((column > above, 1), else_=0)), 0))
@@ -400,23 +493,25 @@ def _distribution(column, window: MetricWindow, above: float, limit: int) -> dic
 
 
 def completion_estimates(window: MetricWindow, *, limit_hours: float = DEFAULT_COMPLETION_LIMIT_HOURS,
-                         limit: int = LIST_LIMIT) -> CompletionEstimates:
+                         limit: int = LIST_LIMIT, scope: Scope | None = None) -> CompletionEstimates:
     """Estimated hours to completion of the window's assignments; how many and which are above the limit.
 
     From ``dispatch_metrics.estimated_completion_hours`` (travel plus work, as the engine
     estimated it when assigning), one figure per assignment record. Two queries.
     """
-    return CompletionEstimates(**_distribution(DispatchMetric.estimated_completion_hours, window, limit_hours, limit))
+    return CompletionEstimates(**_distribution(DispatchMetric.estimated_completion_hours, window, limit_hours, limit,
+                                               scope))
 
 
 def operational_cost(window: MetricWindow, *, limit_cost: float = DEFAULT_COST_LIMIT,
-                     limit: int = LIST_LIMIT) -> OperationalCost:
+                     limit: int = LIST_LIMIT, scope: Scope | None = None) -> OperationalCost:
     """Operational cost per dispatch of the window's assignments: total, average, worst, those above the limit.
 
     From ``dispatch_metrics.operational_cost`` (labour, overtime and travel as estimated at
-    assignment), one figure per assignment record. Two queries.
+    assignment), one figure per assignment record; ``scope`` keeps the records of its
+    dispatches (the technician: the record's). Two queries.
     """
-    return OperationalCost(**_distribution(DispatchMetric.operational_cost, window, limit_cost, limit))
+    return OperationalCost(**_distribution(DispatchMetric.operational_cost, window, limit_cost, limit, scope))
 
 
 # --- 5. Pending queue -----------------------------------------------------------------------
@@ -502,15 +597,18 @@ def first_time_fix(window: MetricWindow, *, technician_id: int | None = None,
 BURNOUT_LIST_LIMIT = 100
 
 
-def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT) -> Burnout:
+def burnout(window: MetricWindow, *, limit: int = BURNOUT_LIST_LIMIT, scope: Scope | None = None) -> Burnout:
     """Technicians whose latest assignment record in the window raised the burnout alert.
 
     ``dispatch_metrics.burnout_alert`` is the engine's rule (projected weekly hours near the
     maximum, or too many days in a row) taken at assignment; the latest record per
-    technician (by time, then id) is their current state. Active technicians only. One query.
+    technician (by time, then id) is their current state. Active technicians only; ``scope``
+    takes the technician only (``not_narrowable``). One query.
     """
+    _refuse_dispatch_filters("burnout", scope)
     d = Dispatch
-    latest = _latest_records(window)
+    technician = _technician(scope)
+    latest = _latest_records(window, None if technician is None else [technician])
     alert = case((latest.c.burnout_alert.is_(True), 1), else_=0)
     assessed = func.count().over()
     at_risk = func.sum(alert).over()
@@ -577,7 +675,7 @@ def burnout_by_technician(window: MetricWindow, *,
 
 
 def utilisation(window: MetricWindow, *, technician_id: int | None = None,
-                technician_ids: Collection[int] | None = None) -> Utilisation:
+                technician_ids: Collection[int] | None = None, scope: Scope | None = None) -> Utilisation:
     """Booked hours ÷ shift hours in the window, fleet-wide and per technician.
 
     Booked hours: ``estimated_duration_hours`` of the dispatches assigned in the window
@@ -586,8 +684,12 @@ def utilisation(window: MetricWindow, *, technician_id: int | None = None,
     clock) inside the window. Active technicians with a profile; a technician the window
     held less than ``MOTORPOOL_UTILISATION_MIN_SHIFT_HOURS`` of shift has no rate (None). Two queries; the shift arithmetic is done once
     per distinct shift pattern and zone, not per technician. ``technician_id`` keeps one
-    technician (their rate is the same; the fleet totals are then theirs), ``technician_ids`` a few.
+    technician (their rate is the same; the fleet totals are then theirs), ``technician_ids`` a few;
+    ``scope`` takes the technician only (``not_narrowable``).
     """
+    _refuse_dispatch_filters("utilisation", scope)
+    if technician_id is None:
+        technician_id = _technician(scope)
     p, d = TechnicianProfile, Dispatch
     people = db.session.execute(
         select(p.user_id, User.name, p.shift_days, p.shift_start, p.shift_end, User.time_zone)
@@ -786,12 +888,13 @@ def _states_now(now: datetime, technician_id: int | None = None):
     return rows, on_shift, by_status, by_priority, states
 
 
-def technician_states(now: datetime | None = None) -> dict[str, int]:
+def technician_states(now: datetime | None = None, *, scope: Scope | None = None) -> dict[str, int]:
     """How many active technicians are in each state now (every state present, 0 included):
     the states of ``technicians_now`` without building each row's shift text and figures
-    (the live tiles). Two queries."""
+    (the live tiles); ``scope`` takes the technician only (``not_narrowable``). Two queries."""
+    _refuse_dispatch_filters("technician_states", scope)
     counts = dict.fromkeys(TechnicianState.ALL, 0)
-    for state in _states_now(now or utcnow())[4]:
+    for state in _states_now(now or utcnow(), _technician(scope))[4]:
         counts[state] += 1
     return counts
 
