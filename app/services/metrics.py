@@ -1052,12 +1052,25 @@ def _trend_days(spans: list[tuple[date, datetime, datetime]]) -> dict[date, DayT
     """Each ``(day, start, end)``'s figures from its records: two queries over the spans, none without."""
     if not spans:
         return {}
+    from app.services.daily_rollups import index_before
+
     m = DispatchMetric
-    bucket = case(*((and_(m.created_at >= start, m.created_at < stop), i)
-                    for i, (_, start, stop) in enumerate(spans)), else_=None)
+    # Each record's span by a binary search over the spans' edges (index_before): a CASE of
+    # one branch per day compared every record with hundreds of days when a year was missing.
+    # A gap between two spans gets an edge index of its own, which no span owns.
+    edges: list[datetime] = []
+    owner: dict[int, int] = {}
+    for i, (_, start, stop) in sorted(enumerate(spans), key=lambda item: item[1][1]):
+        if not edges or edges[-1] != start:
+            edges.append(start)
+        edges.append(stop)
+        owner[len(edges) - 1] = i
+    bucket = index_before(m.created_at, edges)
     inside = _within(m.created_at, MetricWindow(start=min(s for _, s, _ in spans), end=max(e for _, _, e in spans)))
-    routing = _percentiles_by(m.routing_speed_seconds, bucket, inside, bucket.is_not(None))
-    estimates = _percentiles_by(m.estimated_completion_hours, bucket, inside, bucket.is_not(None))
+    routing = {owner[g]: row for g, row in _percentiles_by(m.routing_speed_seconds, bucket, inside).items()
+               if g in owner}
+    estimates = {owner[g]: row for g, row in _percentiles_by(m.estimated_completion_hours, bucket, inside).items()
+                 if g in owner}
     result = {}
     for i, (day, _, _) in enumerate(spans):
         r_count, r50, r95, _ = routing.get(i, (0, None, None, None))
