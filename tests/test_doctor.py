@@ -66,7 +66,7 @@ def test_a_healthy_installation_has_no_problems_and_shows_what_runs_next(make_ap
     assert lines(result, "PROBLEM") == []
     output = result.output
     assert f"ok      database: {backend} answered in" in output
-    assert "ok      migrations: at head (0018_daily_rollups, trailers_0001)" in output
+    assert "ok      migrations: at head (0019_dispatch_changes, trailers_0001)" in output
     assert "ok      job assign-pending: app.services.matching:assign_pending importable" in output
     assert "ok      job retention: app.services.retention:prune importable" in output
     assert "note    job test-gone: disabled; tests.test_doctor:gone cannot be imported" in output
@@ -137,7 +137,7 @@ def test_a_database_behind_the_code_is_a_problem_that_says_to_upgrade(stamped):
     assert result.exit_code == 1
     assert lines(result, "PROBLEM migrations") == [
         "PROBLEM migrations: the database is at 0006_time_zones, trailers_0001; the code's heads are "
-        "0018_daily_rollups, trailers_0001 — fix: run `flask db upgrade`"
+        "0019_dispatch_changes, trailers_0001 — fix: run `flask db upgrade`"
     ]
 
 
@@ -160,7 +160,7 @@ def test_a_fresh_database_at_an_older_revision_with_a_plugin_branch_missing(make
     result = doctor(old)
     assert result.exit_code == 1
     assert ("PROBLEM migrations: the database is at 0005_case_insensitive_names; the code's heads are "
-            "0018_daily_rollups, trailers_0001 — fix: run `flask db upgrade`") in result.output
+            "0019_dispatch_changes, trailers_0001 — fix: run `flask db upgrade`") in result.output
     # The later checks need tables the old database lacks: they say so instead of crashing.
     assert "Traceback" not in result.output
 
