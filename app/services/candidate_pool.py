@@ -13,9 +13,10 @@ changes seldom, so each process keeps that part in memory:
   ORM bulk statements on them). One narrow query per ranking; on a mismatch the part is read
   again (three queries). It is also read again every ``STATIC_REFRESH_S`` seconds, which
   bounds how long a write made in raw SQL, which no hook sees, can go unnoticed.
-- **read every time**: capacity in use and completion counters (they change with every
-  assignment and completion; one narrow query whose plain DBAPI rows go straight into
-  numpy), urgent work in hand, pending skill demand, fresh
+- **kept, brought up to date at each ranking**: capacity in use and completion counters
+  (they change with every assignment and completion; one indexed query reads the profiles
+  stamped since the previous read: "Capacity and completion counters").
+- **read every time**: urgent work in hand, pending skill demand, fresh
   device positions (``technician_positions`` within ``MOTORPOOL_POSITION_MAX_AGE_MINUTES``),
   and the recent completions (kept too, brought up to date in one query: "Recent work").
 
@@ -447,7 +448,7 @@ def _counters(static: _StaticPart) -> np.ndarray:
 def load_pool(now: datetime | None = None) -> LoadedPool:
     """Every active technician with a profile, as arrays, in a constant number of queries.
 
-    Six queries when the kept part is current (its version, the fast profile columns, urgent
+    Six queries when the kept part is current (its version, the changed profiles' counters, urgent
     work, recent completions, skill demand, fresh positions); three more when it is not.
     """
     from app.matching import CandidatePool
