@@ -350,3 +350,108 @@ def dispatch_service_assign(dispatch, technician) -> None:
     from app.services import dispatches
 
     dispatches.assign(dispatch, technician)
+
+
+# --- Capacity and completion counters: kept, and brought up to date at the next ranking ------
+
+
+def _fresh_dispatch(dispatch_id: int) -> matching.Dispatch:
+    return db.session.get(matching.Dispatch, dispatch_id)
+
+
+def _assign(dispatch_id: int, user_id: int) -> None:
+    from app.services import dispatches as dispatch_service
+
+    dispatch_service.assign(_fresh_dispatch(dispatch_id), db.session.get(User, user_id))
+
+
+def _finish(dispatch_id: int, status: str) -> None:
+    from app.services import dispatches as dispatch_service
+
+    dispatch = _fresh_dispatch(dispatch_id)
+    if status == "Completed":
+        dispatch_service.change_status(dispatch, "In Progress")
+    dispatch_service.change_status(dispatch, status, "Not needed" if status == "Cancelled" else None)
+
+
+def _counters_in_db() -> dict[int, tuple[int, int, int, int]]:
+    db.session.expire_all()
+    return {profile.user_id: (profile.active_dispatch_count, profile.completed_count, profile.on_time_count,
+                              profile.first_time_fix_count)
+            for profile in db.session.scalars(select(TechnicianProfile))}
+
+
+def _counters_ranked(dispatch_id: int) -> tuple[int, dict[int, tuple[int, int, int, int]]]:
+    ranking = matching.rank(_fresh_dispatch(dispatch_id))
+    pool = ranking.loaded.pool
+    ranked = {int(tid): (int(a), int(c), int(o), int(f)) for tid, a, c, o, f in zip(
+        pool.technician_ids, pool.active_count, pool.completed_count, pool.on_time_count,
+        pool.first_time_fix_count, strict=True)}
+    return ranking.outcome.ranked[0].technician_id, ranked
+
+
+@pytest.mark.parametrize("where", ["this process", "another process"])
+@pytest.mark.parametrize("ending", ["Completed", "Cancelled", "reassigned"])
+def test_capacity_and_completions_are_counted_by_the_very_next_ranking(app, system_actor, other, where, ending):
+    near = ms.technician("Near", at=ms.km_east(1), max_concurrent=1)
+    far = ms.technician("Far", at=ms.km_east(20), max_concurrent=1)
+    held = ms.dispatch()
+    waiting = ms.dispatch()
+    # Both processes keep their counters from here on.
+    assert _counters_ranked(waiting.id)[0] == near.id
+    other(lambda: _counters_ranked(waiting.id))
+
+    def step(work):
+        if where == "another process":
+            other(work)
+            db.session.rollback()  # end this session's read transaction, as the next request would
+        else:
+            work()
+
+    step(lambda: _assign(held.id, near.id))
+    best, ranked = _counters_ranked(waiting.id)
+    assert ranked == _counters_in_db() and ranked[near.id][0] == 1
+    assert best == far.id  # Near is at capacity now
+
+    if ending == "reassigned":
+        step(lambda: _assign(held.id, far.id))
+    else:
+        step(lambda: _finish(held.id, ending))
+    best, ranked = _counters_ranked(waiting.id)
+    assert ranked == _counters_in_db()
+    assert best == near.id  # free again
+    assert ranked[near.id] == ((0, 1, 1, 1) if ending == "Completed" else (0, 0, 0, 0))
+    assert ranked[far.id][0] == (1 if ending == "reassigned" else 0)
+
+
+def test_a_warm_ranking_reads_only_the_changed_profiles_through_their_index(app, system_actor):
+    for i in range(6):
+        ms.technician(f"Crew {i}", at=ms.km_east(1 + i))
+    dispatch = ms.dispatch()
+    matching.rank(dispatch)
+    db.session.rollback()
+    captured: list = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "active_dispatch_count" in statement and "technician_profiles" in statement:
+            captured.append((statement, parameters, cursor))
+
+    event.listen(db.engine, "after_cursor_execute", keep)
+    try:
+        matching.load_pool()
+    finally:
+        event.remove(db.engine, "after_cursor_execute", keep)
+    assert len(captured) == 1
+    statement, parameters, _cursor = captured[0]
+    assert "updated_at >=" in statement
+    if db.engine.dialect.name == "sqlite":
+        plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters))
+        assert "ix_technician_profiles_updated_at" in plan, plan
+
+
+def test_kept_counters_cannot_be_written_by_a_ranking(app, system_actor):
+    ms.technician("Solo")
+    pool = matching.load_pool().pool
+    with pytest.raises(ValueError):
+        pool.active_count[0] = 5

@@ -13,9 +13,10 @@ changes seldom, so each process keeps that part in memory:
   ORM bulk statements on them). One narrow query per ranking; on a mismatch the part is read
   again (three queries). It is also read again every ``STATIC_REFRESH_S`` seconds, which
   bounds how long a write made in raw SQL, which no hook sees, can go unnoticed.
-- **read every time**: capacity in use and completion counters (they change with every
-  assignment and completion; one narrow query whose plain DBAPI rows go straight into
-  numpy), urgent work in hand, pending skill demand, fresh
+- **kept, brought up to date at each ranking**: capacity in use and completion counters
+  (they change with every assignment and completion; one indexed query reads the profiles
+  stamped since the previous read: "Capacity and completion counters").
+- **read every time**: urgent work in hand, pending skill demand, fresh
   device positions (``technician_positions`` within ``MOTORPOOL_POSITION_MAX_AGE_MINUTES``),
   and the recent completions (kept too, brought up to date in one query: "Recent work").
 
@@ -338,8 +339,10 @@ def _static_part() -> _StaticPart:
 
 
 def forget() -> None:
-    """Drop this process's kept part (the next ranking reads it again)."""
-    current_app.extensions.get(POOL_CACHE_KEY, {}).pop("static", None)
+    """Drop this process's kept part and counters (the next ranking reads them again)."""
+    cache = current_app.extensions.get(POOL_CACHE_KEY, {})
+    cache.pop("static", None)
+    cache.pop("counters", None)
 
 
 def _fresh_positions(static: _StaticPart, now: datetime) -> dict[int, tuple[float, float, datetime]]:
@@ -361,16 +364,47 @@ _COUNTER_COLUMNS = (TechnicianProfile.user_id, TechnicianProfile.active_dispatch
                     TechnicianProfile.completed_count, TechnicianProfile.on_time_count,
                     TechnicianProfile.first_time_fix_count)
 
+# --- Capacity and completion counters: kept, brought up to date from what changed -----------
+#
+# They change with every assignment and completion, so they cannot sit behind the kept
+# part's version (every create would empty every process's cache), and reading all of them
+# on every ranking cost about 9 ms at 10,000 technicians. Every statement that changes them
+# (app/services/capacity.py: claims, releases, completions, and the technician services'
+# ORM writes) also stamps the profile's ``updated_at`` (its ``onupdate``), so each ranking
+# reads only the profiles stamped since its previous read, through
+# ``ix_technician_profiles_updated_at``, and overwrites their rows.
+#
+# A stamp is taken when the statement runs, before its transaction commits, so the next read
+# starts ``COUNTERS_OVERLAP`` before the previous one began: a transaction shorter than that
+# (and clocks of two hosts closer than that) is never missed. Everything is read again
+# every ``COUNTERS_REFRESH_S`` seconds and whenever the kept part is read again (new or
+# removed technicians), which bounds what a longer transaction or a write in raw SQL can
+# leave unseen. Capacity itself never depends on these figures: the claim's conditional
+# UPDATE refuses a technician at capacity whatever a ranking believed.
 
-def _counters() -> np.ndarray:
-    """Every profile's user id, capacity in use and completion counters: an n × 5 integer array.
+COUNTERS_OVERLAP = timedelta(seconds=60)
+COUNTERS_REFRESH_S = 300.0
+
+
+@dataclass
+class _Counters:
+    static: _StaticPart  # the kept part the rows are aligned with
+    read_at: float  # time.monotonic() of the last full read
+    since: datetime  # the next read takes the profiles stamped from here on
+    values: np.ndarray  # n × 4: active, completed, on time, first-time fix (read-only)
+
+
+def _counter_rows(where=None) -> np.ndarray:
+    """Profiles' user id, capacity in use and completion counters: an m × 5 integer array.
 
     Executed as a Core statement (statement events still see it) and fetched from the DBAPI
     cursor: numpy reads the driver's plain tuples directly, where result rows cost a Python
-    object each. For 10,000 profiles on SQLite that is about 9 ms against 24 ms through ORM
-    rows.
+    object each.
     """
-    result = db.session.connection().execute(select(*_COUNTER_COLUMNS))
+    statement = select(*_COUNTER_COLUMNS)
+    if where is not None:
+        statement = statement.where(where)
+    result = db.session.connection().execute(statement)
     try:
         rows = result.cursor.fetchall()
     finally:
@@ -378,10 +412,43 @@ def _counters() -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, len(_COUNTER_COLUMNS))
 
 
+def _place(static: _StaticPart, rows: np.ndarray, values: np.ndarray) -> None:
+    n = len(static.technician_ids)
+    at = np.searchsorted(static.technician_ids, rows[:, 0]).clip(0, n - 1)
+    known = static.technician_ids[at] == rows[:, 0]  # profiles outside the pool are left out
+    values[at[known]] = rows[known, 1:]
+
+
+def _counters(static: _StaticPart) -> np.ndarray:
+    """Every pool row's counters (n × 4), kept and brought up to date in one indexed query."""
+    cache = current_app.extensions.setdefault(POOL_CACHE_KEY, {})
+    cached: _Counters | None = cache.get("counters")
+    # The process's real clock, not a ranking's ``now``: the stamps are real times.
+    started = utcnow()
+    n = len(static.technician_ids)
+    if (cached is None or cached.static is not static
+            or time.monotonic() - cached.read_at > COUNTERS_REFRESH_S):
+        values = np.zeros((n, 4), dtype=np.int32)
+        if n:
+            _place(static, _counter_rows(), values)
+        cached = _Counters(static, time.monotonic(), started - COUNTERS_OVERLAP, _frozen(values))
+    else:
+        changed = _counter_rows(TechnicianProfile.updated_at >= cached.since)
+        values = cached.values
+        if len(changed):
+            # A copy: pools built before share the old array.
+            values = values.copy()
+            _place(static, changed, values)
+            _frozen(values)
+        cached = _Counters(static, cached.read_at, started - COUNTERS_OVERLAP, values)
+    cache["counters"] = cached
+    return cached.values
+
+
 def load_pool(now: datetime | None = None) -> LoadedPool:
     """Every active technician with a profile, as arrays, in a constant number of queries.
 
-    Six queries when the kept part is current (its version, the fast profile columns, urgent
+    Six queries when the kept part is current (its version, the changed profiles' counters, urgent
     work, recent completions, skill demand, fresh positions); three more when it is not.
     """
     from app.matching import CandidatePool
@@ -394,16 +461,8 @@ def load_pool(now: datetime | None = None) -> LoadedPool:
 
     # What changes with every assignment and completion, read for every technician.
     available = static.available_at(now)
-    active = np.zeros(n, dtype=np.int32)
-    completed = np.zeros(n, dtype=np.int32)
-    on_time = np.zeros(n, dtype=np.int32)
-    first_time = np.zeros(n, dtype=np.int32)
-    if n:
-        fast = _counters()
-        at = np.searchsorted(static.technician_ids, fast[:, 0]).clip(0, n - 1)
-        known = static.technician_ids[at] == fast[:, 0]  # profiles outside the pool are left out
-        rows, fast = at[known], fast[known]
-        active[rows], completed[rows], on_time[rows], first_time[rows] = fast[:, 1], fast[:, 2], fast[:, 3], fast[:, 4]
+    counters = _counters(static)
+    active, completed, on_time, first_time = counters[:, 0], counters[:, 1], counters[:, 2], counters[:, 3]
 
     # Grouped by an expression, not the bare column: with the column SQLite walks the whole
     # assigned_user_id index for its order (~0.5 s at 100,000 dispatches) instead of reading

@@ -1,7 +1,7 @@
 """Labour, overtime and travel of each assignment's cost estimate, and their day sums
 
 Revision ID: 0020_cost_split
-Revises: 0018_daily_rollups
+Revises: 0019_dispatch_changes
 Create Date: 2026-12-02 18:40:00
 
 The matching engine prices an assignment as labour within the shift + overtime past it +
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020_cost_split'
-down_revision = '0018_daily_rollups'
+down_revision = '0019_dispatch_changes'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UserCreatedBase
@@ -37,6 +37,9 @@ class TechnicianProfile(UserCreatedBase, Base):
         CheckConstraint("hourly_rate >= 0", name="hourly_rate_not_negative"),
         CheckConstraint("overtime_multiplier >= 1", name="overtime_multiplier_at_least_one"),
         CheckConstraint("max_hours_per_week > 0", name="max_hours_positive"),
+        # Each ranking reads the profiles whose counters changed since its last read
+        # (app/services/candidate_pool.py); every write stamps updated_at.
+        Index("ix_technician_profiles_updated_at", "updated_at"),
     )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
