@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.models import Dispatch, DispatchMetric
+from app.models import Dispatch
 from app.extensions import db
 from sqlalchemy import func, select
 from app.services import analytics, metrics

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
